@@ -1,0 +1,273 @@
+"""readiness.yaml: schema, validation with one-line errors, CLI overrides.
+
+Unknown keys and bad values raise :class:`ConfigError` naming the dotted key
+(``golden_benchmark.metrics.roc_auc.min``) and the fix. Relative paths are
+resolved against the folder of the config file; paths given on the command
+line against the working directory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from readiness.exceptions import ConfigError
+from readiness.metrics import METRICS
+
+Task = Literal["auto", "binary", "multiclass", "regression"]
+REPORTS = ("golden_benchmark",)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class MetricThreshold(_Strict):
+    """Gates for one metric. All optional; a metric with none is reported, not gated."""
+
+    min: float | None = None
+    max: float | None = None
+    max_regression: float | None = Field(None, ge=0)
+    max_relative_regression: float | None = Field(None, ge=0)
+    max_improvement: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+    def is_empty(self) -> bool:
+        return all(v is None for v in self.model_dump().values())
+
+
+class ConsistencyConfig(_Strict):
+    mean_prediction_ratio: tuple[float, float] = (0.8, 1.25)
+    max_flip_rate: float | None = Field(None, ge=0, le=1)
+    max_negative_flip_rate: float | None = Field(None, ge=0, le=1)
+    top_changed_rows: int = Field(10, ge=0, le=1000)
+
+    @field_validator("mean_prediction_ratio")
+    @classmethod
+    def _bounds(cls, value):
+        low, high = value
+        if not (0 < low <= 1 <= high):
+            raise ValueError("must be [low, high] with 0 < low <= 1 <= high, e.g. [0.8, 1.25]")
+        return value
+
+
+class LatencyConfig(_Strict):
+    single_row_calls: int = Field(200, ge=10, le=100_000)
+    max_p95_ms: float | None = Field(None, gt=0)
+    min_rows_per_s: float | None = Field(None, gt=0)
+
+
+#: Thresholds used when readiness.yaml sets no ``golden_benchmark.metrics``.
+DEFAULT_METRIC_THRESHOLDS: dict[str, dict[str, dict[str, float]]] = {
+    "binary": {"roc_auc": {"max_regression": 0.01}, "average_precision": {"max_regression": 0.02}},
+    "multiclass": {"accuracy": {"max_regression": 0.01}, "log_loss": {"max_relative_regression": 0.05}},
+    "regression": {"rmse": {"max_relative_regression": 0.05}, "r2": {"max_regression": 0.02}},
+}
+
+
+class GoldenBenchmarkConfig(_Strict):
+    metrics: dict[str, MetricThreshold] | None = None
+    decision_threshold: float = Field(0.5, gt=0, lt=1)
+    n_bootstrap: int = Field(1000, ge=100, le=100_000)
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    seed: int = 0
+    min_segment_rows: int = Field(50, ge=1)
+    max_segment_values: int = Field(50, ge=1, le=10_000)
+    required_segments: list[str] = []
+    consistency: ConsistencyConfig = ConsistencyConfig()
+    latency: LatencyConfig = LatencyConfig()
+    timeout_s: float = Field(900, gt=0)
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value):
+        for name in value or {}:
+            if name not in METRICS:
+                raise ValueError(f"unknown metric {name!r}{_suggest(name, METRICS)}; known: {', '.join(METRICS)}")
+        return value
+
+    @field_validator("required_segments")
+    @classmethod
+    def _segment_form(cls, value):
+        for item in value:
+            if "=" not in item or not item.split("=", 1)[0].strip():
+                raise ValueError(f"{item!r} must be written column=value, e.g. region=EU")
+        return value
+
+    def thresholds_for(self, task: str) -> dict[str, MetricThreshold]:
+        if self.metrics is not None:
+            return dict(self.metrics)
+        return {k: MetricThreshold(**v) for k, v in DEFAULT_METRIC_THRESHOLDS[task].items()}
+
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class TrustConfig(_Strict):
+    sha256: list[str] = []
+    skops_types: list[str] = []
+
+    @field_validator("sha256", mode="before")
+    @classmethod
+    def _hashes(cls, value):
+        value = [str(v).strip().lower() for v in (value or [])]
+        for item in value:
+            if not _SHA256.match(item):
+                raise ValueError(f"{item!r} is not a sha256 hex digest (64 characters 0-9a-f); get it with `sha256sum FILE`")
+        return value
+
+
+class Config(_Strict):
+    model: Path
+    baseline: Path | None = None
+    task: Task = "auto"
+    target: str = Field(min_length=1)
+    golden: Path
+    segments: list[str] = []
+    trust: TrustConfig = TrustConfig()
+    golden_benchmark: GoldenBenchmarkConfig = GoldenBenchmarkConfig()
+    output: Path = Path("readiness-report")
+
+    @field_validator("segments")
+    @classmethod
+    def _unique_segments(cls, value):
+        if len(set(value)) != len(value):
+            raise ValueError("lists a column twice")
+        return value
+
+
+def _suggest(name: str, choices) -> str:
+    close = difflib.get_close_matches(str(name), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model that owns the key at ``loc`` (to suggest spellings)."""
+    model: Any = Config
+    parts = list(loc[:-1])
+    while parts:
+        part = parts.pop(0)
+        if isinstance(part, int) or not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        if part == "metrics" and model is GoldenBenchmarkConfig:
+            if not parts:
+                return None
+            parts.pop(0)  # the metric name
+            model = MetricThreshold
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        model = field.annotation
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _format_error(source: str, error: dict) -> str:
+    loc = tuple(error["loc"])
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        owner = _model_at(loc)
+        hint = _suggest(loc[-1], owner.model_fields) if owner else ""
+        where = ".".join(str(p) for p in loc[:-1])
+        place = f" under {where!r}" if where else ""
+        return f"{source}: unknown key {key!r}{place}{hint}; remove or rename it (see `readiness init`)"
+    if kind == "missing":
+        return f"{source}: missing required key {key!r}; set it in the config or on the command line"
+    message = error["msg"].removeprefix("Value error, ")
+    given = error.get("input")
+    shown = f" (got {given!r})" if given is not None and not isinstance(given, (dict, list)) else ""
+    return f"{source}: {key}: {message}{shown}"
+
+
+def parse_config(data: Any, source: str = "readiness.yaml", base_dir: Path | None = None) -> Config:
+    """Validate a config mapping and resolve its relative paths.
+
+    Parameters
+    ----------
+    data : mapping
+        The parsed YAML (plus any CLI overrides).
+    source : str
+        Name of the file, used in error messages.
+    base_dir : Path, optional
+        Folder that relative paths are relative to (the config file's folder).
+
+    Raises
+    ------
+    ConfigError
+        With one line naming the key and the fix.
+    """
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: must be a mapping of keys (model:, golden:, ...), not {type(data).__name__}")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        extra = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ConfigError(_format_error(source, errors[0]) + extra) from None
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    updates = {}
+    for key in ("model", "baseline", "golden", "output"):
+        value = getattr(config, key)
+        if value is not None:
+            updates[key] = (base / value.expanduser()).resolve()
+    return config.model_copy(update=updates)
+
+
+def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> Config:
+    """Read readiness.yaml (optional) and apply command-line overrides on top.
+
+    Overrides hold already-resolved absolute paths; nested keys use dicts.
+    """
+    data: dict[str, Any] = {}
+    source = "command line"
+    base_dir = Path.cwd()
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found; create one with `readiness init`")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            line = f":{mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"{path}{line}: not valid YAML ({exc.problem}); fix the syntax there") from None
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc}); fix the syntax") from None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: must be a mapping of keys (model:, golden:, ...)")
+        base_dir = path.resolve().parent
+    merged = _deep_merge(data, overrides or {})
+    return parse_config(merged, source=source, base_dir=base_dir)
+
+
+def _deep_merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def starter_config_text() -> str:
+    """The commented readiness.yaml that ``readiness init`` writes."""
+    from readiness.resources import templates_dir
+
+    return (templates_dir() / "readiness.yaml").read_text(encoding="utf-8")

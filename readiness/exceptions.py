@@ -1,0 +1,37 @@
+"""Exceptions with one-line messages a person can act on.
+
+Any :class:`UsageError` ends ``readiness`` with exit code 2 and its message on
+stderr. The notebook kernel raises the same classes; the runner recognises them
+by name in the failed notebook and maps them to exit code 2 as well.
+"""
+
+
+class ReadinessError(Exception):
+    """Base class of every error readiness raises on purpose."""
+
+
+class UsageError(ReadinessError):
+    """Bad configuration or command line: exit code 2."""
+
+
+class ConfigError(UsageError):
+    """readiness.yaml (or a CLI flag) has an unknown key or a bad value."""
+
+
+class InputError(UsageError):
+    """An input file is missing, unreadable, or lacks what the check needs."""
+
+
+class UntrustedArtifactError(InputError):
+    """A model artifact would run code on load and the user has not trusted it."""
+
+
+class NotebookParameterError(UsageError):
+    """Parameters passed to a notebook do not match the ones it declares."""
+
+
+#: Exception class names that, raised inside a notebook, mean "bad input" (exit 2).
+USAGE_ERROR_NAMES = frozenset(
+    cls.__name__
+    for cls in (UsageError, ConfigError, InputError, UntrustedArtifactError, NotebookParameterError)
+)

@@ -1,0 +1,302 @@
+"""Metrics as weighted statistics, so one code path gives point estimates and bootstraps.
+
+Every metric is computed from a weight matrix ``W`` of shape ``(B, n)``: row ``b``
+holds how often each of the ``n`` golden rows appears in resample ``b``. The
+point estimate uses a single row of ones. A bootstrap resample with counts ``w``
+equals the metric with ``sample_weight=w`` in scikit-learn, which is what the
+tests check, metric by metric.
+
+Each metric is one :class:`Metric` in :data:`METRICS`; adding a metric touches
+only that registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+#: Probabilities are clipped to [EPS, 1 - EPS] for log loss, as scikit-learn does.
+EPS = np.finfo(np.float64).eps
+
+
+@dataclass(frozen=True)
+class EvalData:
+    """Golden labels and one model's outputs, encoded for the metric functions.
+
+    Attributes
+    ----------
+    task : {"binary", "multiclass", "regression"}
+    y : ndarray of shape (n,)
+        Class index (0..K-1) for classification, the target for regression.
+    pred : ndarray of shape (n,)
+        Predicted class index, or the regression prediction.
+    proba : ndarray of shape (n, K) or None
+        Class probabilities when the model has ``predict_proba``.
+    score : ndarray of shape (n,) or None
+        Binary only: the ranking score (probability of the positive class, or
+        the decision function when there are no probabilities).
+    """
+
+    task: str
+    y: np.ndarray
+    pred: np.ndarray
+    proba: np.ndarray | None = None
+    score: np.ndarray | None = None
+
+    @property
+    def n_classes(self) -> int:
+        return 0 if self.proba is None else self.proba.shape[1]
+
+    def subset(self, index: np.ndarray) -> "EvalData":
+        return EvalData(
+            task=self.task,
+            y=self.y[index],
+            pred=self.pred[index],
+            proba=None if self.proba is None else self.proba[index],
+            score=None if self.score is None else self.score[index],
+        )
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: its name, scale and how to compute it on weighted rows."""
+
+    name: str
+    title: str
+    tasks: tuple[str, ...]
+    higher_is_better: bool
+    bounds: tuple[float, float]
+    needs: str  # "label", "score" (ranking score) or "proba" (calibrated probabilities)
+    compute: Callable[[np.ndarray, EvalData], np.ndarray]
+    doc: str
+
+    def available(self, data: EvalData) -> str | None:
+        """None when the metric can be computed, else the reason it cannot."""
+        if data.task not in self.tasks:
+            return f"{self.title} is not defined for {data.task} tasks"
+        if self.needs == "proba" and data.proba is None:
+            return f"{self.title} needs predict_proba, which the model does not have"
+        if self.needs == "score" and data.score is None and data.proba is None:
+            return f"{self.title} needs scores (predict_proba or decision_function)"
+        if self.name == "mape" and np.any(data.y == 0):
+            zeros = int(np.sum(data.y == 0))
+            return f"MAPE is undefined: {zeros} golden target value(s) are 0; gate on MAE or RMSE instead"
+        return None
+
+    def __call__(self, weights: np.ndarray, data: EvalData) -> np.ndarray:
+        weights = np.atleast_2d(np.asarray(weights))
+        if weights.dtype not in (np.float32, np.float64):
+            weights = weights.astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.compute(weights, data)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _ratio(num: np.ndarray, den: np.ndarray, zero_division: float = np.nan) -> np.ndarray:
+    out = np.full(np.broadcast(num, den).shape, zero_division, dtype=np.float64)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def _dot(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """weights @ values in the weights' precision (float32 resamples stay float32:
+    their rounding, ~1e-6 relative, is far below bootstrap noise)."""
+    return weights @ np.asarray(values, dtype=weights.dtype)
+
+
+def _weighted_mean(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return _ratio(_dot(weights, values), weights.sum(axis=1))
+
+
+def _grouped_sums(weights_sorted: np.ndarray, positive_sorted: np.ndarray, starts: np.ndarray):
+    """Per tied-score group: weight of positives and of negatives, for every resample."""
+    pos = weights_sorted * positive_sorted.astype(weights_sorted.dtype)
+    if starts.size == weights_sorted.shape[1]:  # no ties: every row is its own group
+        return pos, weights_sorted - pos
+    pos = np.add.reduceat(pos, starts, axis=1)
+    total = np.add.reduceat(weights_sorted, starts, axis=1)
+    return pos, total - pos
+
+
+def _sorted_groups(score: np.ndarray, descending: bool):
+    order = np.argsort(-score if descending else score, kind="mergesort")
+    s = score[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    return order, starts
+
+
+def _binary_roc_auc(weights: np.ndarray, positive: np.ndarray, score: np.ndarray) -> np.ndarray:
+    order, starts = _sorted_groups(score, descending=False)
+    pos, neg = _grouped_sums(weights[:, order], positive[order], starts)
+    neg_below = np.cumsum(neg, axis=1) - neg
+    # Ties count one half, as in the Mann-Whitney statistic scikit-learn matches.
+    numerator = np.sum(pos * (neg_below + 0.5 * neg), axis=1)
+    return _ratio(numerator, pos.sum(axis=1) * neg.sum(axis=1))
+
+
+def _binary_average_precision(weights: np.ndarray, positive: np.ndarray, score: np.ndarray) -> np.ndarray:
+    order, starts = _sorted_groups(score, descending=True)
+    pos, neg = _grouped_sums(weights[:, order], positive[order], starts)
+    tp = np.cumsum(pos, axis=1)
+    fp = np.cumsum(neg, axis=1)
+    precision = _ratio(tp, tp + fp, zero_division=0.0)
+    return _ratio(np.sum(pos * precision, axis=1), pos.sum(axis=1))
+
+
+def _ranking_score(data: EvalData) -> np.ndarray:
+    return data.score if data.score is not None else data.proba[:, 1]
+
+
+def _per_class(metric_fn, weights: np.ndarray, data: EvalData) -> np.ndarray:
+    """Macro average of a one-vs-rest binary metric over the model's classes."""
+    per_class = [metric_fn(weights, data.y == k, data.proba[:, k]) for k in range(data.n_classes)]
+    return np.nanmean(np.vstack(per_class), axis=0) if per_class else np.full(len(weights), np.nan)
+
+
+def _confusion_counts(weights: np.ndarray, data: EvalData, k: int):
+    actual = data.y == k
+    predicted = data.pred == k
+    tp = _dot(weights, actual & predicted)
+    fp = _dot(weights, ~actual & predicted)
+    fn = _dot(weights, actual & ~predicted)
+    return tp, fp, fn
+
+
+def _classes(data: EvalData) -> range:
+    if data.task == "binary":
+        return range(1, 2)  # the positive class only
+    return range(max(data.n_classes, int(data.y.max(initial=0)) + 1))
+
+
+def _prf(kind: str):
+    def compute(weights: np.ndarray, data: EvalData) -> np.ndarray:
+        scores = []
+        for k in _classes(data):
+            tp, fp, fn = _confusion_counts(weights, data, k)
+            if kind == "precision":
+                scores.append(_ratio(tp, tp + fp, 0.0))
+            elif kind == "recall":
+                scores.append(_ratio(tp, tp + fn, 0.0))
+            else:
+                scores.append(_ratio(2 * tp, 2 * tp + fp + fn, 0.0))
+        return np.mean(np.vstack(scores), axis=0)
+
+    return compute
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def _roc_auc(weights, data):
+    if data.task == "binary":
+        return _binary_roc_auc(weights, data.y == 1, _ranking_score(data))
+    return _per_class(_binary_roc_auc, weights, data)
+
+
+def _average_precision(weights, data):
+    if data.task == "binary":
+        return _binary_average_precision(weights, data.y == 1, _ranking_score(data))
+    return _per_class(_binary_average_precision, weights, data)
+
+
+def _log_loss(weights, data):
+    if data.task == "binary":
+        p = np.clip(data.proba[:, 1], EPS, 1 - EPS)
+        losses = -np.where(data.y == 1, np.log(p), np.log1p(-p))
+    else:
+        p = np.clip(data.proba[np.arange(len(data.y)), data.y], EPS, 1 - EPS)
+        losses = -np.log(p)
+    return _weighted_mean(weights, losses)
+
+
+def _brier(weights, data):
+    if data.task == "binary":
+        losses = (data.proba[:, 1] - (data.y == 1)) ** 2
+    else:
+        onehot = np.eye(data.n_classes)[data.y]
+        losses = np.sum((data.proba - onehot) ** 2, axis=1)
+    return _weighted_mean(weights, losses)
+
+
+def _accuracy(weights, data):
+    return _weighted_mean(weights, data.pred == data.y)
+
+
+def _balanced_accuracy(weights, data):
+    recalls = []
+    for k in range(max(data.n_classes, int(data.y.max(initial=0)) + 1)):
+        actual = data.y == k
+        recalls.append(_ratio(_dot(weights, actual & (data.pred == k)), _dot(weights, actual)))
+    return np.nanmean(np.vstack(recalls), axis=0)
+
+
+def _rmse(weights, data):
+    return np.sqrt(_weighted_mean(weights, (data.pred - data.y) ** 2))
+
+
+def _mae(weights, data):
+    return _weighted_mean(weights, np.abs(data.pred - data.y))
+
+
+def _r2(weights, data):
+    weights = weights.astype(np.float64)  # R² subtracts large sums: keep float64
+    total = weights.sum(axis=1)
+    sse = weights @ (data.pred - data.y) ** 2
+    sst = weights @ data.y**2 - _ratio((weights @ data.y) ** 2, total)
+    return 1.0 - _ratio(sse, sst)
+
+
+def _mape(weights, data):
+    return _weighted_mean(weights, np.abs(data.pred - data.y) / np.abs(data.y))
+
+
+_CLS = ("binary", "multiclass")
+_REG = ("regression",)
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in [
+        Metric("roc_auc", "ROC AUC", _CLS, True, (0.0, 1.0), "score", _roc_auc,
+               "Probability a random positive outranks a random negative (one-vs-rest macro for multiclass)."),
+        Metric("average_precision", "Average precision", _CLS, True, (0.0, 1.0), "score", _average_precision,
+               "Area under the precision-recall step curve (one-vs-rest macro for multiclass)."),
+        Metric("log_loss", "Log loss", _CLS, False, (0.0, np.inf), "proba", _log_loss,
+               "Mean negative log-likelihood of the true class; lower is better."),
+        Metric("brier", "Brier score", _CLS, False, (0.0, 2.0), "proba", _brier,
+               "Mean squared error of the probabilities (summed over classes for multiclass)."),
+        Metric("accuracy", "Accuracy", _CLS, True, (0.0, 1.0), "label", _accuracy,
+               "Share of rows whose predicted class is right."),
+        Metric("balanced_accuracy", "Balanced accuracy", _CLS, True, (0.0, 1.0), "label", _balanced_accuracy,
+               "Mean recall over classes; robust to class imbalance."),
+        Metric("f1", "F1", _CLS, True, (0.0, 1.0), "label", _prf("f1"),
+               "Harmonic mean of precision and recall (positive class; macro for multiclass)."),
+        Metric("precision", "Precision", _CLS, True, (0.0, 1.0), "label", _prf("precision"),
+               "Share of predicted positives that are positive (macro for multiclass)."),
+        Metric("recall", "Recall", _CLS, True, (0.0, 1.0), "label", _prf("recall"),
+               "Share of positives that are predicted positive (macro for multiclass)."),
+        Metric("rmse", "RMSE", _REG, False, (0.0, np.inf), "label", _rmse,
+               "Root mean squared error, in target units."),
+        Metric("mae", "MAE", _REG, False, (0.0, np.inf), "label", _mae,
+               "Mean absolute error, in target units."),
+        Metric("r2", "R²", _REG, True, (-np.inf, 1.0), "label", _r2,
+               "Share of target variance explained; 0 = predicting the mean, 1 = perfect."),
+        Metric("mape", "MAPE", _REG, False, (0.0, np.inf), "label", _mape,
+               "Mean absolute percentage error (as a fraction); undefined when a target is 0."),
+    ]
+}
+
+#: The metric that ranks models and slices when nothing else is configured.
+PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
+
+
+def metrics_for_task(task: str) -> list[Metric]:
+    return [m for m in METRICS.values() if task in m.tasks]
+
+
+def perfect_value(metric: Metric) -> float:
+    """The best attainable value, used for the normalised gain over the dummy model."""
+    return metric.bounds[1] if metric.higher_is_better else metric.bounds[0]
