@@ -1,0 +1,154 @@
+"""The ``readiness`` command: init, run, demo.
+
+Exit codes: 0 ready (pass or warn), 1 not ready (a check failed or errored),
+2 bad usage or unreadable input (one line on stderr; ``--debug`` for the traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from readiness import __version__
+from readiness.config import REPORTS, load_config, starter_config_text
+from readiness.exceptions import UsageError
+
+EXIT_USAGE = 2
+
+
+def _echo_err(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _abs(path: str | None) -> str | None:
+    return None if path is None else str(Path(path).expanduser().resolve())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="readiness")
+def cli() -> None:
+    """Deployment-readiness reports for machine-learning models."""
+
+
+@cli.command()
+@click.option("--path", "path", default="readiness.yaml", show_default=True, type=click.Path(dir_okay=False),
+              help="Where to write the starter config.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: str, force: bool) -> None:
+    """Write a commented readiness.yaml to start from."""
+    target = Path(path)
+    if target.exists() and not force:
+        raise UsageError(f"{target}: already exists; pass --force to overwrite it or --path to write elsewhere")
+    target.write_text(starter_config_text(), encoding="utf-8")
+    click.echo(f"Wrote {target}: edit model, golden and target, then run `readiness run --config {target}`.")
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="readiness.yaml (default: ./readiness.yaml when it exists).")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (overrides `output`).")
+@click.option("--only", "only", multiple=True, type=click.Choice(REPORTS), help="Run only this report (repeatable).")
+@click.option("--model", type=click.Path(dir_okay=False), default=None, help="Candidate model artifact.")
+@click.option("--baseline", type=click.Path(dir_okay=False), default=None, help="Production model artifact.")
+@click.option("--golden", type=click.Path(dir_okay=False), default=None, help="Golden dataset (.csv/.parquet).")
+@click.option("--target", default=None, help="Label column of the golden dataset.")
+@click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression"]), default=None)
+@click.option("--trust-artifact", "trust_artifact", multiple=True, metavar="SHA256",
+              help="Trust a pickle/joblib artifact with this sha256 (repeatable).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=None, help="Wall-clock limit per report, seconds.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def run(config_path, out, only, model, baseline, golden, target, task, trust_artifact, timeout, debug) -> None:
+    """Run the readiness reports and exit 0 (ready), 1 (not ready) or 2 (bad input)."""
+    from readiness.runner import run as run_reports
+
+    if config_path is None and Path("readiness.yaml").is_file():
+        config_path = "readiness.yaml"
+    overrides: dict = {}
+    for key, value in (("model", _abs(model)), ("baseline", _abs(baseline)), ("golden", _abs(golden)),
+                       ("output", _abs(out)), ("target", target), ("task", task)):
+        if value is not None:
+            overrides[key] = value
+    config = load_config(config_path, overrides)
+    if trust_artifact:
+        hashes = list(config.trust.sha256) + [h.strip().lower() for h in trust_artifact]
+        config = load_config(config_path, {**overrides, "trust": {**config.trust.model_dump(), "sha256": hashes}})
+    result = run_reports(config, list(only) or None, timeout_s=timeout, echo=_echo_err, progress=sys.stderr.isatty())
+    _print_result(result)
+    for outcome in result.outcomes:
+        if outcome.usage_error:
+            raise UsageError(outcome.usage_error)
+    sys.exit(result.exit_code)
+
+
+def _print_result(result) -> None:
+    for outcome in result.outcomes:
+        click.echo(f"{outcome.report}: {outcome.status.upper()}  {result.out_dir / outcome.files['html']}")
+        failing = [c for c in outcome.document.get("checks", []) if c["status"] in ("fail", "error")]
+        for check in failing[:10]:
+            click.echo(f"  ✗ {check['id']}: {check['message']}")
+        if len(failing) > 10:
+            click.echo(f"  … and {len(failing) - 10} more failing checks")
+    status = result.summary["status"]
+    verdict = "ready" if status in ("pass", "warn") else "not ready"
+    click.echo(f"Verdict: {status.upper()} ({verdict}); summary in {result.out_dir / 'summary.json'}")
+
+
+@cli.command()
+@click.option("--out", default="readiness-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the demo inputs (inputs/) and reports (report/).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=None, help="Wall-clock limit per report, seconds.")
+def demo(out: str, timeout: float | None) -> None:
+    """Build the seeded demo scenario and run every report on it.
+
+    Exits 0 when the reports were produced: their FAIL verdict is the story
+    (the candidate improves overall but regresses on one region).
+    """
+    from readiness.demo import build_scenario
+    from readiness.runner import run as run_reports
+
+    folder = Path(out).resolve()
+    if folder.exists() and any(folder.iterdir()) and not (folder / "inputs" / "readiness.yaml").is_file():
+        raise UsageError(f"{folder}: exists and is not a readiness demo folder; choose another --out")
+    click.echo(f"Building the demo scenario in {folder / 'inputs'} …", err=True)
+    config_file = build_scenario(folder / "inputs")
+    config = load_config(config_file, {"output": str(folder / "report")})
+    result = run_reports(config, timeout_s=timeout, echo=_echo_err, progress=sys.stderr.isatty())
+    _print_result(result)
+    errored = [o.report for o in result.outcomes if o.status == "error"]
+    if errored:
+        click.echo(f"Demo reports with errors: {', '.join(errored)}", err=True)
+        sys.exit(1)
+    click.echo("The demo's FAIL is the story: the candidate improves overall but regresses on region=north, "
+               "whose rows its new training extract silently dropped.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        cli.main(args=argv, prog_name="readiness", standalone_mode=False)
+    except click.exceptions.Abort:
+        _echo_err("readiness: aborted")
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UsageError as exc:
+        if debug:
+            raise
+        _echo_err(f"readiness: error: {exc}")
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        _echo_err("readiness: interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        _echo_err(f"readiness: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

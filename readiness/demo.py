@@ -1,0 +1,147 @@
+"""A seeded synthetic churn scenario that tells a real deployment story.
+
+Customers in four regions; churn depends non-linearly on tenure, usage and
+support calls, and in the ``north`` region contract plans work the other way
+round. Production is a gradient-boosting model trained on all regions. The
+candidate adds a genuinely useful feature (support calls) and more capacity,
+so it improves overall, but its new training extract silently dropped the
+``north`` region: it regresses on that segment. The golden benchmark must FAIL on the segment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REGIONS = np.array(["north", "south", "east", "west"])
+PLANS = np.array(["basic", "plus", "premium"])
+CHANNELS = np.array(["web", "store", "phone"])
+PRODUCTION_FEATURES = ["tenure_months", "monthly_spend", "usage_hours", "n_products", "region", "plan", "channel"]
+CANDIDATE_FEATURES = PRODUCTION_FEATURES + ["support_calls"]
+CATEGORICAL = ["region", "plan", "channel"]
+#: skops types the demo's tree models need beyond skops' defaults (reviewed: scikit-learn's own).
+DEMO_TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+TARGET = "churned"
+
+
+def make_customers(n: int, seed: int) -> pd.DataFrame:
+    """Customers with a churn label drawn from a known logistic model."""
+    rng = np.random.default_rng(seed)
+    region = rng.choice(REGIONS, n, p=[0.2, 0.3, 0.27, 0.23])
+    plan = rng.choice(PLANS, n, p=[0.5, 0.3, 0.2])
+    channel = rng.choice(CHANNELS, n, p=[0.5, 0.3, 0.2])
+    tenure = rng.gamma(2.0, 14.0, n).round()
+    spend = np.exp(rng.normal(3.6, 0.5, n)).round(2)
+    usage = np.clip(rng.normal(20, 8, n), 0, None).round(1)
+    products = rng.poisson(1.2, n) + 1
+    calls = rng.poisson(0.8 + 0.6 * (usage < 12), n)
+    plan_effect = np.select([plan == "basic", plan == "plus"], [1.2, 0.0], -1.4)
+    north = region == "north"
+    logit = (
+        -1.2
+        - 0.035 * tenure
+        + 0.9 * np.exp(-usage / 6)
+        + 0.6 * (calls - 1)
+        - 0.25 * (products - 1)
+        + 0.004 * (spend - 40)
+        + np.where(north, -0.4 * plan_effect, plan_effect)  # north: plans work the other way round
+        + np.where(channel == "store", -0.3, 0.1)
+    )
+    churned = rng.random(n) < 1 / (1 + np.exp(-logit))
+    return pd.DataFrame({
+        "customer_id": np.arange(n) + seed * 1_000_000,
+        "tenure_months": tenure, "monthly_spend": spend, "usage_hours": usage, "n_products": products,
+        "support_calls": calls, "region": region, "plan": plan, "channel": channel,
+        TARGET: churned.astype(int),
+    })
+
+
+def _pipeline(features: list[str], max_iter: int, seed: int):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    categorical = [c for c in features if c in CATEGORICAL]
+    encode = ColumnTransformer(
+        [("categories", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical)],
+        remainder="passthrough", verbose_feature_names_out=False,
+    )
+    model = HistGradientBoostingClassifier(max_iter=max_iter, learning_rate=0.08, max_leaf_nodes=15, random_state=seed)
+    return Pipeline([("encode", encode), ("model", model)])
+
+
+def build_scenario(folder: str | Path, seed: int = 7, golden_rows: int = 6000) -> Path:
+    """Write golden data, two models and a readiness.yaml into ``folder``; return the config path."""
+    import skops.io
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    train = make_customers(40_000, seed)
+    golden = make_customers(golden_rows, seed + 1)
+
+    production = _pipeline(PRODUCTION_FEATURES, 120, seed).fit(train[PRODUCTION_FEATURES], train[TARGET])
+    # The candidate's new extract silently dropped the north region (a filter bug upstream).
+    fresh = train[train["region"] != "north"]
+    candidate = _pipeline(CANDIDATE_FEATURES, 250, seed).fit(fresh[CANDIDATE_FEATURES], fresh[TARGET])
+
+    golden.to_parquet(folder / "golden.parquet", index=False)
+    skops.io.dump(production, folder / "production.skops", compression=8)
+    skops.io.dump(candidate, folder / "candidate.skops", compression=8)
+    config = folder / "readiness.yaml"
+    config.write_text(_DEMO_CONFIG.format(types="\n".join(f"    - {t}" for t in DEMO_TRUSTED_TYPES)), encoding="utf-8")
+    return config
+
+
+_DEMO_CONFIG = """\
+# The readiness demo: a churn model retrained on a new data extract.
+model: candidate.skops
+baseline: production.skops
+task: binary
+target: churned
+golden: golden.parquet
+segments: [region, plan]
+trust:
+  # HistGradientBoosting stores its trees as TreePredictor objects.
+  skops_types:
+{types}
+golden_benchmark:
+  metrics:
+    roc_auc: {{min: 0.70, max_regression: 0.01}}
+    average_precision: {{max_regression: 0.02}}
+    log_loss: {{max_relative_regression: 0.05}}
+  required_segments: [region=north, region=south, region=east, region=west]
+output: ../report
+"""
+
+
+def default_scenario_dir() -> Path:
+    """Where notebooks opened without parameters find (or build) the demo scenario."""
+    base = os.environ.get("READINESS_DEMO_DIR") or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "readiness" / "demo-scenario" if not os.environ.get("READINESS_DEMO_DIR") else Path(base)
+
+
+def ensure_scenario(folder: str | Path | None = None) -> Path:
+    """Build the demo scenario on first use; return its readiness.yaml."""
+    folder = Path(folder) if folder else default_scenario_dir()
+    config = folder / "readiness.yaml"
+    if not all((folder / name).is_file() for name in ("readiness.yaml", "golden.parquet", "candidate.skops", "production.skops")):
+        print(f"Building the demo scenario in {folder} (first use, ~10 s)…", flush=True)
+        build_scenario(folder)
+    return config
+
+
+def demo_parameters(folder: str | Path | None = None) -> dict:
+    """Notebook parameters for the demo scenario (used when a notebook runs with its defaults)."""
+    from readiness.config import load_config
+
+    config = load_config(ensure_scenario(folder))
+    return {
+        "model_path": str(config.model), "baseline_path": str(config.baseline), "golden_path": str(config.golden),
+        "target": config.target, "task": config.task, "segments": list(config.segments),
+        "trusted_sha256": list(config.trust.sha256), "trusted_skops_types": list(config.trust.skops_types),
+        "settings": config.golden_benchmark.model_dump(mode="json"),
+    }

@@ -1,0 +1,701 @@
+"""Golden benchmark: the candidate on a fixed labelled dataset, against the baseline.
+
+The notebook ``golden_benchmark.ipynb`` creates one :class:`GoldenBenchmark` and
+calls one method per section; each returns a :class:`~readiness.display.Section`
+(checks, tables, figures) that renders itself in the notebook. ``finish``
+writes the results JSON.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from readiness import plots
+from readiness.artifacts import ArtifactInfo, ModelAdapter, load_model
+from readiness.bootstrap import Interval, bootstrap, percentile_interval
+from readiness.config import ConfigError, GoldenBenchmarkConfig, MetricThreshold
+from readiness.data import read_table, sha256_file
+from readiness.display import Section, frame_html
+from readiness.exceptions import InputError
+from readiness.gates import absolute_decision, allowed_margin, change_decision, fmt, fmt_ci
+from readiness.metrics import METRICS, PRIMARY_METRIC, EvalData, Metric, metrics_for_task, perfect_value
+from readiness.results import Check, now_iso, report_document, write_json
+
+REPORT = "golden_benchmark"
+MISSING_SEGMENT = "(missing)"
+
+
+# --------------------------------------------------------------------------- task and contract
+
+
+def detect_task(model: ModelAdapter, requested: str = "auto") -> tuple[str, str]:
+    """Return the task and the reason for it.
+
+    A model with ``classes_`` is a classifier: binary with two classes,
+    multiclass with more. Anything else is a regression. An explicit request
+    must agree with the model.
+    """
+    classes = model.classes
+    if classes is not None:
+        inferred = "binary" if len(classes) == 2 else "multiclass"
+        reason = f"the model has classes_ with {len(classes)} classes → {inferred}"
+    else:
+        inferred, reason = "regression", "the model has no classes_ → regression"
+    if requested in ("auto", inferred):
+        return inferred, reason if requested == "auto" else f"set in the config ({reason})"
+    if requested == "regression" or inferred == "regression":
+        raise InputError(f"task: {requested!r} does not fit the model ({reason}); set task: auto or {inferred}")
+    return requested, f"set in the config ({reason})"
+
+
+def feature_frame(frame: pd.DataFrame, model: ModelAdapter, target: str, source: str) -> tuple[pd.DataFrame, list[str]]:
+    """The columns the model expects, in its order; raises naming any that are missing.
+
+    Returns the feature frame and the golden columns the model does not use.
+    """
+    expected = model.feature_names
+    if expected is None:
+        columns = [c for c in frame.columns if c != target]
+        if model.n_features is not None and len(columns) != model.n_features:
+            raise InputError(
+                f"{source}: the model expects {model.n_features} features (it was fitted without column names) "
+                f"but the golden set has {len(columns)} columns besides {target!r}; give it exactly the training columns in order"
+            )
+        return frame[columns], []
+    missing = [c for c in expected if c not in frame.columns]
+    if missing:
+        shown = ", ".join(repr(c) for c in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise InputError(f"{source}: missing feature column(s) the {model.name} model expects: {shown}; add them to the golden set")
+    unused = [c for c in frame.columns if c not in expected and c != target]
+    return frame[expected], unused
+
+
+def encode_labels(y: pd.Series, classes: np.ndarray, source: str, target: str) -> np.ndarray:
+    """Class indices (0..K-1) of the labels; raises naming labels the model does not know."""
+    codes = pd.Categorical(y, categories=list(classes)).codes
+    unknown = pd.unique(y[codes < 0])
+    if len(unknown):
+        shown = ", ".join(repr(v) for v in unknown[:5])
+        raise InputError(
+            f"{source}: column {target!r} has label(s) {shown} that the model does not predict "
+            f"(its classes: {', '.join(repr(c) for c in list(classes)[:10])}); fix the labels or the model"
+        )
+    return codes.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- predictions
+
+
+@dataclass
+class ModelOutputs:
+    name: str
+    data: EvalData
+    mean_prediction: np.ndarray  # per class for classifiers (probabilities), scalar for regression
+    change_score: np.ndarray  # the per-row number compared across models
+
+
+def model_outputs(model: ModelAdapter, X: pd.DataFrame, y: np.ndarray, task: str, decision_threshold: float) -> ModelOutputs:
+    try:
+        if task == "regression":
+            pred = model.predict(X).astype(np.float64).ravel()
+            data = EvalData(task, y, pred)
+            return ModelOutputs(model.name, data, np.array([pred.mean()]), pred)
+        proba = model.predict_proba(X) if model.has_proba else None
+        if task == "binary":
+            if proba is not None:
+                score = proba[:, 1]
+                pred = (score >= decision_threshold).astype(np.int64)
+            else:
+                score = model.decision_function(X).ravel() if model.has_decision_function else None
+                pred = encode_labels(pd.Series(model.predict(X)), model.classes, model.name, "prediction")
+            data = EvalData(task, y, pred, proba, score)
+            mean = proba.mean(axis=0) if proba is not None else np.array([np.nan, pred.mean()])
+            return ModelOutputs(model.name, data, mean, score if score is not None else pred.astype(float))
+        pred = proba.argmax(axis=1) if proba is not None else encode_labels(
+            pd.Series(model.predict(X)), model.classes, model.name, "prediction")
+        data = EvalData(task, y, pred, proba)
+        mean = proba.mean(axis=0) if proba is not None else np.bincount(pred, minlength=len(model.classes)) / len(pred)
+        change = proba if proba is not None else np.eye(len(model.classes))[pred]
+        return ModelOutputs(model.name, data, mean, change)
+    except InputError:
+        raise
+    except Exception as exc:
+        message = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise InputError(
+            f"the {model.name} model failed to predict on the golden set ({type(exc).__name__}: {message}); "
+            "check the golden columns' types against the training data"
+        ) from None
+
+
+def dummy_outputs(X: pd.DataFrame, y: np.ndarray, task: str, n_classes: int, decision_threshold: float) -> ModelOutputs:
+    """scikit-learn's dummy model fitted on the golden labels: the floor any model must beat."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    placeholder = np.zeros((len(y), 1))
+    if task == "regression":
+        dummy = DummyRegressor(strategy="mean").fit(placeholder, y)
+        pred = dummy.predict(placeholder)
+        return ModelOutputs("dummy", EvalData(task, y, pred), np.array([pred.mean()]), pred)
+    dummy = DummyClassifier(strategy="prior").fit(placeholder, y)
+    proba = np.zeros((len(y), n_classes))
+    proba[:, dummy.classes_] = dummy.predict_proba(placeholder)
+    if task == "binary":
+        pred = (proba[:, 1] >= decision_threshold).astype(np.int64)
+        data = EvalData(task, y, pred, proba, proba[:, 1])
+    else:
+        data = EvalData(task, y, proba.argmax(axis=1), proba)
+    return ModelOutputs("dummy", data, proba.mean(axis=0), proba[:, -1])
+
+
+# --------------------------------------------------------------------------- the benchmark
+
+
+class GoldenBenchmark:
+    """Loads the inputs, scores every model once, and builds each report section.
+
+    Parameters mirror the notebook's parameters cell; ``settings`` is the
+    ``golden_benchmark`` section of readiness.yaml.
+    """
+
+    def __init__(
+        self,
+        model_path: str,
+        golden_path: str,
+        target: str,
+        baseline_path: str = "",
+        task: str = "auto",
+        segments: list[str] | None = None,
+        trusted_sha256: list[str] | None = None,
+        trusted_skops_types: list[str] | None = None,
+        settings: dict[str, Any] | None = None,
+    ):
+        self.started_at = now_iso()
+        self._clock = time.perf_counter()
+        try:
+            self.settings = GoldenBenchmarkConfig.model_validate(settings or {})
+        except Exception as exc:
+            raise ConfigError(f"golden_benchmark settings: {str(exc).splitlines()[-1].strip()}") from None
+        self.target = target
+        self.segment_columns = list(segments or [])
+        self._sections: dict[str, list[Check]] = {}
+
+        self.golden_path = Path(golden_path)
+        self.frame = read_table(self.golden_path, "golden")
+        source = str(self.golden_path)
+        if target not in self.frame.columns:
+            raise InputError(f"{source}: target column {target!r} not found; set 'target' to one of its columns")
+        for column in self.segment_columns:
+            if column not in self.frame.columns:
+                raise InputError(f"{source}: segment column {column!r} not found; fix 'segments' in readiness.yaml")
+        unlabeled = int(self.frame[target].isna().sum())
+        if unlabeled:
+            raise InputError(f"{source}: {unlabeled} row(s) have no value in target column {target!r}; the golden set must be fully labelled")
+
+        trust = dict(trusted_sha256=trusted_sha256 or [], trusted_skops_types=trusted_skops_types or [])
+        estimator, self.model_info = load_model(model_path, "model", **trust)
+        self.model = ModelAdapter(estimator, "candidate")
+        self.baseline: ModelAdapter | None = None
+        self.baseline_info: ArtifactInfo | None = None
+        if baseline_path:
+            estimator, self.baseline_info = load_model(baseline_path, "baseline", **trust)
+            self.baseline = ModelAdapter(estimator, "baseline")
+
+        self.task, self.task_reason = detect_task(self.model, task)
+        self.X, self.unused_columns = feature_frame(self.frame, self.model, target, source)
+        self.X_baseline = None
+        if self.baseline is not None:
+            self.X_baseline, _ = feature_frame(self.frame, self.baseline, target, source)
+            if self.task != "regression":
+                if self.baseline.classes is None or list(self.baseline.classes) != list(self.model.classes):
+                    raise InputError(
+                        f"the baseline's classes {None if self.baseline.classes is None else list(self.baseline.classes)} "
+                        f"differ from the candidate's {list(self.model.classes)}; they must predict the same labels"
+                    )
+
+        y_raw = self.frame[target]
+        if self.task == "regression":
+            if not pd.api.types.is_numeric_dtype(y_raw):
+                raise InputError(f"{source}: target column {target!r} is {y_raw.dtype}, not numeric, but the task is regression")
+            self.y = y_raw.to_numpy(dtype=np.float64)
+            self.classes = None
+        else:
+            self.classes = self.model.classes
+            self.y = encode_labels(y_raw, self.classes, source, target)
+
+        threshold = self.settings.decision_threshold
+        self.candidate = model_outputs(self.model, self.X, self.y, self.task, threshold)
+        self.reference = None
+        if self.baseline is not None:
+            self.reference = model_outputs(self.baseline, self.X_baseline, self.y, self.task, threshold)
+        n_classes = 0 if self.classes is None else len(self.classes)
+        self.dummy = dummy_outputs(self.X, self.y, self.task, n_classes, threshold)
+
+        self.metrics = [m for m in metrics_for_task(self.task)]
+        self.thresholds = self.settings.thresholds_for(self.task)
+        for name in self.thresholds:
+            if self.task not in METRICS[name].tasks:
+                raise ConfigError(
+                    f"golden_benchmark.metrics.{name}: {METRICS[name].title} does not apply to a {self.task} task; "
+                    f"use one of {', '.join(m.name for m in self.metrics)}"
+                )
+        self.primary = METRICS[PRIMARY_METRIC[self.task]]
+        self.segments = self._segment_index()
+        self.golden_sha256 = sha256_file(self.golden_path)
+        self._samples = self._bootstrap()
+
+    # ---------------------------------------------------------------- bootstrap
+
+    def available(self, metric: Metric, outputs: ModelOutputs | None) -> str | None:
+        if outputs is None:
+            return "no baseline model"
+        return metric.available(outputs.data)
+
+    @property
+    def gated_metrics(self) -> list[Metric]:
+        """Metrics with a threshold, else the primary metric: these are checked per segment."""
+        named = [METRICS[n] for n in self.thresholds if not self.thresholds[n].is_empty()]
+        return named or [self.primary]
+
+    def _segment_index(self) -> list[tuple[str, str, np.ndarray]]:
+        """(column, value label, row indices) for every segment value kept for checking."""
+        out = []
+        for column in self.segment_columns:
+            labels = self.frame[column].astype("string").fillna(MISSING_SEGMENT).to_numpy(dtype=object)
+            values, counts = np.unique(labels, return_counts=True)
+            keep = values[np.argsort(-counts, kind="stable")][: self.settings.max_segment_values]
+            for value in sorted(keep, key=str):
+                out.append((column, str(value), np.flatnonzero(labels == value)))
+        return out
+
+    def _bootstrap(self) -> dict[str, np.ndarray]:
+        statistics = {}
+        models = {"candidate": self.candidate, "baseline": self.reference, "dummy": self.dummy}
+        for metric in self.metrics:
+            for role, outputs in models.items():
+                if self.available(metric, outputs) is None:
+                    statistics[f"{role}:{metric.name}"] = (lambda w, m=metric, d=outputs.data: m(w, d))
+        for column, value, index in self.segments:
+            if len(index) < self.settings.min_segment_rows:
+                continue
+            for metric in self.gated_metrics:
+                for role, outputs in (("candidate", self.candidate), ("baseline", self.reference)):
+                    if self.available(metric, outputs) is None:
+                        sub = outputs.data.subset(index)
+                        statistics[f"{role}:{metric.name}[{column}={value}]"] = (
+                            lambda w, m=metric, d=sub, i=index: m(w[:, i], d))
+        return bootstrap(len(self.y), statistics, self.settings.n_bootstrap, self.settings.seed)
+
+    def point(self, role: str, metric: Metric, index: np.ndarray | None = None) -> float:
+        outputs = {"candidate": self.candidate, "baseline": self.reference, "dummy": self.dummy}[role]
+        if outputs is None or self.available(metric, outputs) is not None:
+            return float("nan")
+        data = outputs.data if index is None else outputs.data.subset(index)
+        return float(metric(np.ones(len(data.y)), data)[0])
+
+    def interval(self, key: str) -> Interval | None:
+        samples = self._samples.get(key)
+        return None if samples is None else percentile_interval(samples, self.settings.confidence)
+
+    def delta_interval(self, metric: Metric, suffix: str = "", other: str = "baseline") -> Interval | None:
+        a = self._samples.get(f"candidate:{metric.name}{suffix}")
+        b = self._samples.get(f"{other}:{metric.name}{suffix}")
+        if a is None or b is None:
+            return None
+        return percentile_interval(a - b, self.settings.confidence)
+
+    def _record(self, section: str, checks: list[Check]) -> list[Check]:
+        self._sections[section] = checks  # re-running a cell replaces, never duplicates
+        return checks
+
+    @property
+    def checks(self) -> list[Check]:
+        return [c for checks in self._sections.values() for c in checks]
+
+    # ---------------------------------------------------------------- sections
+
+    def inputs_section(self) -> Section:
+        rows = [
+            ("Candidate model", self.model_info.path, f"{self.model_info.format}, {self.model_info.size_bytes:,} bytes, sha256 {self.model_info.sha256[:16]}…"),
+            ("Baseline model", self.baseline_info.path if self.baseline_info else "none",
+             f"{self.baseline_info.format}, sha256 {self.baseline_info.sha256[:16]}…" if self.baseline_info else "change checks are skipped"),
+            ("Golden dataset", str(self.golden_path), f"{len(self.frame):,} rows, {self.frame.shape[1]} columns, sha256 {self.golden_sha256[:16]}…"),
+            ("Target", self.target, self._target_summary()),
+            ("Task", self.task, self.task_reason),
+            ("Features", f"{self.X.shape[1]} used by the model",
+             "unused golden columns: " + (", ".join(self.unused_columns[:20]) if self.unused_columns else "none")),
+            ("Segments", ", ".join(self.segment_columns) or "none", f"{len(self.segments)} segment values checked"),
+        ]
+        table = pd.DataFrame(rows, columns=["Input", "Value", "Details"])
+        return Section("Inputs", tables=[frame_html(table)])
+
+    def _target_summary(self) -> str:
+        if self.task == "regression":
+            return f"mean {fmt(self.y.mean())}, std {fmt(self.y.std())}, range {fmt(self.y.min())} to {fmt(self.y.max())}"
+        counts = np.bincount(self.y, minlength=len(self.classes))
+        return ", ".join(f"{c!s}: {n:,}" for c, n in zip(self.classes, counts))
+
+    def metrics_section(self) -> Section:
+        checks, rows = [], []
+        level = f"{self.settings.confidence:.0%}"
+        for metric in self.metrics:
+            reason = self.available(metric, self.candidate)
+            threshold = self.thresholds.get(metric.name, MetricThreshold())
+            if reason is not None:
+                if metric.name in self.thresholds:
+                    checks.append(Check(f"golden.metric.{metric.name}", metric.title, "skip", reason))
+                rows.append({"metric": metric.title, "candidate": reason})
+                continue
+            value = self.point("candidate", metric)
+            ci = self.interval(f"candidate:{metric.name}")
+            base = self.point("baseline", metric)
+            delta = self.delta_interval(metric)
+            dummy = self.point("dummy", metric)
+            gain = _normalised_gain(metric, value, dummy)
+            rows.append({
+                "metric": metric.title, "candidate": fmt(value), f"{level} CI": fmt_ci(ci).removeprefix("CI "),
+                "baseline": fmt(base), "Δ vs baseline": fmt(value - base),
+                f"Δ {level} CI": fmt_ci(delta).removeprefix("CI ") if delta else "–",
+                "dummy": fmt(dummy), "gain over dummy": fmt(gain), "higher is better": "yes" if metric.higher_is_better else "no",
+            })
+            decision = absolute_decision(metric, value, ci, threshold)
+            if decision is not None:
+                checks.append(Check(f"golden.metric.{metric.name}", metric.title, decision.status, decision.message,
+                                    severity="critical", value=value, ci=ci.as_list() if ci else None, threshold=decision.threshold))
+            elif metric.name not in self.thresholds or threshold.is_empty():
+                checks.append(Check(f"golden.metric.{metric.name}", metric.title, "pass",
+                                    f"{metric.title} {fmt(value)} ({level} {fmt_ci(ci)}); reported, no absolute threshold set",
+                                    severity="info", value=value, ci=ci.as_list() if ci else None))
+            checks.extend(self._change_checks(metric, threshold, value, base, delta))
+        checks.append(self._dummy_check())
+        table = pd.DataFrame(rows)
+        note = (f"Point estimates on all {len(self.y):,} golden rows; {level} CIs from {self.settings.n_bootstrap:,} "
+                f"bootstrap resamples (seed {self.settings.seed}); Δ CIs are paired on the same rows. "
+                "Gain over dummy = (model − dummy) / (perfect − dummy).")
+        return Section("Metrics", checks=self._record("metrics", checks), tables=[frame_html(table)], note=note)
+
+    def _change_checks(self, metric, threshold, value, base, delta, suffix="", segment_label="") -> list[Check]:
+        check_id = f"golden.change.{metric.name}" if not suffix else f"golden.segment.{metric.name}{suffix}"
+        title = f"{metric.title} vs baseline" + (f" [{segment_label}]" if segment_label else "")
+        has_gate = allowed_margin(threshold, 1.0) is not None or threshold.max_improvement is not None
+        if not has_gate:
+            return []
+        if self.reference is None:
+            return [Check(check_id, title, "skip", "no baseline model configured; change gates apply only when one is given",
+                          severity="critical")]
+        if delta is None:
+            return [Check(check_id, title, "skip", f"{metric.title} unavailable for the baseline: {self.available(metric, self.reference)}")]
+        decision = change_decision(metric, value, base, delta, threshold, self.settings.confidence)
+        return [Check(check_id, title, decision.status, decision.message, severity="critical", value=value - base,
+                      ci=delta.as_list(), threshold=decision.threshold,
+                      details={"candidate": value, "baseline": base})]
+
+    def _dummy_check(self) -> Check:
+        metric = self.primary
+        value, dummy = self.point("candidate", metric), self.point("dummy", metric)
+        delta = self.delta_interval(metric, other="dummy")
+        gain = _normalised_gain(metric, value, dummy)
+        check_id = f"golden.dummy.{metric.name}"
+        title = f"Better than a dummy model ({metric.title})"
+        if delta is None:
+            return Check(check_id, title, "skip", f"{metric.title} unavailable: {self.available(metric, self.candidate)}")
+        better = delta.low > 0 if metric.higher_is_better else delta.high < 0
+        worse_or_equal = delta.high <= 0 if metric.higher_is_better else delta.low >= 0
+        text = (f"candidate {fmt(value)} vs dummy {fmt(dummy)} (scikit-learn Dummy, fitted on the golden labels): "
+                f"normalised gain {fmt(gain)}")
+        if better:
+            return Check(check_id, title, "pass", text, severity="critical", value=gain, details={"dummy": dummy})
+        if worse_or_equal:
+            return Check(check_id, title, "fail", text + "; a constant prediction does as well", severity="critical",
+                         value=gain, details={"dummy": dummy})
+        return Check(check_id, title, "warn", text + "; not clearly better than a constant prediction", severity="critical",
+                     value=gain, details={"dummy": dummy})
+
+    def performance_figure(self):
+        return plots.performance_figure(self)
+
+    # ---------------------------------------------------------------- consistency
+
+    def consistency_section(self) -> Section:
+        settings = self.settings.consistency
+        low, high = settings.mean_prediction_ratio
+        checks: list[Check] = []
+        tables: list[str] = []
+        label_mean = self._label_mean()
+        checks.append(self._ratio_check(
+            "golden.consistency.prediction_bias", "Candidate mean prediction vs observed label mean",
+            self.candidate.mean_prediction, label_mean, "the observed label mean", (low, high), "critical"))
+        if self.reference is None:
+            checks.append(Check("golden.consistency.mean_prediction_ratio", "Mean prediction: candidate / baseline", "skip",
+                                "no baseline model configured", severity="critical"))
+            return Section("Release consistency", checks=self._record("consistency", checks),
+                           note="Comparisons with the production model need a baseline.")
+        checks.append(self._ratio_check(
+            "golden.consistency.mean_prediction_ratio", "Mean prediction: candidate / baseline",
+            self.candidate.mean_prediction, self.reference.mean_prediction, "the baseline's", (low, high), "critical"))
+        checks.append(self._ratio_check(
+            "golden.consistency.prediction_bias.baseline", "Baseline mean prediction vs observed label mean",
+            self.reference.mean_prediction, label_mean, "the observed label mean", (low, high), "info"))
+        if self.task != "regression":
+            checks.extend(self._flip_checks())
+        change = np.abs(np.asarray(self.candidate.change_score, float) - np.asarray(self.reference.change_score, float))
+        if change.ndim == 2:
+            change = change.max(axis=1)
+        q50, q95, qmax = np.quantile(change, [0.5, 0.95, 1.0])
+        unit = "probability" if self.task != "regression" else "target units"
+        checks.append(Check("golden.consistency.score_change", "Per-row |Δ score| (candidate vs baseline)", "pass",
+                            f"|Δ score| p50 {fmt(q50)}, p95 {fmt(q95)}, max {fmt(qmax)} ({unit})", severity="info",
+                            value=float(q95), details={"p50": q50, "p95": q95, "max": qmax}))
+        summary = pd.DataFrame([
+            {"quantity": "mean prediction", "candidate": _fmt_vec(self.candidate.mean_prediction, self.task),
+             "baseline": _fmt_vec(self.reference.mean_prediction, self.task), "observed labels": _fmt_vec(label_mean, self.task)},
+        ])
+        tables.append(frame_html(summary))
+        top = settings.top_changed_rows
+        if top:
+            order = np.argsort(-change, kind="stable")[:top]
+            shown = self.frame.iloc[order]
+            columns = list(dict.fromkeys(self.segment_columns + [self.target] + list(self.X.columns)[:6]))
+            listing = shown[columns].copy()
+            listing.insert(0, "row", order)
+            listing["candidate"] = _row_scores(self.candidate, order)
+            listing["baseline"] = _row_scores(self.reference, order)
+            listing["|Δ|"] = np.round(change[order], 4)
+            tables.append("<h4>Most-changed rows</h4>" + frame_html(listing))
+        note = ("A model whose mean prediction moves far from production or from the observed labels changes every "
+                f"downstream baseline, even when ranking metrics look fine. Allowed ratio: [{fmt(low)}, {fmt(high)}].")
+        return Section("Release consistency", checks=self._record("consistency", checks), tables=tables, note=note)
+
+    def _label_mean(self) -> np.ndarray:
+        if self.task == "regression":
+            return np.array([self.y.mean()])
+        return np.bincount(self.y, minlength=len(self.classes)) / len(self.y)
+
+    def _ratio_check(self, check_id, title, numerator, denominator, what, bounds, severity) -> Check:
+        low, high = bounds
+        numerator = np.asarray(numerator, float)
+        denominator = np.asarray(denominator, float)
+        if self.task == "binary":
+            numerator, denominator = numerator[1:], denominator[1:]
+        labels = ["mean"] if self.task != "multiclass" else [str(c) for c in self.classes]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = numerator / denominator
+        threshold = {"min": low, "max": high}
+        if not np.all(np.isfinite(ratios)) or np.any(ratios <= 0):
+            bad = [labels[i] for i in range(len(ratios)) if not np.isfinite(ratios[i]) or ratios[i] <= 0]
+            status = "fail" if severity != "info" else "pass"
+            return Check(check_id, title, status,
+                         f"ratio undefined or negative for {', '.join(bad)}: candidate {_fmt_vec(numerator, 'x')} vs "
+                         f"{what} {_fmt_vec(denominator, 'x')}; the mean prediction changed sign or the reference is 0",
+                         severity=severity, threshold=threshold)
+        worst = int(np.argmax(np.abs(np.log(ratios))))
+        ratio = float(ratios[worst])
+        which = "" if len(ratios) == 1 else f" (class {labels[worst]})"
+        text = (f"mean prediction{which} {fmt(numerator[worst])} vs {what} {fmt(denominator[worst])}: ratio ×{fmt(ratio)}")
+        if low <= ratio <= high:
+            return Check(check_id, title, "pass", f"{text}, within [{fmt(low)}, {fmt(high)}]", severity=severity,
+                         value=ratio, threshold=threshold)
+        factor = ratio if ratio >= 1 else 1 / ratio
+        direction = "higher" if ratio > 1 else "lower"
+        text = (f"{text}: predictions are {fmt(factor, 3)}× {direction} on average, outside [{fmt(low)}, {fmt(high)}]. "
+                "Mean prediction shift: a silent failure nothing else raises")
+        return Check(check_id, title, "fail" if severity != "info" else "pass", text, severity=severity,
+                     value=ratio, threshold=threshold)
+
+    def _flip_checks(self) -> list[Check]:
+        settings = self.settings.consistency
+        cand, base, y = self.candidate.data.pred, self.reference.data.pred, self.y
+        flips = cand != base
+        negative = (base == y) & (cand != y)
+        positive = (base != y) & (cand == y)
+        n = len(y)
+        rates = {"flip_rate": flips.mean(), "negative_flip_rate": negative.mean(), "positive_flip_rate": positive.mean()}
+        detail = (f"{int(flips.sum()):,} of {n:,} rows change class ({fmt(rates['flip_rate'])}): "
+                  f"{int(negative.sum()):,} right before and wrong now (negative flips), "
+                  f"{int(positive.sum()):,} wrong before and right now")
+        out = []
+        for key, limit, title in (("flip_rate", settings.max_flip_rate, "Flip rate vs baseline"),
+                                  ("negative_flip_rate", settings.max_negative_flip_rate, "Negative flip rate vs baseline")):
+            value = float(rates[key])
+            if limit is None:
+                out.append(Check(f"golden.consistency.{key}", title, "pass", f"{detail}; reported, no limit set",
+                                 severity="info", value=value, details={k: float(v) for k, v in rates.items()}))
+            else:
+                status = "pass" if value <= limit else "fail"
+                relation = "≤" if status == "pass" else ">"
+                out.append(Check(f"golden.consistency.{key}", title, status,
+                                 f"{key.replace('_', ' ')} {fmt(value)} {relation} limit {fmt(limit)}; {detail}",
+                                 severity="major", value=value, threshold={"max": limit}))
+        return out
+
+    def scores_figure(self):
+        return plots.scores_figure(self) if self.reference is not None else None
+
+    # ---------------------------------------------------------------- segments
+
+    def segments_section(self) -> Section:
+        checks: list[Check] = []
+        rows = []
+        min_rows = self.settings.min_segment_rows
+        for column, value, index in self.segments:
+            label = f"{column}={value}"
+            for metric in self.gated_metrics:
+                check_id = f"golden.segment.{metric.name}[{label}]"
+                title = f"{metric.title} [{label}]"
+                if len(index) < min_rows:
+                    checks.append(Check(check_id, title, "skip",
+                                        f"only {len(index):,} golden rows (< min_segment_rows {min_rows}); too few to judge",
+                                        details={"rows": len(index)}))
+                    rows.append({"segment": label, "rows": len(index), "metric": metric.title, "status": "skip"})
+                    continue
+                suffix = f"[{label}]"
+                value_c = self.point("candidate", metric, index)
+                value_b = self.point("baseline", metric, index)
+                threshold = self.thresholds.get(metric.name, MetricThreshold())
+                ci = self.interval(f"candidate:{metric.name}{suffix}")
+                delta = self.delta_interval(metric, suffix)
+                found = []
+                absolute = absolute_decision(metric, value_c, ci, threshold)
+                if absolute is not None:
+                    found.append(Check(f"golden.segment.{metric.name}.bounds[{label}]", title, absolute.status, absolute.message, severity="critical",
+                                       value=value_c, ci=ci.as_list() if ci else None, threshold=absolute.threshold,
+                                       details={"rows": len(index)}))
+                found.extend(self._change_checks(metric, threshold, value_c, value_b, delta, suffix, label))
+                if not found:
+                    found.append(Check(check_id, title, "pass",
+                                       f"{metric.title} {fmt(value_c)} ({fmt_ci(ci)}) on {len(index):,} rows; no threshold set",
+                                       severity="info", value=value_c, ci=ci.as_list() if ci else None))
+                for check in found:
+                    check.details["rows"] = len(index)
+                checks.extend(found)
+                worst = max((c.status for c in found), key=["skip", "pass", "warn", "fail", "error"].index)
+                rows.append({"segment": label, "rows": len(index), "metric": metric.title,
+                             "candidate": fmt(value_c), "baseline": fmt(value_b),
+                             "Δ": fmt(value_c - value_b), "Δ CI": fmt_ci(delta).removeprefix("CI ") if delta else "–",
+                             "status": worst})
+        checks.extend(self._required_segment_checks())
+        note = (f"Each segment value with at least {min_rows} rows is gated like the whole set; a segment that regresses "
+                "beyond the margin fails even when the overall metric improved.")
+        tables = [frame_html(pd.DataFrame(rows))] if rows else []
+        if not self.segment_columns:
+            note = "No segment columns configured (readiness.yaml: segments)."
+        return Section("Segments", checks=self._record("segments", checks), tables=tables, note=note)
+
+    def _required_segment_checks(self) -> list[Check]:
+        out = []
+        present = {(c, v): len(i) for c, v, i in self.segments}
+        for item in self.settings.required_segments:
+            column, value = (part.strip() for part in item.split("=", 1))
+            check_id = f"golden.segment.required[{column}={value}]"
+            rows = present.get((column, value))
+            if column not in self.frame.columns:
+                out.append(Check(check_id, f"Required segment {item}", "fail",
+                                 f"column {column!r} is not in the golden set", severity="critical"))
+            elif rows is None:
+                count = int((self.frame[column].astype("string") == value).sum())
+                status = "fail" if count == 0 else "pass"
+                text = "absent from the golden set" if count == 0 else f"present with {count:,} rows (not a configured segment column)"
+                out.append(Check(check_id, f"Required segment {item}", status, f"segment {item} is {text}",
+                                 severity="critical", value=count))
+            else:
+                out.append(Check(check_id, f"Required segment {item}", "pass", f"segment {item} present with {rows:,} rows",
+                                 severity="critical", value=rows))
+        return out
+
+    def segments_figure(self):
+        return plots.segments_figure(self)
+
+    # ---------------------------------------------------------------- inference
+
+    def latency_section(self) -> Section:
+        settings = self.settings.latency
+        predict = self.model.predict_proba if self.model.has_proba else self.model.predict
+        rng = np.random.default_rng(self.settings.seed)
+        rows = rng.integers(0, len(self.X), size=settings.single_row_calls)
+        predict(self.X.iloc[[0]])  # warm-up: first calls pay for lazy imports and caches
+        timings = np.empty(len(rows))
+        for k, row in enumerate(rows):  # timing single calls is the point of this loop
+            start = time.perf_counter()
+            predict(self.X.iloc[[row]])
+            timings[k] = time.perf_counter() - start
+        p50, p95 = np.quantile(timings * 1000, [0.5, 0.95])
+        start = time.perf_counter()
+        predict(self.X)
+        batch_s = time.perf_counter() - start
+        throughput = len(self.X) / batch_s if batch_s > 0 else float("inf")
+        checks = []
+        if settings.max_p95_ms is None:
+            checks.append(Check("golden.latency.p95_ms", "Single-row latency p95", "pass",
+                                f"p50 {fmt(p50)} ms, p95 {fmt(p95)} ms over {len(rows)} single-row calls; no limit set",
+                                severity="info", value=float(p95), details={"p50_ms": p50}))
+        else:
+            ok = p95 <= settings.max_p95_ms
+            checks.append(Check("golden.latency.p95_ms", "Single-row latency p95", "pass" if ok else "fail",
+                                f"p95 {fmt(p95)} ms {'≤' if ok else '>'} limit {fmt(settings.max_p95_ms)} ms (p50 {fmt(p50)} ms)",
+                                severity="major", value=float(p95), threshold={"max": settings.max_p95_ms}))
+        if settings.min_rows_per_s is None:
+            checks.append(Check("golden.latency.throughput", "Batch throughput", "pass",
+                                f"{throughput:,.0f} rows/s predicting all {len(self.X):,} golden rows in one call; no limit set",
+                                severity="info", value=float(throughput)))
+        else:
+            ok = throughput >= settings.min_rows_per_s
+            checks.append(Check("golden.latency.throughput", "Batch throughput", "pass" if ok else "fail",
+                                f"{throughput:,.0f} rows/s {'≥' if ok else '<'} minimum {settings.min_rows_per_s:,.0f} rows/s",
+                                severity="major", value=float(throughput), threshold={"min": settings.min_rows_per_s}))
+        checks.append(Check("golden.artifact.size", "Artifact size", "pass",
+                            f"{self.model_info.size_bytes:,} bytes ({self.model_info.format}); loaded in "
+                            f"{fmt((self.model_info.load_seconds or 0) * 1000)} ms", severity="info",
+                            value=self.model_info.size_bytes))
+        note = "Timed in this kernel on this machine; compare runs on the same hardware."
+        return Section("Inference", checks=self._record("latency", checks), note=note)
+
+    # ---------------------------------------------------------------- results
+
+    def inputs_document(self) -> dict[str, Any]:
+        doc = {
+            "model": {"path": self.model_info.path, "sha256": self.model_info.sha256, "format": self.model_info.format,
+                      "size_bytes": self.model_info.size_bytes, "trusted_by": self.model_info.trusted_by},
+            "golden": {"path": str(self.golden_path), "sha256": self.golden_sha256, "rows": len(self.frame),
+                       "columns": self.frame.shape[1]},
+            "task": self.task,
+            "target": self.target,
+            "segments": self.segment_columns,
+        }
+        if self.baseline_info is not None:
+            doc["baseline"] = {"path": self.baseline_info.path, "sha256": self.baseline_info.sha256,
+                               "format": self.baseline_info.format, "size_bytes": self.baseline_info.size_bytes}
+        return doc
+
+    def finish(self, results_path: str) -> Section:
+        """Write ``results_path`` (the results JSON) and show the verdict."""
+        document = report_document(REPORT, self.checks, self.inputs_document(), self.started_at,
+                                   time.perf_counter() - self._clock,
+                                   parameters={"settings": self.settings.model_dump(mode="json")})
+        write_json(results_path, document)
+        return Section.verdict(document)
+
+
+def _normalised_gain(metric: Metric, value: float, dummy: float) -> float:
+    perfect = perfect_value(metric)
+    if not (np.isfinite(value) and np.isfinite(dummy) and np.isfinite(perfect)) or perfect == dummy:
+        return float("nan")
+    return (value - dummy) / (perfect - dummy)
+
+
+def _fmt_vec(values, task: str) -> str:
+    values = np.atleast_1d(np.asarray(values, float))
+    if task == "binary" and len(values) == 2:
+        values = values[1:]
+    return ", ".join(fmt(v) for v in values)
+
+
+def _row_scores(outputs: ModelOutputs, rows: np.ndarray) -> list[str]:
+    score = np.asarray(outputs.change_score, float)[rows]
+    if score.ndim == 2:
+        return [", ".join(f"{v:.3f}" for v in r) for r in score]
+    return [fmt(v) for v in score]

@@ -1,0 +1,167 @@
+"""Figures for the golden benchmark. Each function returns a matplotlib Figure.
+
+Figures are built without pyplot's global state, at a modest DPI, so the
+embedded PNGs keep the HTML report small.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:  # pragma: no cover
+    from readiness.golden import GoldenBenchmark
+
+DPI = 80
+COLOURS = {"candidate": "#0969da", "baseline": "#8c959f", "dummy": "#d4a72c"}
+STATUS = {"pass": "#1a7f37", "warn": "#bf8700", "fail": "#cf222e", "skip": "#8c959f", "error": "#8250df"}
+_MAX_POINTS = 3000
+
+
+def _subsample(n: int, seed: int) -> np.ndarray:
+    if n <= _MAX_POINTS:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, _MAX_POINTS, replace=False))
+
+
+def performance_figure(bench: "GoldenBenchmark") -> Figure:
+    if bench.task == "regression":
+        return _regression_figure(bench)
+    from sklearn.metrics import confusion_matrix
+
+    fig = Figure(figsize=(11, 8.5), dpi=DPI, layout="constrained")
+    axes = fig.subplots(2, 2)
+    models = [("candidate", bench.candidate)] + ([("baseline", bench.reference)] if bench.reference else [])
+    if bench.task == "binary":
+        from sklearn.calibration import calibration_curve
+        from sklearn.metrics import precision_recall_curve, roc_curve
+
+        ax_roc, ax_pr, ax_cal, ax_cm = axes.ravel()
+        for role, outputs in models:
+            score = outputs.data.score
+            if score is None:
+                continue
+            fpr, tpr, _ = roc_curve(bench.y, score)
+            ax_roc.plot(fpr, tpr, color=COLOURS[role], label=role)
+            precision, recall, _ = precision_recall_curve(bench.y, score)
+            ax_pr.plot(recall, precision, color=COLOURS[role], label=role, drawstyle="steps-post")
+            if outputs.data.proba is not None:
+                frac, mean = calibration_curve(bench.y, outputs.data.proba[:, 1], n_bins=10, strategy="quantile")
+                ax_cal.plot(mean, frac, "o-", color=COLOURS[role], label=role, markersize=4)
+        ax_roc.plot([0, 1], [0, 1], ":", color=COLOURS["dummy"], label="dummy")
+        ax_roc.set(title="ROC curve", xlabel="False positive rate", ylabel="True positive rate")
+        ax_pr.axhline(bench.y.mean(), linestyle=":", color=COLOURS["dummy"], label="dummy")
+        ax_pr.set(title="Precision-recall curve", xlabel="Recall", ylabel="Precision")
+        ax_cal.plot([0, 1], [0, 1], ":", color="black", label="perfect calibration")
+        ax_cal.set(title="Calibration (10 quantile bins)", xlabel="Mean predicted probability", ylabel="Observed positive rate")
+        for ax in (ax_roc, ax_pr, ax_cal):
+            ax.legend(loc="best", fontsize=9)
+            ax.grid(alpha=0.3)
+    else:
+        ax_cm, ax_cal, ax_a, ax_b = axes.ravel()
+        true_class = bench.candidate.data.proba[np.arange(len(bench.y)), bench.y] if bench.candidate.data.proba is not None else None
+        if true_class is not None:
+            ax_cal.hist(true_class, bins=30, color=COLOURS["candidate"])
+            ax_cal.set(title="Candidate: probability of the true class", xlabel="probability", ylabel="rows")
+        ax_a.axis("off")
+        ax_b.axis("off")
+    labels = [str(c) for c in bench.classes]
+    matrix = confusion_matrix(bench.y, bench.candidate.data.pred, labels=np.arange(len(labels)))
+    ax_cm.imshow(matrix, cmap="Blues")
+    ax_cm.set_xticks(range(len(labels)), labels=[_short(s) for s in labels], rotation=45 if len(labels) > 4 else 0)
+    ax_cm.set_yticks(range(len(labels)), labels=[_short(s) for s in labels])
+    for (i, j), count in np.ndenumerate(matrix):
+        ax_cm.text(j, i, f"{count:,}", ha="center", va="center",
+                   color="white" if count > matrix.max() / 2 else "black")
+    threshold = f" at threshold {bench.settings.decision_threshold:g}" if bench.task == "binary" else ""
+    ax_cm.set(title=f"Candidate confusion matrix{threshold}", xlabel="Predicted", ylabel="Actual")
+    return fig
+
+
+def _regression_figure(bench: "GoldenBenchmark") -> Figure:
+    fig = Figure(figsize=(11, 4.5), dpi=DPI, layout="constrained")
+    ax_pa, ax_res = fig.subplots(1, 2)
+    rows = _subsample(len(bench.y), bench.settings.seed)
+    y = bench.y[rows]
+    for role, outputs in [("candidate", bench.candidate)] + ([("baseline", bench.reference)] if bench.reference else []):
+        pred = outputs.data.pred[rows]
+        ax_pa.scatter(y, pred, s=6, alpha=0.4, color=COLOURS[role], label=role)
+        ax_res.hist(outputs.data.pred - bench.y, bins=40, alpha=0.5, color=COLOURS[role], label=role)
+    low, high = float(np.min(y)), float(np.max(y))
+    ax_pa.plot([low, high], [low, high], ":", color="black", label="perfect")
+    ax_pa.set(title="Predicted vs actual", xlabel="actual", ylabel="predicted")
+    ax_res.set(title="Residuals (predicted − actual)", xlabel="residual", ylabel="rows")
+    for ax in (ax_pa, ax_res):
+        ax.legend(fontsize=9)
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def scores_figure(bench: "GoldenBenchmark") -> Figure:
+    """Candidate vs baseline predictions, row by row, with the identity line."""
+    fig = Figure(figsize=(11, 4.5), dpi=DPI, layout="constrained")
+    ax_scatter, ax_hist = fig.subplots(1, 2)
+    cand = np.asarray(bench.candidate.change_score, float)
+    base = np.asarray(bench.reference.change_score, float)
+    if cand.ndim == 2:  # multiclass: probability of the true class
+        index = np.arange(len(bench.y))
+        cand, base = cand[index, bench.y], base[index, bench.y]
+    rows = _subsample(len(cand), bench.settings.seed)
+    ax_scatter.scatter(base[rows], cand[rows], s=6, alpha=0.35, color=COLOURS["candidate"])
+    low, high = float(min(base.min(), cand.min())), float(max(base.max(), cand.max()))
+    ax_scatter.plot([low, high], [low, high], ":", color="black")
+    what = "prediction" if bench.task == "regression" else "score"
+    ax_scatter.set(title=f"Candidate vs baseline {what} per row", xlabel="baseline", ylabel="candidate")
+    ax_scatter.grid(alpha=0.3)
+    bins = np.histogram_bin_edges(np.r_[cand, base], bins=40)
+    ax_hist.hist(base, bins=bins, alpha=0.5, color=COLOURS["baseline"], label=f"baseline (mean {base.mean():.4g})")
+    ax_hist.hist(cand, bins=bins, alpha=0.5, color=COLOURS["candidate"], label=f"candidate (mean {cand.mean():.4g})")
+    ax_hist.set(title=f"Distribution of {what}s", xlabel=what, ylabel="rows")
+    ax_hist.legend(fontsize=9)
+    return fig
+
+
+def segments_figure(bench: "GoldenBenchmark") -> Figure | None:
+    """Per segment: candidate − baseline on the first gated metric, with paired CIs."""
+    if not bench.segments or bench.reference is None:
+        return None
+    metric = bench.gated_metrics[0]
+    labels, deltas, lows, highs, colours = [], [], [], [], []
+    status_of = {c.id: c.status for c in bench.checks}
+    for column, value, index in bench.segments:
+        label = f"{column}={value}"
+        suffix = f"[{label}]"
+        delta = bench.delta_interval(metric, suffix)
+        if delta is None:
+            continue
+        point = bench.point("candidate", metric, index) - bench.point("baseline", metric, index)
+        labels.append(_short(f"{label} (n={len(index):,})", 40))
+        deltas.append(point)
+        lows.append(point - delta.low)
+        highs.append(delta.high - point)
+        colours.append(STATUS.get(status_of.get(f"golden.segment.{metric.name}{suffix}", "pass"), STATUS["pass"]))
+    if not labels:
+        return None
+    fig = Figure(figsize=(11, 0.9 + 0.38 * len(labels)), dpi=DPI, layout="constrained")
+    ax = fig.subplots()
+    positions = np.arange(len(labels))[::-1]
+    ax.barh(positions, deltas, xerr=[lows, highs], color=colours, alpha=0.85, capsize=3)
+    ax.set_yticks(positions, labels=labels)
+    ax.axvline(0, color="black", linewidth=1)
+    threshold = bench.thresholds.get(metric.name)
+    if threshold is not None and threshold.max_regression is not None:
+        limit = -threshold.max_regression if metric.higher_is_better else threshold.max_regression
+        ax.axvline(limit, color=STATUS["fail"], linestyle="--", label=f"allowed regression ({limit:+g})")
+        ax.legend(fontsize=9, loc="best")
+    better = "right" if metric.higher_is_better else "left"
+    ax.set(title=f"{metric.title}: candidate − baseline per segment ({better} is better; bars = paired CI)",
+           xlabel=f"Δ {metric.title}")
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def _short(text: str, width: int = 18) -> str:
+    text = str(text)
+    return text if len(text) <= width else text[: width - 1] + "…"

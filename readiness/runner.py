@@ -1,0 +1,314 @@
+"""Run reports: pre-flight, papermill in a child process, HTML, summary, atomic output.
+
+For each report the runner
+
+1. checks the inputs it can check without loading a model (files, trust, columns),
+2. writes the notebook parameters to a YAML file and checks their names against
+   the parameters the notebook declares (papermill only warns about unknown ones),
+3. executes the notebook in a child process with a kernel that runs *this*
+   interpreter, whatever ``python3`` kernelspecs the user has, under a
+   wall-clock timeout,
+4. renders the HTML report (also when the notebook failed: it then says what failed),
+5. writes everything into a staging folder that replaces the output folder at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import nbformat
+import yaml
+
+from readiness.artifacts import check_artifact
+from readiness.config import REPORTS, Config
+from readiness.data import read_columns
+from readiness.exceptions import USAGE_ERROR_NAMES, InputError, NotebookParameterError, UsageError
+from readiness.render import placeholder_notebook, render_html
+from readiness.resources import notebook_path
+from readiness.results import SCHEMA, _umask, now_iso, report_document, worst_status, write_json
+
+KERNEL_NAME = "readiness-python"
+TITLES = {"golden_benchmark": "Golden benchmark"}
+EXIT_READY, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass
+class ReportOutcome:
+    report: str
+    status: str
+    duration_s: float
+    usage_error: str | None = None  # bad input detected inside the notebook: exit 2
+    files: dict[str, str] = field(default_factory=dict)
+    document: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    outcomes: list[ReportOutcome]
+    summary: dict[str, Any]
+
+    @property
+    def exit_code(self) -> int:
+        if any(o.usage_error for o in self.outcomes):
+            return EXIT_USAGE
+        return EXIT_READY if self.summary["status"] in ("pass", "warn") else EXIT_NOT_READY
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def report_parameters(config: Config, report: str) -> dict[str, Any]:
+    if report != "golden_benchmark":
+        raise UsageError(f"unknown report {report!r}; available: {', '.join(REPORTS)}")
+    return {
+        "model_path": str(config.model),
+        "baseline_path": str(config.baseline) if config.baseline else "",
+        "golden_path": str(config.golden),
+        "target": config.target,
+        "task": config.task,
+        "segments": list(config.segments),
+        "trusted_sha256": list(config.trust.sha256),
+        "trusted_skops_types": list(config.trust.skops_types),
+        "settings": config.golden_benchmark.model_dump(mode="json"),
+    }
+
+
+def declared_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
+    import papermill
+
+    return papermill.inspect_notebook(str(notebook))
+
+
+def check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
+    """Raise when a parameter is not declared in the notebook's ``parameters`` cell."""
+    declared = declared_parameters(notebook)
+    if not declared:
+        raise NotebookParameterError(f"{notebook}: has no cell tagged 'parameters'; tag the cell that declares them")
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise NotebookParameterError(
+            f"{notebook}: does not declare parameter(s) {', '.join(unknown)}; "
+            f"it declares {', '.join(sorted(declared))}"
+        )
+
+
+# --------------------------------------------------------------------------- pre-flight
+
+
+def preflight(config: Config, reports: list[str]) -> None:
+    """Everything checkable without loading a model; raises UsageError with one line."""
+    trust = dict(trusted_sha256=config.trust.sha256, trusted_skops_types=config.trust.skops_types)
+    check_artifact(config.model, "model", **trust)
+    if config.baseline is not None:
+        check_artifact(config.baseline, "baseline", **trust)
+    columns = read_columns(config.golden, "golden")
+    if config.target not in columns:
+        raise InputError(f"{config.golden}: target column {config.target!r} not found; set 'target' to one of: {_listing(columns)}")
+    for column in config.segments:
+        if column not in columns:
+            raise InputError(f"{config.golden}: segment column {column!r} not found; fix 'segments' (columns: {_listing(columns)})")
+    check_output_folder(config.output)
+
+
+def _listing(items: list[str], limit: int = 12) -> str:
+    shown = ", ".join(repr(i) for i in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def is_readiness_output(folder: Path) -> bool:
+    summary = folder / "summary.json"
+    if summary.is_file():
+        try:
+            return json.loads(summary.read_text(encoding="utf-8")).get("schema") == SCHEMA
+        except (OSError, ValueError):
+            return False
+    return folder.is_dir() and not any(folder.iterdir())
+
+
+def check_output_folder(out: Path) -> None:
+    if out.exists() and not (out.is_dir() and is_readiness_output(out)):
+        raise UsageError(f"{out}: exists and is not a readiness output folder; choose another --out or remove it")
+
+
+# --------------------------------------------------------------------------- execution
+
+
+def _kernelspec(folder: Path) -> dict[str, str]:
+    """A kernelspec that runs this interpreter, found first via JUPYTER_PATH."""
+    spec_dir = folder / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    spec = {
+        # ERROR log level: the kernel's start-up warnings are noise on the user's terminal.
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"],
+        "display_name": "readiness (this interpreter)",
+        "language": "python",
+        "metadata": {"debugger": False},
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    env = dict(os.environ)
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(folder), env.get("JUPYTER_PATH", "")) if p)
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # silence a debugger warning on kernel start
+    env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    return env
+
+
+def execute_report(
+    report: str,
+    parameters: dict[str, Any],
+    staging: Path,
+    timeout_s: float,
+    notebook: Path | None = None,
+    progress: bool = False,
+) -> ReportOutcome:
+    """Execute one report notebook and render it; never raises for notebook failures."""
+    notebook = notebook or notebook_path(report)
+    title = TITLES.get(report, report.replace("_", " ").capitalize())
+    executed = staging / f"{report}.ipynb"
+    results_path = staging / f"{report}.json"
+    html_path = staging / f"{report}.html"
+    parameters = dict(parameters, results_path=str(results_path))
+    check_parameters(notebook, parameters)
+
+    started_at, clock = now_iso(), time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="readiness-run-") as work:
+        work = Path(work)
+        params_file = work / "parameters.yaml"
+        params_file.write_text(yaml.safe_dump(parameters, sort_keys=True, allow_unicode=True), encoding="utf-8")
+        status_file = work / "status.json"
+        env = _kernelspec(work)
+        command = [sys.executable, "-m", "readiness._execute", str(notebook), str(executed), str(params_file),
+                   KERNEL_NAME, str(staging), str(status_file), "1" if progress else "0"]
+        process = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
+        timed_out = False
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(process)
+        status = json.loads(status_file.read_text(encoding="utf-8")) if status_file.is_file() else None
+
+    duration = time.perf_counter() - clock
+    error, usage_error = None, None
+    if timed_out:
+        error = f"timed out after {timeout_s:g} s (golden_benchmark.timeout_s or --timeout); the notebook was stopped"
+    elif status is None:
+        error = f"the notebook process ended without a status (exit code {process.returncode})"
+    elif not status["ok"]:
+        cell = f" in cell {status['cell']}" if status.get("cell") else ""
+        error = f"{status['ename']}{cell}: {status['evalue']}"
+        if status["ename"] in USAGE_ERROR_NAMES:
+            usage_error = status["evalue"]
+    elif not results_path.is_file():
+        error = "the notebook finished without writing its results JSON (its last cell must call finish)"
+
+    if error:
+        document = report_document(report, [], {}, started_at, duration, parameters=_public(parameters), error=error)
+        write_json(results_path, document)
+    else:
+        document = json.loads(results_path.read_text(encoding="utf-8"))
+
+    executed_nb = nbformat.read(executed, as_version=4) if executed.is_file() else placeholder_notebook(title)
+    html_path.write_text(render_html(executed_nb, document, title), encoding="utf-8")
+    files = {"html": html_path.name, "json": results_path.name}
+    if executed.is_file():
+        files["notebook"] = executed.name
+    return ReportOutcome(report, document["status"], duration, usage_error, files, document)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """Stop the child and the kernel it started (same process group)."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=5)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+
+
+def _public(parameters: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in parameters.items() if k != "results_path"}
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def summary_document(outcomes: list[ReportOutcome]) -> dict[str, Any]:
+    reports = []
+    for outcome in outcomes:
+        checks = outcome.document.get("checks", [])
+        counts: dict[str, int] = {}
+        for check in checks:
+            counts[check["status"]] = counts.get(check["status"], 0) + 1
+        reports.append({
+            "report": outcome.report,
+            "status": outcome.status,
+            "duration_s": round(outcome.duration_s, 3),
+            "files": outcome.files,
+            "counts": counts,
+            "failing": [c["id"] for c in checks if c["status"] in ("fail", "error")],
+            "warning": [c["id"] for c in checks if c["status"] == "warn"],
+            **({"error": outcome.document["error"]} if outcome.document.get("error") else {}),
+        })
+    return {"schema": SCHEMA, "created_at": now_iso(), "status": worst_status(o.status for o in outcomes),
+            "reports": reports}
+
+
+def run(
+    config: Config,
+    reports: list[str] | None = None,
+    timeout_s: float | None = None,
+    echo: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    progress: bool = False,
+) -> RunResult:
+    """Run the selected reports into ``config.output``; see the module docstring."""
+    reports = list(reports or REPORTS)
+    for report in reports:
+        if report not in REPORTS:
+            raise UsageError(f"unknown report {report!r} for --only; available: {', '.join(REPORTS)}")
+    preflight(config, reports)
+    out = Path(config.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the reports are meant to be shared
+    try:
+        outcomes = []
+        for number, report in enumerate(reports, 1):
+            echo(f"[{number}/{len(reports)}] {report}: running {notebook_path(report).name} …")
+            limit = timeout_s or config.golden_benchmark.timeout_s
+            outcome = execute_report(report, report_parameters(config, report), staging, limit, progress=progress)
+            outcomes.append(outcome)
+            tail = f" ({outcome.document.get('error')})" if outcome.document.get("error") else ""
+            echo(f"[{number}/{len(reports)}] {report}: {outcome.status.upper()} in {outcome.duration_s:.1f} s{tail}")
+        summary = summary_document(outcomes)
+        write_json(staging / "summary.json", summary)
+        replace_folder(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return RunResult(out, outcomes, summary)
+
+
+def replace_folder(staging: Path, out: Path) -> None:
+    """Move the finished staging folder into place; the old run is removed only after."""
+    if out.exists():
+        check_output_folder(out)
+        retired = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, retired)
+        os.replace(staging, out)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staging, out)
