@@ -47,16 +47,11 @@ def frame_html(frame: pd.DataFrame) -> str:
     return styled
 
 
-def checks_html(checks) -> str:
-    """The checks of a section, worst first, with value, CI, threshold and message."""
-    if not checks:
-        return ""
-    rank = {"error": 0, "fail": 1, "warn": 2, "pass": 3, "skip": 4}
-    ordered = sorted(checks, key=lambda c: (rank[c.status], c.severity == "info"))
+def _checks_table(checks) -> str:
     head = "".join(f'<th style="{_CELL};background:#f6f8fa">{h}</th>' for h in ("Status", "Check", "Value", "Message"))
     body = []
-    for c in ordered:
-        value = "" if c.value is None else fmt(float(c.value))
+    for c in checks:
+        value = "" if c.value is None else esc(fmt(float(c.value)))
         if c.ci:
             value += f"<br><small>CI {esc(fmt(c.ci[0]))} to {esc(fmt(c.ci[1]))}</small>"
         body.append(
@@ -65,6 +60,21 @@ def checks_html(checks) -> str:
             f'<td style="{_CELL}">{value}</td><td style="{_CELL}">{esc(c.message)}</td></tr>'
         )
     return f'<table class="rd-checks" style="{_TABLE_STYLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def checks_html(checks) -> str:
+    """Checks worst first; passing ones folded into a <details> block (no script needed)."""
+    if not checks:
+        return ""
+    rank = {"error": 0, "fail": 1, "warn": 2, "skip": 3, "pass": 4}
+    ordered = sorted(checks, key=lambda c: (rank[c.status], c.severity == "info"))
+    open_checks = [c for c in ordered if c.status != "pass"]
+    passing = [c for c in ordered if c.status == "pass"]
+    parts = [_checks_table(open_checks)] if open_checks else []
+    if passing:
+        parts.append(f'<details class="rd-passing"><summary>{len(passing)} passing or informational check(s)</summary>'
+                     f"{_checks_table(passing)}</details>")
+    return "\n".join(parts)
 
 
 @dataclass

@@ -32,7 +32,9 @@ def fmt(value: float | None, digits: int = 4) -> str:
     if value == 0:
         return "0"
     magnitude = abs(value)
-    if 1e-3 <= magnitude < 1e5:
+    if magnitude >= 1e4:
+        return f"{value:,.0f}" if magnitude < 1e15 else f"{value:.{digits - 1}e}"
+    if magnitude >= 1e-4:
         decimals = max(0, digits - 1 - int(math.floor(math.log10(magnitude))))
         return f"{value:.{decimals}f}"
     return f"{value:.{digits - 1}e}"

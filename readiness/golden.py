@@ -652,7 +652,14 @@ class GoldenBenchmark:
                             f"{fmt((self.model_info.load_seconds or 0) * 1000)} ms", severity="info",
                             value=self.model_info.size_bytes))
         note = "Timed in this kernel on this machine; compare runs on the same hardware."
-        return Section("Inference", checks=self._record("latency", checks), note=note)
+        table = pd.DataFrame([
+            {"measure": "single-row latency p50", "value": f"{fmt(p50)} ms", "how": f"{len(rows)} calls of one row each"},
+            {"measure": "single-row latency p95", "value": f"{fmt(p95)} ms", "how": f"{len(rows)} calls of one row each"},
+            {"measure": "batch throughput", "value": f"{throughput:,.0f} rows/s", "how": f"one call on {len(self.X):,} rows"},
+            {"measure": "artifact size", "value": f"{self.model_info.size_bytes:,} bytes", "how": self.model_info.format},
+            {"measure": "artifact load time", "value": f"{fmt((self.model_info.load_seconds or 0) * 1000)} ms", "how": "in this kernel"},
+        ])
+        return Section("Inference", checks=self._record("latency", checks), tables=[frame_html(table)], note=note)
 
     # ---------------------------------------------------------------- results
 

@@ -6,6 +6,7 @@ embedded PNGs keep the HTML report small.
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,6 +16,26 @@ if TYPE_CHECKING:  # pragma: no cover
     from readiness.golden import GoldenBenchmark
 
 DPI = 80
+
+
+class FigurePNG:
+    """A figure shown as one embedded PNG, independent of the matplotlib backend.
+
+    Notebooks display it through ``_repr_png_``; ``figure`` is the matplotlib
+    Figure for anyone who wants to restyle or save it.
+    """
+
+    def __init__(self, figure: Figure):
+        self.figure = figure
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        # No software/date metadata: the same inputs give byte-identical reports.
+        self.figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+        return buffer.getvalue()
+
+    def __repr__(self) -> str:
+        return f"<FigurePNG {self.figure.get_size_inches()[0]:g}x{self.figure.get_size_inches()[1]:g} in>"
 COLOURS = {"candidate": "#0969da", "baseline": "#8c959f", "dummy": "#d4a72c"}
 STATUS = {"pass": "#1a7f37", "warn": "#bf8700", "fail": "#cf222e", "skip": "#8c959f", "error": "#8250df"}
 _MAX_POINTS = 3000
@@ -26,9 +47,9 @@ def _subsample(n: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, _MAX_POINTS, replace=False))
 
 
-def performance_figure(bench: "GoldenBenchmark") -> Figure:
+def performance_figure(bench: "GoldenBenchmark") -> FigurePNG:
     if bench.task == "regression":
-        return _regression_figure(bench)
+        return FigurePNG(_regression_figure(bench))
     from sklearn.metrics import confusion_matrix
 
     fig = Figure(figsize=(11, 8.5), dpi=DPI, layout="constrained")
@@ -77,7 +98,7 @@ def performance_figure(bench: "GoldenBenchmark") -> Figure:
                    color="white" if count > matrix.max() / 2 else "black")
     threshold = f" at threshold {bench.settings.decision_threshold:g}" if bench.task == "binary" else ""
     ax_cm.set(title=f"Candidate confusion matrix{threshold}", xlabel="Predicted", ylabel="Actual")
-    return fig
+    return FigurePNG(fig)
 
 
 def _regression_figure(bench: "GoldenBenchmark") -> Figure:
@@ -99,7 +120,7 @@ def _regression_figure(bench: "GoldenBenchmark") -> Figure:
     return fig
 
 
-def scores_figure(bench: "GoldenBenchmark") -> Figure:
+def scores_figure(bench: "GoldenBenchmark") -> FigurePNG:
     """Candidate vs baseline predictions, row by row, with the identity line."""
     fig = Figure(figsize=(11, 4.5), dpi=DPI, layout="constrained")
     ax_scatter, ax_hist = fig.subplots(1, 2)
@@ -120,10 +141,10 @@ def scores_figure(bench: "GoldenBenchmark") -> Figure:
     ax_hist.hist(cand, bins=bins, alpha=0.5, color=COLOURS["candidate"], label=f"candidate (mean {cand.mean():.4g})")
     ax_hist.set(title=f"Distribution of {what}s", xlabel=what, ylabel="rows")
     ax_hist.legend(fontsize=9)
-    return fig
+    return FigurePNG(fig)
 
 
-def segments_figure(bench: "GoldenBenchmark") -> Figure | None:
+def segments_figure(bench: "GoldenBenchmark") -> FigurePNG | None:
     """Per segment: candidate − baseline on the first gated metric, with paired CIs."""
     if not bench.segments or bench.reference is None:
         return None
@@ -141,7 +162,9 @@ def segments_figure(bench: "GoldenBenchmark") -> Figure | None:
         deltas.append(point)
         lows.append(point - delta.low)
         highs.append(delta.high - point)
-        colours.append(STATUS.get(status_of.get(f"golden.segment.{metric.name}{suffix}", "pass"), STATUS["pass"]))
+        statuses = [status_of.get(f"golden.segment.{metric.name}{suffix}"), status_of.get(f"golden.segment.{metric.name}.bounds{suffix}")]
+        worst = max((s for s in statuses if s), key=["skip", "pass", "warn", "fail", "error"].index, default="pass")
+        colours.append(STATUS[worst])
     if not labels:
         return None
     fig = Figure(figsize=(11, 0.9 + 0.38 * len(labels)), dpi=DPI, layout="constrained")
@@ -159,7 +182,7 @@ def segments_figure(bench: "GoldenBenchmark") -> Figure | None:
     ax.set(title=f"{metric.title}: candidate − baseline per segment ({better} is better; bars = paired CI)",
            xlabel=f"Δ {metric.title}")
     ax.grid(axis="x", alpha=0.3)
-    return fig
+    return FigurePNG(fig)
 
 
 def _short(text: str, width: int = 18) -> str:

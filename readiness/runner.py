@@ -184,7 +184,8 @@ def execute_report(
     with tempfile.TemporaryDirectory(prefix="readiness-run-") as work:
         work = Path(work)
         params_file = work / "parameters.yaml"
-        params_file.write_text(yaml.safe_dump(parameters, sort_keys=True, allow_unicode=True), encoding="utf-8")
+        # sort_keys=False keeps the user's metric order (the first gated metric leads the charts).
+        params_file.write_text(yaml.safe_dump(parameters, sort_keys=False, allow_unicode=True), encoding="utf-8")
         status_file = work / "status.json"
         env = _kernelspec(work)
         command = [sys.executable, "-m", "readiness._execute", str(notebook), str(executed), str(params_file),
