@@ -139,6 +139,9 @@ def change_decision(
         elif improvement_high > threshold.max_improvement:
             statuses.append("warn")
             notes.append(f"may improve by more than max_improvement {fmt(threshold.max_improvement)}: check for leakage or label bugs")
+        else:
+            statuses.append("pass")
+            notes.append(f"improvement within max_improvement {fmt(threshold.max_improvement)}")
     order = {"pass": 0, "warn": 1, "fail": 2}
     status = max(statuses, key=order.__getitem__)
     return Decision(status, f"{head}; " + "; ".join(notes), threshold_doc)

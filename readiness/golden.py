@@ -78,13 +78,13 @@ def feature_frame(frame: pd.DataFrame, model: ModelAdapter, target: str, source:
 
 def encode_labels(y: pd.Series, classes: np.ndarray, source: str, target: str) -> np.ndarray:
     """Class indices (0..K-1) of the labels; raises naming labels the model does not know."""
-    codes = pd.Categorical(y, categories=list(classes)).codes
-    unknown = pd.unique(y[codes < 0])
+    codes = pd.Index(list(classes)).get_indexer(pd.Series(y).to_numpy())
+    unknown = pd.unique(pd.Series(y)[codes < 0])
     if len(unknown):
-        shown = ", ".join(repr(v) for v in unknown[:5])
+        shown = ", ".join(_plain(v) for v in unknown[:5])
         raise InputError(
             f"{source}: column {target!r} has label(s) {shown} that the model does not predict "
-            f"(its classes: {', '.join(repr(c) for c in list(classes)[:10])}); fix the labels or the model"
+            f"(its classes: {', '.join(_plain(c) for c in list(classes)[:10])}); fix the labels or the model"
         )
     return codes.astype(np.int64)
 
@@ -685,6 +685,11 @@ class GoldenBenchmark:
                                    parameters={"settings": self.settings.model_dump(mode="json")})
         write_json(results_path, document)
         return Section.verdict(document)
+
+
+def _plain(value) -> str:
+    """repr of a label without numpy's type wrapper: 7, 'yes'."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _normalised_gain(metric: Metric, value: float, dummy: float) -> float:

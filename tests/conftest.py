@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import skops.io
+import yaml
+
+from helpers import HOSTILE_COLUMN, fit_classifier, tiny_classification
+
+
+@pytest.fixture(scope="session")
+def tiny_scenario(tmp_path_factory) -> Path:
+    """golden.csv, candidate/baseline .skops and readiness.yaml for a small binary task."""
+    folder = tmp_path_factory.mktemp("tiny")
+    train = tiny_classification(2000, seed=1)
+    golden = tiny_classification(600, seed=2)
+    features = ["x1", "x2", HOSTILE_COLUMN, "region"]
+    skops.io.dump(fit_classifier(train, features), folder / "candidate.skops")
+    skops.io.dump(fit_classifier(train, ["x1", "x2", "region"], C=0.01), folder / "baseline.skops")
+    golden.to_csv(folder / "golden.csv", index=False)
+    config = {
+        "model": "candidate.skops", "baseline": "baseline.skops", "target": "label", "golden": "golden.csv",
+        "segments": ["region"],
+        "golden_benchmark": {"n_bootstrap": 200, "min_segment_rows": 30,
+                             "metrics": {"roc_auc": {"min": 0.6, "max_regression": 0.05}},
+                             "latency": {"single_row_calls": 20}},
+        "output": "out",
+    }
+    (folder / "readiness.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    return folder

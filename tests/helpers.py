@@ -1,0 +1,81 @@
+"""Test-only models and builders shared by the tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+HOSTILE_COLUMN = "<script>alert(1)</script>"
+HOSTILE_VALUE = "<img src=x onerror=alert(2)>"
+
+
+class ColumnScoreClassifier(ClassifierMixin, BaseEstimator):
+    """Binary classifier whose P(positive) is a column of X: outputs fully under test control."""
+
+    def __init__(self, column: str = "score"):
+        self.column = column
+
+    def fit(self, X, y):
+        self.classes_ = np.array([0, 1])
+        self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict_proba(self, X):
+        p = X[self.column].to_numpy(dtype=float)
+        return np.c_[1 - p, p]
+
+    def predict(self, X):
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+class ColumnRegressor(RegressorMixin, BaseEstimator):
+    """Regressor that predicts a column of X times a factor."""
+
+    def __init__(self, column: str = "pred", factor: float = 1.0):
+        self.column = column
+        self.factor = factor
+
+    def fit(self, X, y):
+        self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X):
+        return X[self.column].to_numpy(dtype=float) * self.factor
+
+
+def tiny_classification(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    """Small churn-like data with a hostile column name and a hostile segment value."""
+    rng = np.random.default_rng(seed)
+    region = rng.choice(["EU", "US", HOSTILE_VALUE], n, p=[0.45, 0.4, 0.15])
+    x1 = rng.normal(size=n)
+    x2 = rng.normal(size=n)
+    hostile = rng.normal(size=n)
+    logit = 1.2 * x1 - 0.8 * x2 + 0.5 * hostile + np.where(region == "US", 0.7, 0.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({"x1": x1, "x2": x2, HOSTILE_COLUMN: hostile, "region": region, "label": y})
+
+
+def fit_classifier(frame: pd.DataFrame, features: list[str], C: float = 1.0):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    categorical = [c for c in features if frame[c].dtype == object or str(frame[c].dtype).startswith("str")]
+    numeric = [c for c in features if c not in categorical]
+    prep = ColumnTransformer([("num", StandardScaler(), numeric),
+                              ("cat", OneHotEncoder(handle_unknown="ignore"), categorical)])
+    return Pipeline([("prep", prep), ("model", LogisticRegression(C=C, max_iter=500))]).fit(frame[features], frame["label"])
+
+
+def run_readiness(args: list[str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
+    """The real console entry point in a child process (real exit code and stderr)."""
+    return subprocess.run([sys.executable, "-m", "readiness.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)
