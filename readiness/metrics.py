@@ -122,15 +122,36 @@ def _grouped_sums(weights_sorted: np.ndarray, positive_sorted: np.ndarray, start
     return pos, total - pos
 
 
+_SORT_CACHE: dict[tuple[int, bool], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
 def _sorted_groups(score: np.ndarray, descending: bool):
+    """Sort order and tied-group starts of a score array, cached across bootstrap chunks."""
+    key = (id(score), descending)
+    cached = _SORT_CACHE.get(key)
+    if cached is not None and cached[0] is score:
+        return cached[1], cached[2]
     order = np.argsort(-score if descending else score, kind="mergesort")
     s = score[order]
     starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    if len(_SORT_CACHE) > 256:
+        _SORT_CACHE.clear()
+    _SORT_CACHE[key] = (score, order, starts)  # holding `score` keeps its id from being reused
     return order, starts
 
 
 def _binary_roc_auc(weights: np.ndarray, positive: np.ndarray, score: np.ndarray) -> np.ndarray:
     order, starts = _sorted_groups(score, descending=False)
+    if starts.size == len(score):
+        # No tied scores: a row is either positive or negative, so the ties term
+        # vanishes and AUC·P·N = Σ_i w_i·[i positive]·(negative weight up to i).
+        ranked = weights[:, order]
+        is_positive = positive[order].astype(ranked.dtype)
+        cum_negative = np.cumsum(ranked * (1 - is_positive), axis=1)
+        total_positive = ranked @ is_positive
+        total_negative = ranked.sum(axis=1) - total_positive
+        ranked *= cum_negative
+        return _ratio(ranked @ is_positive, total_positive * total_negative)
     pos, neg = _grouped_sums(weights[:, order], positive[order], starts)
     neg_below = np.cumsum(neg, axis=1) - neg
     # Ties count one half, as in the Mann-Whitney statistic scikit-learn matches.

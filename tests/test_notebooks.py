@@ -1,0 +1,43 @@
+"""The notebook templates: committed clean, parameters typed and documented."""
+
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from readiness.config import Config, parse_config
+from readiness.resources import resource_dir
+from readiness.runner import report_parameters
+
+NOTEBOOKS = sorted(resource_dir("notebooks").glob("*.ipynb"))
+
+
+def test_there_are_notebook_templates():
+    assert [p.stem for p in NOTEBOOKS] == ["golden_benchmark"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs_and_one_parameters_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_parameter_has_a_type_and_help(path):
+    declared = papermill.inspect_notebook(str(path))
+    assert "results_path" in declared
+    for name, info in declared.items():
+        assert info["inferred_type_name"] != "None", f"{name} has no type annotation"
+        assert info["help"], f"{name} has no help comment"
+
+
+def test_runner_passes_exactly_the_declared_parameters(tmp_path):
+    config = parse_config({"model": "m.skops", "target": "y", "golden": "g.csv", "baseline": "b.skops"}, base_dir=tmp_path)
+    declared = set(papermill.inspect_notebook(str(resource_dir("notebooks") / "golden_benchmark.ipynb")))
+    assert set(report_parameters(config, "golden_benchmark")) | {"results_path"} == declared
