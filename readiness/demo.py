@@ -120,8 +120,10 @@ output: ../report
 
 def default_scenario_dir() -> Path:
     """Where notebooks opened without parameters find (or build) the demo scenario."""
-    base = os.environ.get("READINESS_DEMO_DIR") or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "readiness" / "demo-scenario" if not os.environ.get("READINESS_DEMO_DIR") else Path(base)
+    if os.environ.get("READINESS_DEMO_DIR"):
+        return Path(os.environ["READINESS_DEMO_DIR"])
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "readiness" / "demo-scenario"
 
 
 def ensure_scenario(folder: str | Path | None = None) -> Path:

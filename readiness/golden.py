@@ -367,7 +367,7 @@ class GoldenBenchmark:
             if decision is not None:
                 checks.append(Check(f"golden.metric.{metric.name}", metric.title, decision.status, decision.message,
                                     severity="critical", value=value, ci=ci.as_list() if ci else None, threshold=decision.threshold))
-            elif metric.name not in self.thresholds or threshold.is_empty():
+            else:
                 checks.append(Check(f"golden.metric.{metric.name}", metric.title, "pass",
                                     f"{metric.title} {fmt(value)} ({level} {fmt_ci(ci)}); reported, no absolute threshold set",
                                     severity="info", value=value, ci=ci.as_list() if ci else None))

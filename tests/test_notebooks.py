@@ -41,3 +41,18 @@ def test_runner_passes_exactly_the_declared_parameters(tmp_path):
     config = parse_config({"model": "m.skops", "target": "y", "golden": "g.csv", "baseline": "b.skops"}, base_dir=tmp_path)
     declared = set(papermill.inspect_notebook(str(resource_dir("notebooks") / "golden_benchmark.ipynb")))
     assert set(report_parameters(config, "golden_benchmark")) | {"results_path"} == declared
+
+
+@pytest.mark.notebooks
+def test_runs_top_to_bottom_with_its_default_parameters(tmp_path, monkeypatch):
+    """What a data scientist gets opening the template in JupyterLab and pressing Run All."""
+    import json
+
+    from readiness.runner import execute_report
+
+    monkeypatch.setenv("READINESS_DEMO_DIR", str(tmp_path / "scenario"))
+    outcome = execute_report("golden_benchmark", {}, tmp_path, timeout_s=300)
+    doc = json.loads((tmp_path / "golden_benchmark.json").read_text())
+    assert outcome.usage_error is None and doc["status"] == "fail", doc.get("error")
+    assert (tmp_path / "scenario" / "candidate.skops").is_file()
+    assert doc["inputs"]["model"]["path"] == str(tmp_path / "scenario" / "candidate.skops")
