@@ -35,14 +35,41 @@ def cli() -> None:
 @cli.command()
 @click.option("--path", "path", default="readiness.yaml", show_default=True, type=click.Path(dir_okay=False),
               help="Where to write the starter config.")
-@click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(path: str, force: bool) -> None:
-    """Write a commented readiness.yaml to start from."""
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@click.option("--ci", type=click.Choice(["gitlab", "github"]), default=None,
+              help="Also write a CI job: .gitlab-ci.yml or .github/workflows/readiness.yml.")
+def init(path: str, force: bool, ci: str | None) -> None:
+    """Write a commented readiness.yaml (and optionally a CI job) to start from."""
     target = Path(path)
     if target.exists() and not force:
-        raise UsageError(f"{target}: already exists; pass --force to overwrite it or --path to write elsewhere")
-    target.write_text(starter_config_text(), encoding="utf-8")
-    click.echo(f"Wrote {target}: edit model, golden and target, then run `readiness run --config {target}`.")
+        if ci is None:
+            raise UsageError(f"{target}: already exists; pass --force to overwrite it or --path to write elsewhere")
+        click.echo(f"Kept the existing {target}.")
+    else:
+        target.write_text(starter_config_text(), encoding="utf-8")
+        click.echo(f"Wrote {target}: edit model, golden and target, then run `readiness run --config {target}`.")
+    if ci is not None:
+        _write_ci(ci, force)
+
+
+def _write_ci(ci: str, force: bool) -> None:
+    from readiness.resources import templates_dir
+
+    source = templates_dir() / "ci" / ("gitlab-ci.yml" if ci == "gitlab" else "github-workflow.yml")
+    if ci == "gitlab":
+        target = Path(".gitlab-ci.yml")
+        if target.exists() and not force:
+            target = Path("readiness.gitlab-ci.yml")
+            hint = f"; add `include: {{local: {target}}}` to your .gitlab-ci.yml"
+        else:
+            hint = ""
+    else:
+        target, hint = Path(".github/workflows/readiness.yml"), ""
+    if target.exists() and not force:
+        raise UsageError(f"{target}: already exists; pass --force to overwrite it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    click.echo(f"Wrote {target}{hint}.")
 
 
 @cli.command()
@@ -58,8 +85,10 @@ def init(path: str, force: bool) -> None:
 @click.option("--trust-artifact", "trust_artifact", multiple=True, metavar="SHA256",
               help="Trust a pickle/joblib artifact with this sha256 (repeatable).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=None, help="Wall-clock limit per report, seconds.")
+@click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None,
+              help="Exit with this code when the verdict is WARN (default 0), e.g. for GitLab allow_failure: exit_codes.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def run(config_path, out, only, model, baseline, golden, target, task, trust_artifact, timeout, debug) -> None:
+def run(config_path, out, only, model, baseline, golden, target, task, trust_artifact, timeout, warn_exit_code, debug) -> None:
     """Run the readiness reports and exit 0 (ready), 1 (not ready) or 2 (bad input)."""
     from readiness.runner import run as run_reports
 
@@ -79,20 +108,41 @@ def run(config_path, out, only, model, baseline, golden, target, task, trust_art
     for outcome in result.outcomes:
         if outcome.usage_error:
             raise UsageError(outcome.usage_error)
-    sys.exit(result.exit_code)
+    sys.exit(result.exit_code(warn_exit_code))
 
 
 def _print_result(result) -> None:
-    for outcome in result.outcomes:
-        click.echo(f"{outcome.report}: {outcome.status.upper()}  {result.out_dir / outcome.files['html']}")
-        failing = [c for c in outcome.document.get("checks", []) if c["status"] in ("fail", "error")]
+    _print_verdict(result.out_dir, [dict(o.document, files=o.files) for o in result.outcomes], result.summary["status"])
+
+
+def _print_verdict(out_dir: Path, documents: list[dict], status: str) -> None:
+    for doc in documents:
+        html_file = doc.get("files", {}).get("html", "")
+        click.echo(f"{doc['report']}: {doc['status'].upper()}  {out_dir / html_file}")
+        failing = [c for c in doc.get("checks", []) if c["status"] in ("fail", "error")]
         for check in failing[:10]:
             click.echo(f"  ✗ {check['id']}: {check['message']}")
         if len(failing) > 10:
             click.echo(f"  … and {len(failing) - 10} more failing checks")
-    status = result.summary["status"]
     verdict = "ready" if status in ("pass", "warn") else "not ready"
-    click.echo(f"Verdict: {status.upper()} ({verdict}); summary in {result.out_dir / 'summary.json'}")
+    click.echo(f"Verdict: {status.upper()} ({verdict}); overview in {out_dir / 'index.html'}")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None,
+              help="Exit with this code when the verdict is WARN (default 0).")
+def summary(folder: str, warn_exit_code: int | None) -> None:
+    """Rebuild index.html, junit.xml, summary.md and summary.json of a run FOLDER from its results JSON."""
+    from readiness.aggregate import RUN_FILES, load_results, write_run_outputs
+    from readiness.runner import exit_code_for
+
+    out_dir = Path(folder)
+    documents = load_results(out_dir)
+    result = write_run_outputs(out_dir, documents)
+    click.echo(f"Rebuilt {', '.join(RUN_FILES)} in {out_dir} from {len(documents)} report(s).", err=True)
+    _print_verdict(out_dir, documents, result["status"])
+    sys.exit(exit_code_for(result["status"], warn_exit_code))
 
 
 @cli.command()

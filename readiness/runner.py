@@ -29,13 +29,14 @@ from typing import Any, Callable
 import nbformat
 import yaml
 
+from readiness.aggregate import write_run_outputs
 from readiness.artifacts import check_artifact
 from readiness.config import REPORTS, Config
 from readiness.data import read_columns
 from readiness.exceptions import USAGE_ERROR_NAMES, InputError, NotebookParameterError, UsageError
 from readiness.render import placeholder_notebook, render_html
 from readiness.resources import notebook_path
-from readiness.results import SCHEMA, _umask, now_iso, report_document, worst_status, write_json
+from readiness.results import SCHEMA, _umask, now_iso, report_document, write_json
 
 KERNEL_NAME = "readiness-python"
 TITLES = {"golden_benchmark": "Golden benchmark"}
@@ -58,11 +59,18 @@ class RunResult:
     outcomes: list[ReportOutcome]
     summary: dict[str, Any]
 
-    @property
-    def exit_code(self) -> int:
+    def exit_code(self, warn_exit_code: int | None = None) -> int:
         if any(o.usage_error for o in self.outcomes):
             return EXIT_USAGE
-        return EXIT_READY if self.summary["status"] in ("pass", "warn") else EXIT_NOT_READY
+        return exit_code_for(self.summary["status"], warn_exit_code)
+
+
+def exit_code_for(status: str, warn_exit_code: int | None = None) -> int:
+    """0 ready, 1 not ready; ``warn_exit_code`` lets CI show warnings in orange
+    (GitLab ``allow_failure: exit_codes``)."""
+    if status == "warn" and warn_exit_code is not None:
+        return warn_exit_code
+    return EXIT_READY if status in ("pass", "warn") else EXIT_NOT_READY
 
 
 # --------------------------------------------------------------------------- parameters
@@ -247,27 +255,6 @@ def _public(parameters: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the run
 
 
-def summary_document(outcomes: list[ReportOutcome]) -> dict[str, Any]:
-    reports = []
-    for outcome in outcomes:
-        checks = outcome.document.get("checks", [])
-        counts: dict[str, int] = {}
-        for check in checks:
-            counts[check["status"]] = counts.get(check["status"], 0) + 1
-        reports.append({
-            "report": outcome.report,
-            "status": outcome.status,
-            "duration_s": round(outcome.duration_s, 3),
-            "files": outcome.files,
-            "counts": counts,
-            "failing": [c["id"] for c in checks if c["status"] in ("fail", "error")],
-            "warning": [c["id"] for c in checks if c["status"] == "warn"],
-            **({"error": outcome.document["error"]} if outcome.document.get("error") else {}),
-        })
-    return {"schema": SCHEMA, "created_at": now_iso(), "status": worst_status(o.status for o in outcomes),
-            "reports": reports}
-
-
 def run(
     config: Config,
     reports: list[str] | None = None,
@@ -294,8 +281,8 @@ def run(
             outcomes.append(outcome)
             tail = f" ({outcome.document.get('error')})" if outcome.document.get("error") else ""
             echo(f"[{number}/{len(reports)}] {report}: {outcome.status.upper()} in {outcome.duration_s:.1f} s{tail}")
-        summary = summary_document(outcomes)
-        write_json(staging / "summary.json", summary)
+        documents = [dict(o.document, files=o.files) for o in outcomes]
+        summary = write_run_outputs(staging, documents)
         replace_folder(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

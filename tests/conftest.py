@@ -6,7 +6,7 @@ import pytest
 import skops.io
 import yaml
 
-from helpers import HOSTILE_COLUMN, fit_classifier, tiny_classification
+from helpers import HOSTILE_COLUMN, HOSTILE_IMG_COLUMN, fit_classifier, run_readiness, tiny_classification
 
 
 @pytest.fixture(scope="session")
@@ -15,7 +15,7 @@ def tiny_scenario(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("tiny")
     train = tiny_classification(2000, seed=1)
     golden = tiny_classification(600, seed=2)
-    features = ["x1", "x2", HOSTILE_COLUMN, "region"]
+    features = ["x1", "x2", HOSTILE_COLUMN, HOSTILE_IMG_COLUMN, "region"]
     skops.io.dump(fit_classifier(train, features), folder / "candidate.skops")
     skops.io.dump(fit_classifier(train, ["x1", "x2", "region"], C=0.01), folder / "baseline.skops")
     golden.to_csv(folder / "golden.csv", index=False)
@@ -29,3 +29,15 @@ def tiny_scenario(tmp_path_factory) -> Path:
     }
     (folder / "readiness.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_scenario, tmp_path_factory):
+    """`readiness run` on the tiny scenario, once per session: (folder, completed process)."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("run")
+    for item in tiny_scenario.iterdir():
+        shutil.copy(item, folder)
+    result = run_readiness(["run", "--config", "readiness.yaml"], cwd=folder)
+    return folder, result

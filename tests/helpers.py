@@ -11,7 +11,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 HOSTILE_COLUMN = "<script>alert(1)</script>"
-HOSTILE_VALUE = "<img src=x onerror=alert(2)>"
+HOSTILE_IMG_COLUMN = "<img src=x onerror=alert(1)>"
+HOSTILE_VALUE = "<script>alert(2)</script>"
 
 
 class ColumnScoreClassifier(ClassifierMixin, BaseEstimator):
@@ -57,9 +58,11 @@ def tiny_classification(n: int = 600, seed: int = 0) -> pd.DataFrame:
     x1 = rng.normal(size=n)
     x2 = rng.normal(size=n)
     hostile = rng.normal(size=n)
-    logit = 1.2 * x1 - 0.8 * x2 + 0.5 * hostile + np.where(region == "US", 0.7, 0.0)
+    hostile_img = rng.normal(size=n)
+    logit = 1.2 * x1 - 0.8 * x2 + 0.5 * hostile + 0.3 * hostile_img + np.where(region == "US", 0.7, 0.0)
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    return pd.DataFrame({"x1": x1, "x2": x2, HOSTILE_COLUMN: hostile, "region": region, "label": y})
+    return pd.DataFrame({"x1": x1, "x2": x2, HOSTILE_COLUMN: hostile, HOSTILE_IMG_COLUMN: hostile_img,
+                         "region": region, "label": y})
 
 
 def fit_classifier(frame: pd.DataFrame, features: list[str], C: float = 1.0):

@@ -13,7 +13,7 @@ import skops.io
 import yaml
 from sklearn.linear_model import LinearRegression
 
-from helpers import HOSTILE_COLUMN, HOSTILE_VALUE, run_readiness
+from helpers import HOSTILE_COLUMN, HOSTILE_IMG_COLUMN, HOSTILE_VALUE, run_readiness
 from readiness.cli import main
 
 EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
@@ -46,15 +46,6 @@ def scenario(tiny_scenario, tmp_path):
 # --------------------------------------------------------------------------- end to end
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tiny_scenario, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("run")
-    for item in tiny_scenario.iterdir():
-        shutil.copy(item, folder)
-    result = run_readiness(["run", "--config", "readiness.yaml"], cwd=folder)
-    return folder, result
-
-
 @pytest.mark.notebooks
 def test_run_writes_results_html_and_summary(tiny_run):
     folder, result = tiny_run
@@ -82,11 +73,16 @@ def test_html_is_offline_escaped_and_has_verdict_and_provenance(tiny_run):
     assert "<script" not in html.lower()
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     assert f'class="rd-banner rd-{doc["status"]}"' in html
+    index = (folder / "out" / "index.html").read_text()
+    assert "<script" not in index.lower() and not EXTERNAL.search(index)
+    for name in ("junit.xml", "summary.md", "summary.json"):
+        assert (folder / "out" / name).is_file()
     for section in ("Inputs", "Metrics", "Release consistency", "Segments", "Inference", "Provenance"):
         assert f">{section}<" in html or f"{section}</" in html, section
     assert doc["inputs"]["golden"]["sha256"] in html and doc["inputs"]["model"]["sha256"] in html
     assert HOSTILE_COLUMN not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert HOSTILE_VALUE not in html and "&lt;img src=x onerror=alert(2)&gt;" in html
+    assert HOSTILE_IMG_COLUMN not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert HOSTILE_VALUE not in html and "&lt;script&gt;alert(2)&lt;/script&gt;" in html
     assert html.count("data:image/png;base64") >= 3
     assert "model_path" not in html  # no code or parameter cells in the reader's view
     assert len(html.encode()) < 1_500_000
