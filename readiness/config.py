@@ -67,6 +67,33 @@ class LatencyConfig(_Strict):
     min_rows_per_s: float | None = Field(None, gt=0)
 
 
+DEFAULT_PERTURBATIONS = ["noise", "nan", "unseen_category", "out_of_range", "as_string",
+                         "shuffled_columns", "extra_column", "missing_column"]
+
+
+class RobustnessConfig(_Strict):
+    enabled: bool = True
+    max_rows: int = Field(1000, ge=10, le=1_000_000)
+    perturbations: list[str] = list(DEFAULT_PERTURBATIONS)
+    noise_iqr: float = Field(0.1, gt=0)
+    tolerance: float = Field(0.05, ge=0)
+    max_changed_share: float = Field(0.05, ge=0, le=1)
+    expected: list[str] = []
+    optional_columns: list[str] = []
+    invariant: list[str] = []
+    direction: dict[str, Literal["increasing", "decreasing"]] = {}
+
+    @field_validator("perturbations", "expected")
+    @classmethod
+    def _known(cls, value):
+        from readiness.robustness import PERTURBATIONS
+
+        for name in value:
+            if name not in PERTURBATIONS:
+                raise ValueError(f"unknown perturbation {name!r}{_suggest(name, PERTURBATIONS)}; known: {', '.join(PERTURBATIONS)}")
+        return value
+
+
 #: Thresholds used when readiness.yaml sets no ``golden_benchmark.metrics``.
 DEFAULT_METRIC_THRESHOLDS: dict[str, dict[str, dict[str, float]]] = {
     "binary": {"roc_auc": {"max_regression": 0.01}, "average_precision": {"max_regression": 0.02}},
@@ -86,6 +113,7 @@ class GoldenBenchmarkConfig(_Strict):
     required_segments: list[str] = []
     consistency: ConsistencyConfig = ConsistencyConfig()
     latency: LatencyConfig = LatencyConfig()
+    robustness: RobustnessConfig = RobustnessConfig()
     timeout_s: float = Field(900, gt=0)
 
     @field_validator("metrics")

@@ -114,6 +114,11 @@ golden_benchmark:
     average_precision: {{max_regression: 0.02}}
     log_loss: {{max_relative_regression: 0.05}}
   required_segments: [region=north, region=south, region=east, region=west]
+  robustness:
+    # Missing values and new categories do arrive in production: a crash on them fails.
+    expected: [nan, unseen_category]
+    # support_calls comes from a new upstream feed that may be absent.
+    optional_columns: [support_calls]
 output: ../report
 """
 

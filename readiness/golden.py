@@ -610,6 +610,86 @@ class GoldenBenchmark:
     def segments_figure(self):
         return plots.segments_figure(self)
 
+    # ---------------------------------------------------------------- robustness
+
+    def _robustness(self):
+        if getattr(self, "_robustness_result", None) is None:
+            from readiness.robustness import Scorer, run_trials
+
+            settings = self.settings.robustness
+            for key, columns in (("invariant", settings.invariant), ("direction", list(settings.direction)),
+                                 ("optional_columns", settings.optional_columns)):
+                unknown = [c for c in columns if c not in self.X.columns]
+                if unknown:
+                    raise ConfigError(f"golden_benchmark.robustness.{key}: {', '.join(map(repr, unknown))} "
+                                      f"not among the model's features ({', '.join(map(repr, list(self.X.columns)[:12]))})")
+            for column in settings.direction:
+                if not pd.api.types.is_numeric_dtype(self.X[column]):
+                    raise ConfigError(f"golden_benchmark.robustness.direction: {column!r} is not numeric; "
+                                      "direction rules need a number to raise")
+            rng = np.random.default_rng(self.settings.seed)
+            rows = np.sort(rng.choice(len(self.X), min(settings.max_rows, len(self.X)), replace=False))
+            self._robustness_result = run_trials(Scorer(self.model, self.task), self.X.iloc[rows], settings,
+                                                 self.settings.seed)
+        return self._robustness_result
+
+    def robustness_section(self) -> Section:
+        from readiness.robustness import ALL_COLUMNS, OUTCOME_RANK, PERTURBATIONS
+
+        settings = self.settings.robustness
+        if not settings.enabled:
+            return Section("Robustness", checks=self._record("robustness", []),
+                           note="Disabled (golden_benchmark.robustness.enabled: false).")
+        result = self._robustness()
+        checks, rows = [], []
+        for trial in result.trials:
+            perturbation = PERTURBATIONS[trial.perturbation]
+            where = "" if trial.column == ALL_COLUMNS else f"[{trial.column}]"
+            check_id = f"golden.robustness.{trial.perturbation}{where}"
+            title = f"{perturbation.title}" + (f" in {trial.column}" if where else "")
+            expected = trial.perturbation in settings.expected
+            if trial.outcome == "crash":
+                status = "fail" if expected else "warn"
+                why = ("it is marked as expected in production (robustness.expected)" if expected
+                       else "add it to robustness.expected to make such crashes fail the report")
+                message = f"crash: {perturbation.doc} → {trial.error}; {why}"
+            elif trial.outcome == "changed":
+                status = "warn" if trial.share > settings.max_changed_share else "pass"
+                message = (f"changed: {perturbation.doc} moved {trial.share:.1%} of predictions (95% CI "
+                           f"{trial.ci[0]:.1%} to {trial.ci[1]:.1%}) beyond the tolerance {settings.tolerance:g}; "
+                           f"mean prediction {trial.mean_shift:+.4g}; warns above {settings.max_changed_share:.0%}")
+            else:
+                status = "pass"
+                message = f"unchanged: {perturbation.doc} moved no prediction beyond the tolerance {settings.tolerance:g}"
+            checks.append(Check(check_id, title, status, message, severity="major",
+                                value=trial.share if trial.outcome != "crash" else None,
+                                ci=list(trial.ci) if trial.outcome == "changed" else None,
+                                details={"outcome": trial.outcome, "column": trial.column,
+                                         "perturbation": trial.perturbation, "expected": expected}))
+            rows.append({"column": trial.column, "perturbation": perturbation.title, "outcome": trial.outcome,
+                         "rows changed": "" if trial.outcome == "crash" else f"{trial.share:.1%}",
+                         "95% CI": f"{trial.ci[0]:.1%} to {trial.ci[1]:.1%}" if trial.outcome == "changed" else "",
+                         "error": trial.error, "status": status})
+        for rule in result.rules:
+            checks.append(Check(f"golden.robustness.{rule['rule']}[{rule['column']}]",
+                                f"{rule['rule']} rule on {rule['column']}", rule["status"], rule["message"],
+                                severity="critical", value=rule.get("value"), ci=rule.get("ci")))
+        rows.sort(key=lambda r: (OUTCOME_RANK[r["outcome"]], -float(r["rows changed"].rstrip("%") or 0)))
+        fragile = [f"{r['column']} ({r['outcome']} on {r['perturbation']})" for r in rows if r["outcome"] != "unchanged"][:5]
+        note = (f"{result.rows:,} golden rows (seeded sample), one column at a time, scaled by the data: noise "
+                f"± {settings.noise_iqr:g}·IQR, values one range beyond the golden min/max. A row counts as changed when "
+                f"its class flips or its score moves more than {settings.tolerance:g}"
+                + (" × std of the predictions" if self.task == "regression" else "")
+                + f". {len(result.trials)} trials in {result.seconds:.1f} s. Most fragile: "
+                + (", ".join(fragile) if fragile else "none") + ".")
+        return Section("Robustness", checks=self._record("robustness", checks),
+                       tables=[frame_html(pd.DataFrame(rows))] if rows else [], note=note)
+
+    def robustness_figure(self):
+        if not self.settings.robustness.enabled:
+            return None
+        return plots.robustness_figure(self._robustness(), self.settings.robustness)
+
     # ---------------------------------------------------------------- inference
 
     def latency_section(self) -> Section:

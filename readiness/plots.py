@@ -188,3 +188,37 @@ def segments_figure(bench: "GoldenBenchmark") -> FigurePNG | None:
 def _short(text: str, width: int = 18) -> str:
     text = str(text)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def robustness_figure(result, settings) -> FigurePNG | None:
+    """Columns × perturbations: red = crash, orange by share of rows changed, green = unchanged."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    from readiness.robustness import PERTURBATIONS
+
+    if not result.trials:
+        return None
+    columns = list(dict.fromkeys(t.column for t in result.trials))
+    names = [p for p in settings.perturbations if any(t.perturbation == p for t in result.trials)]
+    grey, red = np.array([0.92, 0.92, 0.92]), np.array([0.81, 0.13, 0.18])
+    shade = LinearSegmentedColormap.from_list("change", ["#dafbe1", "#f9c74f", "#e76f51"])
+    image = np.tile(grey, (len(columns), len(names), 1))
+    labels = [["n/a"] * len(names) for _ in columns]
+    for trial in result.trials:
+        i, j = columns.index(trial.column), names.index(trial.perturbation)
+        if trial.outcome == "crash":
+            image[i, j], labels[i][j] = red, "crash"
+        else:
+            image[i, j] = shade(min(trial.share / max(settings.max_changed_share * 4, 1e-9), 1.0))[:3]
+            labels[i][j] = f"{trial.share:.0%}" if trial.outcome == "changed" else "–"
+    fig = Figure(figsize=(min(2.0 + 1.25 * len(names), 13), 1.2 + 0.34 * len(columns)), dpi=DPI, layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(image, aspect="auto")
+    ax.set_xticks(range(len(names)), labels=[PERTURBATIONS[n].title for n in names], rotation=30, ha="right")
+    ax.set_yticks(range(len(columns)), labels=[_short(c, 28) for c in columns])
+    for i in range(len(columns)):
+        for j in range(len(names)):
+            ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=8,
+                    color="white" if labels[i][j] == "crash" else "black")
+    ax.set_title("Robustness: crash (red), share of rows changed (orange), unchanged (–), not applicable (grey)")
+    return FigurePNG(fig)

@@ -212,3 +212,8 @@ def test_demo_fails_on_the_segment_regression_and_exits_0(tmp_path):
     assert checks["golden.change.roc_auc"]["status"] == "pass" and checks["golden.change.roc_auc"]["value"] > 0
     assert "Verdict: FAIL" in result.stdout and "region=north" in result.stdout
     assert doc["inputs"]["golden"]["rows"] >= 5000
+    robustness = [c for c in doc["checks"] if c["id"].startswith("golden.robustness.")]
+    crash = checks["golden.robustness.missing_column[support_calls]"]
+    assert crash["status"] == "warn" and crash["message"].startswith("crash:")
+    silent = [c for c in robustness if c["message"].startswith("changed:") and c["status"] == "warn"]
+    assert any("nan[" in c["id"] for c in silent) and any("unseen_category[" in c["id"] for c in silent)
