@@ -1,10 +1,15 @@
 """Model artifacts: format detection, trust decisions, loading.
 
-Loading a pickle runs code, so ``.joblib``/``.pkl``/``.pickle`` files are refused
-unless the user lists their sha256 in ``trust.sha256`` (or passes
-``--trust-artifact``). ``.skops`` files load with skops' safe loader; types
+Formats: ``.skops`` (preferred); ``.joblib``/``.pkl``/``.pickle`` (compressed
+joblib included); MLflow model folders (the ``sklearn`` flavour, read from
+``MLmodel`` without importing mlflow); ``module:function`` for a custom loader.
+
+Loading a pickle runs code. A pickle or joblib file is first scanned statically
+(:mod:`readiness.pickle_scan`): it loads only when every global it names comes
+from the scientific stack, or when the user trusts its sha256 (``trust.sha256``
+or ``--trust-artifact``). ``.skops`` files load with skops' safe loader; types
 beyond skops' defaults must be listed in ``trust.skops_types``. Trust comes
-only from the caller, never from the artifact.
+only from the caller, never from the artifact or its manifest.
 
 :func:`check_artifact` decides without constructing any object (safe in the
 driver process); :func:`load_model` re-checks and loads (notebook kernel only).
@@ -12,6 +17,7 @@ driver process); :func:`load_model` re-checks and loads (notebook kernel only).
 
 from __future__ import annotations
 
+import re
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,8 +28,14 @@ import numpy as np
 from readiness.data import sha256_file
 from readiness.exceptions import InputError, UntrustedArtifactError
 
-FORMATS = {".skops": "skops", ".joblib": "joblib", ".pkl": "pickle", ".pickle": "pickle"}
-PICKLE_FORMATS = {"joblib", "pickle"}
+FORMATS = {".skops": "skops", ".joblib": "joblib", ".pkl": "pickle", ".pickle": "pickle", ".onnx": "onnx"}
+PICKLE_FORMATS = {"joblib", "pickle", "cloudpickle"}
+_LOADER_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+def is_loader_spec(value: str) -> bool:
+    """True for ``package.module:function`` (a custom loader), not a file path."""
+    return bool(_LOADER_SPEC.match(str(value))) and not Path(str(value)).exists()
 
 
 @dataclass
@@ -34,9 +46,12 @@ class ArtifactInfo:
     format: str
     sha256: str
     size_bytes: int
-    trusted_by: str  # how loading was allowed: "skops defaults", "trust.skops_types", "trust.sha256"
+    trusted_by: str  # how loading was allowed: "skops defaults", "trust.skops_types", "trust.sha256", "static scan", "custom loader"
     extra_trusted_types: list[str] = field(default_factory=list)
     load_seconds: float | None = None
+    scan: dict | None = None  # what the static pickle scan found
+    inner_path: str | None = None  # the file inside an MLflow model folder
+    warnings: list[str] = field(default_factory=list)  # e.g. scikit-learn's InconsistentVersionWarning
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,7 +62,7 @@ def artifact_format(path: Path, key: str = "model") -> str:
     if fmt is None:
         raise InputError(
             f"{path}: unsupported model format {path.suffix or '(no suffix)'!r} for {key!r}; "
-            "save it with skops (.skops) or joblib (.joblib)"
+            "use .skops, .joblib, .pkl, .onnx, an MLflow model folder or module:function"
         )
     return fmt
 
@@ -63,11 +78,11 @@ def check_artifact(
     Parameters
     ----------
     path : str or Path
-        The artifact file.
+        The artifact file, an MLflow model folder, or ``module:function``.
     key : str
         Config key it came from (``model`` or ``baseline``), for messages.
     trusted_sha256 : iterable of str
-        Hashes of pickle/joblib files the user trusts.
+        Hashes of pickle/joblib files the user trusts even when the scan is not clean.
     trusted_skops_types : iterable of str
         skops types the user reviewed and trusts beyond skops' defaults.
 
@@ -80,27 +95,41 @@ def check_artifact(
     InputError
         Missing, empty or unreadable file.
     UntrustedArtifactError
-        A pickle whose hash is not trusted, or a skops file needing untrusted types.
+        A pickle naming dangerous, unknown or unscannable content whose hash is
+        not trusted, or a skops file needing untrusted types.
     """
+    if is_loader_spec(str(path)):
+        return ArtifactInfo(str(path), "loader", "", 0, "custom loader (configured by you)")
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: model file not found; check the {key!r} path")
     if path.is_dir():
-        raise InputError(f"{path}: is a folder; {key!r} must be a .skops or .joblib file")
+        return _check_mlflow(path, key, trusted_sha256, trusted_skops_types)
     fmt = artifact_format(path, key)
     size = path.stat().st_size
     if size == 0:
         raise InputError(f"{path}: file is empty; re-save the {key} model")
     digest = sha256_file(path)
     trusted_hashes = {h.lower() for h in trusted_sha256}
+    if fmt == "onnx":
+        from readiness.onnx_model import _require, check_external_data
+
+        _require(key)
+        check_external_data(path)
+        return ArtifactInfo(str(path), fmt, digest, size, "ONNX (no code runs on load)")
     if fmt in PICKLE_FORMATS:
-        if digest not in trusted_hashes:
+        from readiness.pickle_scan import scan_file
+
+        scan = scan_file(path)
+        if digest in trusted_hashes:
+            return ArtifactInfo(str(path), fmt, digest, size, "trust.sha256", scan=scan.to_dict())
+        if not scan.clean:
             raise UntrustedArtifactError(
-                f"{path}: refusing to load a {fmt} file: loading it can run arbitrary code. "
-                f"If you trust it, add its sha256 {digest} to trust.sha256 in readiness.yaml "
-                f"or pass --trust-artifact {digest}; better, re-save it with skops"
+                f"{path}: refusing to load this {fmt} file: loading it would run code and its static scan found "
+                f"{_scan_problem(scan)}. If you trust it, add its sha256 {digest} to trust.sha256 in readiness.yaml "
+                f"or pass --trust-artifact {digest}; better, re-save it with readiness.save_model (skops)"
             )
-        return ArtifactInfo(str(path), fmt, digest, size, "trust.sha256")
+        return ArtifactInfo(str(path), fmt, digest, size, "static scan (scientific stack only)", scan=scan.to_dict())
     untrusted = skops_untrusted_types(path, key)
     missing = sorted(set(untrusted) - set(trusted_skops_types))
     if missing:
@@ -113,6 +142,60 @@ def check_artifact(
         "trust.skops_types" if untrusted else "skops defaults",
         extra_trusted_types=sorted(untrusted),
     )
+
+
+def _scan_problem(scan) -> str:
+    if scan.unscannable:
+        return f"a file it could not follow to the end ({scan.unscannable})"
+    parts = []
+    if scan.dangerous:
+        parts.append("dangerous globals " + ", ".join(scan.dangerous))
+    if scan.unknown:
+        parts.append("globals outside the scientific stack " + ", ".join(scan.unknown[:8])
+                     + (f" and {len(scan.unknown) - 8} more" if len(scan.unknown) > 8 else ""))
+    return "; ".join(parts)
+
+
+def _mlflow_model_file(folder: Path, key: str) -> tuple[Path, str]:
+    """The sklearn flavour's model file in an MLflow model folder, and its serialization format."""
+    import yaml
+
+    mlmodel = folder / "MLmodel"
+    if not mlmodel.is_file():
+        raise InputError(f"{folder}: is a folder without an MLmodel file; {key!r} must be a model file or an MLflow model folder")
+    try:
+        spec = yaml.safe_load(mlmodel.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"{mlmodel}: not valid YAML ({str(exc).splitlines()[0]}); re-save the MLflow model") from None
+    flavor = (spec.get("flavors") or {}).get("sklearn")
+    if not isinstance(flavor, dict) or not flavor.get("pickled_model"):
+        flavors = ", ".join(spec.get("flavors") or {}) or "none"
+        raise InputError(f"{mlmodel}: has no sklearn flavour (flavours: {flavors}); readiness loads MLflow sklearn models")
+    fmt = str(flavor.get("serialization_format", "cloudpickle"))
+    inner = (folder / flavor["pickled_model"]).resolve()
+    if folder.resolve() not in inner.parents:
+        raise InputError(f"{mlmodel}: pickled_model points outside the model folder ({flavor['pickled_model']}); refusing it")
+    if fmt not in ("skops", "pickle", "cloudpickle"):
+        raise InputError(f"{mlmodel}: unsupported serialization_format {fmt!r}")
+    return inner, fmt
+
+
+def _check_mlflow(folder: Path, key: str, trusted_sha256, trusted_skops_types) -> ArtifactInfo:
+    inner, fmt = _mlflow_model_file(folder, key)
+    if fmt == "skops":
+        info = check_artifact(inner if inner.suffix == ".skops" else _as_suffix(inner, ".skops"), key,
+                              trusted_sha256, trusted_skops_types)
+    else:
+        info = check_artifact(inner if inner.suffix in (".pkl", ".pickle") else _as_suffix(inner, ".pkl"), key,
+                              trusted_sha256, trusted_skops_types)
+        info.format = fmt
+    info.inner_path, info.path = info.path, str(folder)
+    info.format = f"mlflow/{info.format}"
+    return info
+
+
+def _as_suffix(path: Path, suffix: str) -> Path:
+    raise InputError(f"{path}: MLflow model file without the {suffix} suffix its serialization format implies")
 
 
 def skops_untrusted_types(path: Path, key: str = "model") -> list[str]:
@@ -140,32 +223,62 @@ def load_model(
     estimator : object
         The fitted model.
     info : ArtifactInfo
-        Format, hash, size, what allowed the load and how long it took.
+        Format, hash, size, what allowed the load, how long it took, and any
+        version warnings scikit-learn raised while loading.
     """
     import time
+    import warnings
 
     info = check_artifact(path, key, trusted_sha256, trusted_skops_types)
+    target = info.inner_path or info.path
     started = time.perf_counter()
-    try:
-        if info.format == "skops":
-            import skops.io
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if info.format == "loader":
+                model = _call_loader(str(path), key)
+            elif info.format == "onnx":
+                from readiness.onnx_model import OnnxModel
 
-            model = skops.io.load(path, trusted=info.extra_trusted_types or None)
-        elif info.format == "joblib":
-            import joblib
+                model = OnnxModel(target)
+            elif info.format.endswith("skops"):
+                import skops.io
 
-            model = joblib.load(path)
-        else:
-            import pickle
+                model = skops.io.load(target, trusted=info.extra_trusted_types or None)
+            elif info.format == "joblib":
+                import joblib
 
-            with open(path, "rb") as handle:
-                model = pickle.load(handle)  # noqa: S301 - hash-trusted by the user above
-    except Exception as exc:
-        raise InputError(f"{path}: could not load the {key} model ({type(exc).__name__}: {_first_line(exc)})") from None
+                model = joblib.load(target)
+            else:
+                import pickle
+
+                with open(target, "rb") as handle:
+                    model = pickle.load(handle)  # noqa: S301 - scanned clean or hash-trusted above
+        except InputError:
+            raise
+        except Exception as exc:
+            raise InputError(f"{path}: could not load the {key} model ({type(exc).__name__}: {_first_line(exc)})") from None
     info.load_seconds = time.perf_counter() - started
+    info.warnings = sorted({f"{w.category.__name__}: {_first_line(w.message)}" for w in caught
+                            if "Version" in w.category.__name__ or "version" in str(w.message).lower()})
     if not hasattr(model, "predict"):
         raise InputError(f"{path}: the {key} artifact holds a {type(model).__name__}, which has no predict(); save the fitted estimator")
     return model, info
+
+
+def _call_loader(spec: str, key: str):
+    import importlib
+
+    module_name, function_name = spec.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InputError(f"{spec}: cannot import {module_name!r} for the {key} loader ({_first_line(exc)}); "
+                         "put the module next to readiness.yaml or on PYTHONPATH") from None
+    loader = getattr(module, function_name, None)
+    if not callable(loader):
+        raise InputError(f"{spec}: {module_name} has no function {function_name!r}")
+    return loader()
 
 
 class ModelAdapter:

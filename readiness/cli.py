@@ -23,7 +23,11 @@ def _echo_err(line: str) -> None:
 
 
 def _abs(path: str | None) -> str | None:
-    return None if path is None else str(Path(path).expanduser().resolve())
+    from readiness.artifacts import is_loader_spec
+
+    if path is None or is_loader_spec(path):
+        return path
+    return str(Path(path).expanduser().resolve())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -77,8 +81,8 @@ def _write_ci(ci: str, force: bool) -> None:
               help="readiness.yaml (default: ./readiness.yaml when it exists).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (overrides `output`).")
 @click.option("--only", "only", multiple=True, type=click.Choice(REPORTS), help="Run only this report (repeatable).")
-@click.option("--model", type=click.Path(dir_okay=False), default=None, help="Candidate model artifact.")
-@click.option("--baseline", type=click.Path(dir_okay=False), default=None, help="Production model artifact.")
+@click.option("--model", default=None, help="Candidate model: .skops/.joblib/.pkl file, MLflow model folder, or module:function.")
+@click.option("--baseline", default=None, help="Production model (same forms as --model).")
 @click.option("--golden", type=click.Path(dir_okay=False), default=None, help="Golden dataset (.csv/.parquet).")
 @click.option("--target", default=None, help="Label column of the golden dataset.")
 @click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression"]), default=None)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from readiness.exceptions import ConfigError
 from readiness.metrics import METRICS
@@ -94,6 +94,12 @@ class RobustnessConfig(_Strict):
         return value
 
 
+class ArtifactChecksConfig(_Strict):
+    strict: bool = False
+    fresh_process: bool = True
+    sample_rows: int = Field(200, ge=1, le=100_000)
+
+
 #: Thresholds used when readiness.yaml sets no ``golden_benchmark.metrics``.
 DEFAULT_METRIC_THRESHOLDS: dict[str, dict[str, dict[str, float]]] = {
     "binary": {"roc_auc": {"max_regression": 0.01}, "average_precision": {"max_regression": 0.02}},
@@ -114,6 +120,7 @@ class GoldenBenchmarkConfig(_Strict):
     consistency: ConsistencyConfig = ConsistencyConfig()
     latency: LatencyConfig = LatencyConfig()
     robustness: RobustnessConfig = RobustnessConfig()
+    artifact: ArtifactChecksConfig = ArtifactChecksConfig()
     timeout_s: float = Field(900, gt=0)
 
     @field_validator("metrics")
@@ -156,6 +163,7 @@ class TrustConfig(_Strict):
 
 
 class Config(_Strict):
+    _base_dir: Path | None = PrivateAttr(default=None)  # the config file's folder (custom loaders import from it)
     model: Path
     baseline: Path | None = None
     task: Task = "auto"
@@ -245,13 +253,19 @@ def parse_config(data: Any, source: str = "readiness.yaml", base_dir: Path | Non
         errors = exc.errors()
         extra = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise ConfigError(_format_error(source, errors[0]) + extra) from None
+    from readiness.artifacts import is_loader_spec
+
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     updates = {}
     for key in ("model", "baseline", "golden", "output"):
         value = getattr(config, key)
-        if value is not None:
-            updates[key] = (base / value.expanduser()).resolve()
-    return config.model_copy(update=updates)
+        if value is None or (key in ("model", "baseline") and is_loader_spec(str(value))
+                             and not (base / value).exists()):
+            continue  # module:function loaders are imported, not resolved as paths
+        updates[key] = (base / value.expanduser()).resolve()
+    resolved = config.model_copy(update=updates)
+    resolved._base_dir = base.resolve()
+    return resolved
 
 
 def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> Config:

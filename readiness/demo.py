@@ -76,8 +76,6 @@ def _pipeline(features: list[str], max_iter: int, seed: int):
 
 def build_scenario(folder: str | Path, seed: int = 7, golden_rows: int = 6000) -> Path:
     """Write golden data, two models and a readiness.yaml into ``folder``; return the config path."""
-    import skops.io
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     train = make_customers(40_000, seed)
@@ -88,9 +86,11 @@ def build_scenario(folder: str | Path, seed: int = 7, golden_rows: int = 6000) -
     fresh = train[train["region"] != "north"]
     candidate = _pipeline(CANDIDATE_FEATURES, 250, seed).fit(fresh[CANDIDATE_FEATURES], fresh[TARGET])
 
+    from readiness.manifest import save_model
+
     golden.to_parquet(folder / "golden.parquet", index=False)
-    skops.io.dump(production, folder / "production.skops", compression=8)
-    skops.io.dump(candidate, folder / "candidate.skops", compression=8)
+    save_model(production, folder / "production.skops", training_data=train[PRODUCTION_FEATURES])
+    save_model(candidate, folder / "candidate.skops", training_data=fresh[CANDIDATE_FEATURES])
     config = folder / "readiness.yaml"
     config.write_text(_DEMO_CONFIG.format(types="\n".join(f"    - {t}" for t in DEMO_TRUSTED_TYPES)), encoding="utf-8")
     return config

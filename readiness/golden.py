@@ -198,8 +198,10 @@ class GoldenBenchmark:
             raise InputError(f"{source}: {unlabeled} row(s) have no value in target column {target!r}; the golden set must be fully labelled")
 
         trust = dict(trusted_sha256=trusted_sha256 or [], trusted_skops_types=trusted_skops_types or [])
+        self.trust = trust
         estimator, self.model_info = load_model(model_path, "model", **trust)
         self.model = ModelAdapter(estimator, "candidate")
+        self.manifest_findings = self._check_manifest(model_path)
         self.baseline: ModelAdapter | None = None
         self.baseline_info: ArtifactInfo | None = None
         if baseline_path:
@@ -610,6 +612,152 @@ class GoldenBenchmark:
     def segments_figure(self):
         return plots.segments_figure(self)
 
+    # ---------------------------------------------------------------- artifact
+
+    def _check_manifest(self, model_path: str):
+        from readiness.manifest import compare_manifest, manifest_path, read_manifest
+
+        if self.model_info.format == "loader" or Path(model_path).is_dir():
+            return None
+        manifest = read_manifest(model_path)
+        if manifest is None:
+            return None
+        findings = compare_manifest(manifest, self.model_info.sha256, self.model.feature_names)
+        errors = [f for f in findings if f["status"] == "error"]
+        if errors:
+            raise InputError(f"{model_path}: {errors[0]['message']} ({manifest_path(model_path).name})")
+        return findings
+
+    def artifact_section(self) -> Section:
+        settings = self.settings.artifact
+        info = self.model_info
+        problem = "fail" if settings.strict else "warn"
+        checks = []
+        scan = info.scan
+        described = f"{info.format}, {info.size_bytes:,} bytes, loaded in {fmt((info.load_seconds or 0) * 1000)} ms; allowed by {info.trusted_by}"
+        checks.append(Check("golden.artifact.load", "Artifact loaded", "pass", described, severity="info",
+                            value=info.size_bytes, details={"sha256": info.sha256, "format": info.format}))
+        if scan is not None:
+            from readiness.pickle_scan import ScanResult
+
+            result = ScanResult(**scan)
+            status = "pass" if result.clean else "warn"
+            text = (f"static scan of every pickle stream ({result.compression or 'uncompressed'}, {fmt(result.seconds * 1000)} ms): "
+                    f"{result.summary()}")
+            if not result.clean:
+                text += "; loaded only because you trust its sha256"
+            checks.append(Check("golden.artifact.scan", "Pickle scan before loading", status, text, severity="critical",
+                                details={"globals": result.globals}))
+        elif info.format.endswith("skops"):
+            extra = ", ".join(info.extra_trusted_types) or "none"
+            checks.append(Check("golden.artifact.scan", "skops types", "pass",
+                                f"skops loader: no code runs on load; types trusted beyond skops' defaults: {extra}",
+                                severity="critical"))
+        if self.manifest_findings is None:
+            checks.append(Check("golden.artifact.manifest", "Training-environment manifest", "skip",
+                                "no manifest beside the artifact; save with readiness.save_model to record the training environment"))
+        elif self.manifest_findings:
+            checks.append(Check("golden.artifact.manifest", "Training-environment manifest", problem,
+                                "differs from this runtime: " + "; ".join(f["message"] for f in self.manifest_findings)
+                                + ("" if settings.strict else " (strict mode would fail)"), severity="major"))
+        else:
+            checks.append(Check("golden.artifact.manifest", "Training-environment manifest", "pass",
+                                "sha256, Python, package versions and feature names match this runtime", severity="major"))
+        if info.warnings:
+            checks.append(Check("golden.artifact.version_warnings", "Warnings while loading", problem,
+                                "; ".join(info.warnings), severity="major"))
+        checks.extend(self._prediction_checks())
+        hidden = self._hidden_dependencies()
+        checks.append(Check("golden.artifact.hidden_dependencies", "Code beyond the scientific stack",
+                            "warn" if hidden else "pass",
+                            ("the model needs modules beyond the scientific stack: " + ", ".join(hidden)
+                             + "; ship them with the model and pin their versions") if hidden
+                            else "the model uses only scikit-learn, numpy, scipy and pandas code", severity="major",
+                            details={"modules": hidden}))
+        return Section("Artifact", checks=self._record("artifact", checks))
+
+    def _sample(self, rows: int) -> pd.DataFrame:
+        rng = np.random.default_rng(self.settings.seed + 1)
+        return self.X.iloc[np.sort(rng.choice(len(self.X), min(rows, len(self.X)), replace=False))]
+
+    def _prediction_checks(self) -> list[Check]:
+        from readiness.robustness import Scorer
+
+        scorer = Scorer(self.model, self.task)
+        sample = self._sample(self.settings.artifact.sample_rows)
+        first, second = scorer(sample)[0], scorer(sample)[0]
+        checks = []
+        same = np.array_equal(first, second)
+        checks.append(Check("golden.artifact.determinism", "Same rows, same predictions", "pass" if same else "fail",
+                            f"predicting {len(sample)} rows twice gave {'identical' if same else 'different'} results",
+                            severity="critical"))
+        count = min(50, len(sample))
+        singles = np.stack([np.asarray(scorer(sample.iloc[[i]])[0], dtype=float)[0] for i in range(count)])
+        batch = np.asarray(first, dtype=float)[:count]
+        gap = float(np.max(np.abs(singles - batch))) if count else 0.0
+        ok = gap <= 1e-9
+        checks.append(Check("golden.artifact.batch_vs_single", "Batch and single-row predictions agree",
+                            "pass" if ok else "fail",
+                            f"{len(singles)} rows predicted one at a time vs in one batch: largest difference {gap:.3g}"
+                            + ("" if ok else " (the model's output depends on the other rows in the batch)"),
+                            severity="critical", value=gap))
+        if self.settings.artifact.fresh_process:
+            checks.append(self._fresh_process_check(sample, np.asarray(first, dtype=float)))
+        return checks
+
+    def _fresh_process_check(self, sample: pd.DataFrame, expected: np.ndarray) -> Check:
+        import json
+        import subprocess
+        import sys
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="readiness-fresh-") as work:
+            work = Path(work)
+            sample.to_pickle(work / "sample.pkl")
+            request = {"path": self.model_info.path, "task": self.task, "sample": str(work / "sample.pkl"),
+                       "output": str(work / "scores.npy"), **self.trust}
+            (work / "request.json").write_text(json.dumps(request), encoding="utf-8")
+            done = subprocess.run([sys.executable, "-m", "readiness._fresh_predict", str(work / "request.json")],
+                                  capture_output=True, text=True, timeout=300)
+            if done.returncode != 0:
+                last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                return Check("golden.artifact.fresh_process", "Reproducible in a fresh process", "fail",
+                             f"loading and predicting in a new Python process failed: {last[:300]}", severity="critical")
+            fresh = np.load(work / "scores.npy")
+        gap = float(np.max(np.abs(fresh - expected))) if fresh.shape == expected.shape else float("inf")
+        ok = gap <= 1e-9
+        return Check("golden.artifact.fresh_process", "Reproducible in a fresh process", "pass" if ok else "fail",
+                     f"a new Python process loaded the artifact and predicted {len(sample)} rows: largest difference "
+                     f"{gap:.3g}" + ("" if ok else "; the model depends on state of this kernel (hidden global state)"),
+                     severity="critical", value=gap)
+
+    def _hidden_dependencies(self) -> list[str]:
+        stack_roots = {"sklearn", "numpy", "scipy", "pandas", "builtins", "joblib", "collections", "functools",
+                       "lightgbm", "xgboost", "catboost"}
+        modules: set[str] = set()
+        visited: set[int] = set()
+        todo = [self.model.estimator]
+        while todo:
+            obj = todo.pop()
+            if id(obj) in visited or obj is None or isinstance(obj, (str, bytes, int, float, bool, np.ndarray)):
+                continue
+            visited.add(id(obj))
+            module = getattr(obj, "__module__", None) if callable(obj) and not hasattr(obj, "get_params") else type(obj).__module__
+            if module:
+                modules.add(module)
+            if hasattr(obj, "get_params"):
+                try:
+                    todo.extend(obj.get_params(deep=False).values())
+                except Exception:
+                    pass
+            elif isinstance(obj, (list, tuple)):
+                todo.extend(obj)
+            elif isinstance(obj, dict):
+                todo.extend(obj.values())
+        unknown = set((self.model_info.scan or {}).get("unknown", []))
+        hidden = sorted({m for m in modules if m.split(".")[0] not in stack_roots} | {u.rsplit(".", 1)[0] for u in unknown})
+        return hidden
+
     # ---------------------------------------------------------------- robustness
 
     def _robustness(self):
@@ -746,7 +894,9 @@ class GoldenBenchmark:
     def inputs_document(self) -> dict[str, Any]:
         doc = {
             "model": {"path": self.model_info.path, "sha256": self.model_info.sha256, "format": self.model_info.format,
-                      "size_bytes": self.model_info.size_bytes, "trusted_by": self.model_info.trusted_by},
+                      "size_bytes": self.model_info.size_bytes, "trusted_by": self.model_info.trusted_by,
+                      **({"scan": {k: self.model_info.scan[k] for k in ("globals", "dangerous", "unknown", "unscannable", "compression")}}
+                         if self.model_info.scan else {})},
             "golden": {"path": str(self.golden_path), "sha256": self.golden_sha256, "rows": len(self.frame),
                        "columns": self.frame.shape[1]},
             "task": self.task,

@@ -152,7 +152,7 @@ def check_output_folder(out: Path) -> None:
 # --------------------------------------------------------------------------- execution
 
 
-def _kernelspec(folder: Path) -> dict[str, str]:
+def _kernelspec(folder: Path, python_path: Path | None = None) -> dict[str, str]:
     """A kernelspec that runs this interpreter, found first via JUPYTER_PATH."""
     spec_dir = folder / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
@@ -168,6 +168,8 @@ def _kernelspec(folder: Path) -> dict[str, str]:
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(folder), env.get("JUPYTER_PATH", "")) if p)
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # silence a debugger warning on kernel start
     env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    if python_path is not None:  # module:function loaders import from the config's folder
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(python_path), env.get("PYTHONPATH", "")) if p)
     return env
 
 
@@ -178,6 +180,7 @@ def execute_report(
     timeout_s: float,
     notebook: Path | None = None,
     progress: bool = False,
+    python_path: Path | None = None,
 ) -> ReportOutcome:
     """Execute one report notebook and render it; never raises for notebook failures."""
     notebook = notebook or notebook_path(report)
@@ -195,7 +198,7 @@ def execute_report(
         # sort_keys=False keeps the user's metric order (the first gated metric leads the charts).
         params_file.write_text(yaml.safe_dump(parameters, sort_keys=False, allow_unicode=True), encoding="utf-8")
         status_file = work / "status.json"
-        env = _kernelspec(work)
+        env = _kernelspec(work, python_path)
         command = [sys.executable, "-m", "readiness._execute", str(notebook), str(executed), str(params_file),
                    KERNEL_NAME, str(staging), str(status_file), "1" if progress else "0"]
         process = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
@@ -277,7 +280,8 @@ def run(
         for number, report in enumerate(reports, 1):
             echo(f"[{number}/{len(reports)}] {report}: running {notebook_path(report).name} …")
             limit = timeout_s or config.golden_benchmark.timeout_s
-            outcome = execute_report(report, report_parameters(config, report), staging, limit, progress=progress)
+            outcome = execute_report(report, report_parameters(config, report), staging, limit, progress=progress,
+                                     python_path=config._base_dir)
             outcomes.append(outcome)
             tail = f" ({outcome.document.get('error')})" if outcome.document.get("error") else ""
             echo(f"[{number}/{len(reports)}] {report}: {outcome.status.upper()} in {outcome.duration_s:.1f} s{tail}")

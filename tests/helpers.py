@@ -82,3 +82,29 @@ def run_readiness(args: list[str], cwd: Path, timeout: float = 240) -> subproces
     """The real console entry point in a child process (real exit code and stderr)."""
     return subprocess.run([sys.executable, "-m", "readiness.cli", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout)
+
+
+#: Read by GlobalStateRegressor at predict time; tests change it in their own process only.
+SCALE = {"factor": 1.0}
+
+
+class NoisyRegressor(ColumnRegressor):
+    """Predicts with fresh random noise on every call: not deterministic."""
+
+    def predict(self, X):
+        return super().predict(X) + np.random.default_rng().normal(0, 1, len(X))
+
+
+class BatchCenteredRegressor(ColumnRegressor):
+    """Subtracts the batch mean: a row's prediction depends on the other rows."""
+
+    def predict(self, X):
+        values = super().predict(X)
+        return values - values.mean()
+
+
+class GlobalStateRegressor(ColumnRegressor):
+    """Depends on module state: the same artifact predicts differently in a fresh process."""
+
+    def predict(self, X):
+        return super().predict(X) * SCALE["factor"]

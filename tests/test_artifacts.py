@@ -59,17 +59,27 @@ def test_malicious_pickles_are_refused_and_never_run(tmp_path, fitted, suffix, d
     assert not marker.exists()
 
 
-def test_benign_pickle_loads_only_with_its_hash(tmp_path, fitted):
+def test_a_clean_pickle_loads_after_its_scan(tmp_path, fitted):
     model, X = fitted
     path = tmp_path / "m.joblib"
-    joblib.dump(model, path)
-    with pytest.raises(UntrustedArtifactError):
-        check_artifact(path)
-    with pytest.raises(UntrustedArtifactError):
-        check_artifact(path, trusted_sha256=["0" * 64])  # a wrong hash is no trust
-    loaded, info = load_model(path, trusted_sha256=[sha256_file(path).upper()])
-    assert info.trusted_by == "trust.sha256"
+    joblib.dump(model, path, compress=3)
+    loaded, info = load_model(path)
+    assert info.trusted_by == "static scan (scientific stack only)" and info.scan["compression"] == "zlib"
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_unknown_globals_need_the_hash_and_a_wrong_hash_is_no_trust(tmp_path, fitted):
+    from helpers import ColumnScoreClassifier  # a class from "the user's repository"
+
+    path = tmp_path / "custom.joblib"
+    joblib.dump(ColumnScoreClassifier("x"), path)
+    with pytest.raises(UntrustedArtifactError) as err:
+        check_artifact(path)
+    assert "globals outside the scientific stack helpers.ColumnScoreClassifier" in str(err.value)
+    with pytest.raises(UntrustedArtifactError):
+        check_artifact(path, trusted_sha256=["0" * 64])
+    info = check_artifact(path, trusted_sha256=[sha256_file(path).upper()])
+    assert info.trusted_by == "trust.sha256" and info.scan["unknown"] == ["helpers.ColumnScoreClassifier"]
 
 
 def test_skops_tree_models_need_their_types_trusted(tmp_path, fitted):
@@ -88,7 +98,8 @@ def test_skops_tree_models_need_their_types_trusted(tmp_path, fitted):
 @pytest.mark.parametrize("name,content,expected", [
     ("m.skops", b"", "file is empty"),
     ("m.skops", b"not a zip", "not a valid skops file"),
-    ("m.onnx", b"x", "unsupported model format '.onnx'"),
+    ("m.h5", b"x", "unsupported model format '.h5'"),
+    ("m.onnx", b"garbage", "not a readable ONNX model"),
 ])
 def test_unreadable_artifacts(tmp_path, name, content, expected):
     (tmp_path / name).write_bytes(content)

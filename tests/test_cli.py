@@ -158,12 +158,25 @@ def test_unknown_config_key(scenario, capsys, monkeypatch):
     assert_one_line_usage_error(code, err, "unknown key 'golden_benchmark.thresholds'")
 
 
-def test_untrusted_pickle_is_refused_and_trust_is_given_by_hash(scenario, capsys, monkeypatch):
+class _Payload:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_malicious_pickle_is_refused_naming_the_global(scenario, capsys, monkeypatch):
     monkeypatch.chdir(scenario)
     model = skops.io.load(scenario / "candidate.skops")
-    joblib.dump(model, scenario / "candidate.joblib")
+    marker = scenario / "pwned"
+    joblib.dump({"model": model, "weights": np.arange(1000.0), "x": _Payload(marker)}, scenario / "candidate.joblib",
+                compress=3)
     code, _, err = call(["run", "--model", "candidate.joblib"], capsys)
-    assert_one_line_usage_error(code, err, "refusing to load a joblib file", "--trust-artifact")
+    assert_one_line_usage_error(code, err, "refusing to load this joblib file", "posix.system", "--trust-artifact")
+    assert not marker.exists()
 
 
 def test_output_folder_that_is_not_ours_is_never_overwritten(scenario, capsys, monkeypatch):
