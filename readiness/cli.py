@@ -52,6 +52,12 @@ def init(path: str, force: bool, ci: str | None) -> None:
     else:
         target.write_text(starter_config_text(), encoding="utf-8")
         click.echo(f"Wrote {target}: edit model, golden and target, then run `readiness run --config {target}`.")
+    checklist = target.parent / "checklist.yaml"
+    if not checklist.exists() or force:
+        from readiness.resources import templates_dir
+
+        checklist.write_text((templates_dir() / "checklist.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+        click.echo(f"Wrote {checklist}: your workflow, ML Test Score answers and fears.")
     if ci is not None:
         _write_ci(ci, force)
 

@@ -20,7 +20,7 @@ from readiness.exceptions import ConfigError
 from readiness.metrics import METRICS
 
 Task = Literal["auto", "binary", "multiclass", "regression"]
-REPORTS = ("golden_benchmark",)
+REPORTS = ("golden_benchmark", "workflow_risk_checklist")
 
 
 class _Strict(BaseModel):
@@ -172,6 +172,8 @@ class Config(_Strict):
     segments: list[str] = []
     trust: TrustConfig = TrustConfig()
     golden_benchmark: GoldenBenchmarkConfig = GoldenBenchmarkConfig()
+    checklist: Path | None = None
+    project: Path | None = None
     output: Path = Path("readiness-report")
 
     @field_validator("segments")
@@ -257,7 +259,7 @@ def parse_config(data: Any, source: str = "readiness.yaml", base_dir: Path | Non
 
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     updates = {}
-    for key in ("model", "baseline", "golden", "output"):
+    for key in ("model", "baseline", "golden", "output", "checklist", "project"):
         value = getattr(config, key)
         if value is None or (key in ("model", "baseline") and is_loader_spec(str(value))
                              and not (base / value).exists()):

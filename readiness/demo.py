@@ -93,7 +93,21 @@ def build_scenario(folder: str | Path, seed: int = 7, golden_rows: int = 6000) -
     save_model(candidate, folder / "candidate.skops", training_data=fresh[CANDIDATE_FEATURES])
     config = folder / "readiness.yaml"
     config.write_text(_DEMO_CONFIG.format(types="\n".join(f"    - {t}" for t in DEMO_TRUSTED_TYPES)), encoding="utf-8")
+    (folder / "checklist.yaml").write_text(_DEMO_CHECKLIST, encoding="utf-8")
+    # The team's project runs readiness in CI and pins its dependencies: evidence for the checklist.
+    from readiness.resources import templates_dir
+
+    (folder / ".gitlab-ci.yml").write_text((templates_dir() / "ci" / "gitlab-ci.yml").read_text(encoding="utf-8"),
+                                           encoding="utf-8")
+    (folder / "requirements.txt").write_text(_pinned_requirements(), encoding="utf-8")
     return config
+
+
+def _pinned_requirements() -> str:
+    from importlib import metadata
+
+    names = ["scikit-learn", "numpy", "scipy", "pandas", "skops"]
+    return "".join(f"{name}=={metadata.version(name)}\n" for name in names)
 
 
 _DEMO_CONFIG = """\
@@ -119,7 +133,107 @@ golden_benchmark:
     expected: [nan, unseen_category]
     # support_calls comes from a new upstream feed that may be absent.
     optional_columns: [support_calls]
+checklist: checklist.yaml
 output: ../report
+"""
+
+_DEMO_CHECKLIST = """\
+# The churn team's deployment workflow, ML Test Score answers and fears.
+team: churn-data-science
+workflow:
+  - name: Export CRM snapshot
+    mode: automated
+    owner: crm-platform
+    outputs: [crm_export.csv]
+    depends_on:
+      # The CRM vendor changes the export format in its releases; nobody pins or watches it.
+      - {name: CRM vendor export API, pinned: false, notified: false}
+    monitoring: [export job alerts]
+  - name: Build training data
+    mode: automated
+    owner: data-engineering
+    inputs: [crm_export.csv, support tickets]
+    outputs: [train.parquet, golden.parquet]
+    depends_on:
+      - {name: support ticket warehouse, pinned: true, notified: true}
+    tests: [row counts, schema check]
+  - name: Train candidate
+    mode: automated
+    owner: data-science
+    inputs: [train.parquet]
+    outputs: [candidate.skops]
+    tests: [unit tests]
+  - name: Readiness reports in CI
+    mode: automated
+    owner: data-science
+    inputs: [candidate.skops, production.skops, golden.parquet]
+    tests: [readiness run]
+    monitoring: [merge-request JUnit widget]
+  - name: Copy model to the serving bucket
+    mode: manual
+    owner:
+  - name: Serve churn scores
+    mode: automated
+    owner: platform
+    depends_on:
+      - {name: feature store, pinned: true, notified: true}
+    tests: [smoke test]
+    monitoring: [latency dashboard]
+rubric:
+  data.1: {answer: manual, note: schema written down in the wiki}
+  data.2: {answer: manual, note: permutation importance at each retrain}
+  data.3: {answer: no}
+  data.4: {answer: manual, note: PII review by the privacy team}
+  data.5: {answer: manual}
+  data.6: {answer: no}
+  data.7: {answer: automated, evidence: tests/test_features.py}
+  model.1: {answer: manual, note: merge-request review}
+  model.2: {answer: no, note: retention uplift never compared with AUC}
+  model.3: {answer: manual}
+  model.4: {answer: no}
+  model.5: {answer: no}
+  model.6: {answer: manual}
+  model.7: {answer: n/a, reason: churn scores are not used for individual decisions}
+  infra.1: {answer: manual}
+  infra.2: {answer: automated}
+  infra.3: {answer: no}
+  infra.4: {answer: automated}
+  infra.5: {answer: manual}
+  infra.6: {answer: no}
+  infra.7: {answer: manual, note: keep the previous file in the bucket}
+  monitor.1: {answer: no}
+  monitor.2: {answer: no}
+  monitor.3: {answer: no}
+  monitor.4: {answer: manual}
+  monitor.5: {answer: no}
+  monitor.6: {answer: automated}
+  monitor.7: {answer: automated, note: 'claimed, but production labels arrive 3 months late'}
+beyond:
+  after_training_period: {answer: no}
+fears:
+  - fear: A code change silently shifts the average churn score and every retention budget moves
+    severity: 9
+    likelihood: 3
+    detected_by: [golden.consistency.mean_prediction_ratio, golden.consistency.prediction_bias]
+  - fear: The new model is worse for one region and its retention team loses trust
+    severity: 8
+    likelihood: 5
+    detected_by: ['golden.segment.*']
+  - fear: The CRM export changes format and features arrive empty
+    severity: 8
+    likelihood: 6
+    detected_by: ['drift.schema.*', 'golden.robustness.nan*']
+  - fear: Someone forgets the manual copy and production keeps an old model
+    severity: 6
+    likelihood: 5
+    detected_by: []
+  - fear: Scoring becomes too slow for the nightly batch
+    severity: 4
+    likelihood: 2
+    detected_by: ['golden.latency.*']
+gate:
+  min_score: 1.0
+  must_not_be_no: [infra.4]
 """
 
 
@@ -152,3 +266,10 @@ def demo_parameters(folder: str | Path | None = None) -> dict:
         "trusted_sha256": list(config.trust.sha256), "trusted_skops_types": list(config.trust.skops_types),
         "settings": config.golden_benchmark.model_dump(mode="json"),
     }
+
+
+def checklist_parameters(folder: str | Path | None = None) -> dict:
+    """Checklist notebook parameters for the demo scenario."""
+    config_file = ensure_scenario(folder)
+    return {"checklist_path": str(config_file.parent / "checklist.yaml"), "results_dir": "",
+            "project_dir": str(config_file.parent), "min_score": -1.0}

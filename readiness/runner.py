@@ -39,7 +39,7 @@ from readiness.resources import notebook_path
 from readiness.results import SCHEMA, _umask, now_iso, report_document, write_json
 
 KERNEL_NAME = "readiness-python"
-TITLES = {"golden_benchmark": "Golden benchmark"}
+TITLES = {"golden_benchmark": "Golden benchmark", "workflow_risk_checklist": "Workflow risk checklist"}
 EXIT_READY, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
 
 
@@ -76,7 +76,13 @@ def exit_code_for(status: str, warn_exit_code: int | None = None) -> int:
 # --------------------------------------------------------------------------- parameters
 
 
-def report_parameters(config: Config, report: str) -> dict[str, Any]:
+def report_parameters(config: Config, report: str, results_dir: Path | None = None) -> dict[str, Any]:
+    if report == "workflow_risk_checklist":
+        return {
+            "checklist_path": str(config.checklist),
+            "results_dir": str(results_dir or ""),
+            "project_dir": str(config.project or config._base_dir or Path(config.checklist).parent),
+        }
     if report != "golden_benchmark":
         raise UsageError(f"unknown report {report!r}; available: {', '.join(REPORTS)}")
     return {
@@ -114,8 +120,23 @@ def check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- pre-flight
 
 
+def default_reports(config: Config) -> list[str]:
+    """Every report the config has inputs for."""
+    return [r for r in REPORTS if r != "workflow_risk_checklist" or config.checklist is not None]
+
+
 def preflight(config: Config, reports: list[str]) -> None:
     """Everything checkable without loading a model; raises UsageError with one line."""
+    if "workflow_risk_checklist" in reports:
+        if config.checklist is None:
+            raise UsageError("workflow_risk_checklist needs `checklist: checklist.yaml` in readiness.yaml "
+                             "(write a starter with `readiness init`)")
+        from readiness.checklist import load_checklist
+
+        load_checklist(config.checklist)
+        if reports == ["workflow_risk_checklist"]:
+            check_output_folder(config.output)
+            return
     trust = dict(trusted_sha256=config.trust.sha256, trusted_skops_types=config.trust.skops_types)
     check_artifact(config.model, "model", **trust)
     if config.baseline is not None:
@@ -266,7 +287,7 @@ def run(
     progress: bool = False,
 ) -> RunResult:
     """Run the selected reports into ``config.output``; see the module docstring."""
-    reports = list(reports or REPORTS)
+    reports = list(reports or default_reports(config))
     for report in reports:
         if report not in REPORTS:
             raise UsageError(f"unknown report {report!r} for --only; available: {', '.join(REPORTS)}")
@@ -280,8 +301,10 @@ def run(
         for number, report in enumerate(reports, 1):
             echo(f"[{number}/{len(reports)}] {report}: running {notebook_path(report).name} …")
             limit = timeout_s or config.golden_benchmark.timeout_s
-            outcome = execute_report(report, report_parameters(config, report), staging, limit, progress=progress,
-                                     python_path=config._base_dir)
+            # the checklist reads the other reports of this run, else those of the previous run
+            evidence = staging if outcomes else (config.output if Path(config.output).is_dir() else None)
+            outcome = execute_report(report, report_parameters(config, report, evidence), staging, limit,
+                                     progress=progress, python_path=config._base_dir)
             outcomes.append(outcome)
             tail = f" ({outcome.document.get('error')})" if outcome.document.get("error") else ""
             echo(f"[{number}/{len(reports)}] {report}: {outcome.status.upper()} in {outcome.duration_s:.1f} s{tail}")

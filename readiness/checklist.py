@@ -1,0 +1,487 @@
+"""Workflow risk checklist: the ML Test Score backed by evidence, the workflow, the fears.
+
+``checklist.yaml`` holds the deployment workflow as steps, answers to the 28 ML
+Test Score items and the team's fears. Evidence beats self-report: the results of
+the other readiness reports, CI files that run ``readiness run`` and pinned
+dependency files change an item's score, and a self-reported ``automated`` that
+the evidence contradicts is flagged.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from readiness.display import Section, frame_html
+from readiness.exceptions import ConfigError, InputError
+from readiness.mltestscore import ITEMS, SECTIONS, band, final_score, item_points, section_scores
+from readiness.results import SCHEMA, Check, now_iso, report_document, write_json
+
+REPORT = "workflow_risk_checklist"
+Answer = Literal["automated", "manual", "no", "n/a"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExternalSystem(_Strict):
+    name: str = Field(min_length=1)
+    pinned: bool = False  # a fixed version / schema contract
+    notified: bool = False  # someone is told when it changes
+
+
+class Step(_Strict):
+    name: str = Field(min_length=1)
+    mode: Literal["automated", "manual"]
+    owner: str | None = None
+    inputs: list[str] = []
+    outputs: list[str] = []
+    depends_on: list[ExternalSystem] = []
+    tests: list[str] = []
+    monitoring: list[str] = []
+
+
+class RubricAnswer(_Strict):
+    answer: Answer
+    reason: str | None = None
+    note: str | None = None
+    evidence: str | None = None
+
+    @field_validator("answer", mode="before")
+    @classmethod
+    def _yaml_no(cls, value):
+        # YAML 1.1 reads an unquoted `no` as false; that is what the user wrote.
+        return "no" if value is False else value
+
+    @model_validator(mode="after")
+    def _na_needs_reason(self):
+        if self.answer == "n/a" and not (self.reason and self.reason.strip()):
+            raise ValueError("answer n/a needs a reason")
+        return self
+
+
+class Fear(_Strict):
+    fear: str = Field(min_length=1)
+    severity: int = Field(ge=1, le=10)
+    likelihood: int = Field(ge=1, le=10)
+    detected_by: list[str] = []
+
+
+class Gate(_Strict):
+    min_score: float = Field(1.0, ge=0, le=7)
+    must_not_be_no: list[str] = []
+
+    @field_validator("must_not_be_no")
+    @classmethod
+    def _known(cls, value):
+        for item in value:
+            if item not in ITEMS:
+                raise ValueError(f"unknown ML Test Score item {item!r} (ids are data.1 … monitor.7)")
+        return value
+
+
+class ChecklistFile(_Strict):
+    team: str | None = None
+    workflow: list[Step] = Field(min_length=1)
+    rubric: dict[str, RubricAnswer] = {}
+    beyond: dict[str, RubricAnswer] = {}
+    fears: list[Fear] = []
+    gate: Gate = Gate()
+
+    @field_validator("rubric")
+    @classmethod
+    def _known_items(cls, value):
+        for item in value:
+            if item not in ITEMS:
+                raise ValueError(f"unknown ML Test Score item {item!r} (ids are data.1 … monitor.7)")
+        return value
+
+    @field_validator("beyond")
+    @classmethod
+    def _known_beyond(cls, value):
+        for item in value:
+            if item not in BEYOND_SELF_REPORTED:
+                raise ValueError(f"unknown item {item!r}; known: {', '.join(BEYOND_SELF_REPORTED)}")
+        return value
+
+
+BEYOND_SELF_REPORTED = {"after_training_period": "Tested on data from after the training period (Rules of ML #33)"}
+
+
+# --------------------------------------------------------------------------- loading with line numbers
+
+
+def _line_map(text: str) -> dict[tuple, int]:
+    """1-based line of every key/item path in a YAML document."""
+    lines: dict[tuple, int] = {}
+
+    def walk(node, path):
+        lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                walk(value, path + (key.value,))
+                lines[path + (key.value,)] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for index, value in enumerate(node.value):
+                walk(value, path + (index,))
+
+    root = yaml.compose(text)
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def load_checklist(path: str | Path) -> ChecklistFile:
+    """Read and validate checklist.yaml; errors name the line and the key."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: checklist file not found; write a starter with `readiness init`")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+        lines = _line_map(text)
+    except yaml.MarkedYAMLError as exc:
+        line = f":{exc.problem_mark.line + 1}" if exc.problem_mark else ""
+        raise ConfigError(f"{path}{line}: not valid YAML ({exc.problem}); fix the syntax there") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must be a mapping with workflow:, rubric: and fears:")
+    try:
+        return ChecklistFile.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(error["loc"])
+        key = ".".join(str(p) for p in loc)
+        line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
+        where = f"{path}:{line}" if line else str(path)
+        if error["type"] == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}; remove or rename it"
+        elif error["type"] == "missing":
+            message = "missing required field; add it"
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            if error.get("input") is not None and not isinstance(error["input"], (dict, list)):
+                message += f" (got {error['input']!r})"
+        extra = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
+        raise ConfigError(f"{where}: {key}: {message}{extra}") from None
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+#: Which checks of the other reports are evidence for which ML Test Score item.
+REPORT_EVIDENCE = {
+    "infra.4": ("golden.metric.*", "a golden benchmark with thresholds validated model quality before serving"),
+    "model.5": ("golden.dummy.*", "the golden benchmark compared the model with a scikit-learn dummy model"),
+    "model.6": ("golden.segment.*", "the golden benchmark gated quality on every configured segment"),
+    "model.7": ("golden.segment.*", "per-segment quality was measured (inclusion needs the right segments)"),
+    "monitor.6": ("golden.latency.*", "the golden benchmark measured latency and throughput"),
+    "infra.1": ("golden.artifact.fresh_process", "predictions were reproduced in a fresh process"),
+    "data.1": ("drift.schema.*", "the drift report checked the schema against the reference"),
+    "monitor.2": ("drift.*", "the drift report checked data invariants against the reference"),
+}
+_PIN_FILES = ("poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "conda-lock.yml", "requirements.lock")
+
+
+def load_results(folder: Path | None) -> list[dict[str, Any]]:
+    if folder is None or not Path(folder).is_dir():
+        return []
+    docs = []
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict) and doc.get("schema") == SCHEMA and doc.get("report") not in (None, REPORT):
+            docs.append(doc)
+    return docs
+
+
+def ci_files_running_readiness(project: Path) -> list[str]:
+    """CI configuration files in the project that run `readiness run`."""
+    candidates = [project / ".gitlab-ci.yml", *sorted(project.glob("*.gitlab-ci.yml"))]
+    candidates += sorted((project / ".github" / "workflows").glob("*.y*ml"))
+    found = []
+    for path in dict.fromkeys(candidates):
+        try:
+            if path.is_file() and re.search(r"\breadiness\s+run\b", path.read_text(encoding="utf-8", errors="replace")):
+                found.append(str(path.relative_to(project)))
+        except OSError:
+            continue
+    return found
+
+
+def pinned_dependency_files(project: Path) -> list[str]:
+    """Lock files, fully ``==``-pinned requirements, or an environment.yml with versions."""
+    found = [name for name in _PIN_FILES if (project / name).is_file()]
+    for path in sorted(project.glob("requirements*.txt")):
+        lines = [l.split("#")[0].strip() for l in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+        requirements = [l for l in lines if l and not l.startswith("-")]
+        if requirements and all("==" in l for l in requirements):
+            found.append(path.name)
+    environment = project / "environment.yml"
+    if environment.is_file():
+        try:
+            deps = (yaml.safe_load(environment.read_text(encoding="utf-8")) or {}).get("dependencies", [])
+        except yaml.YAMLError:
+            deps = []
+        names = [d for d in deps if isinstance(d, str) and not d.startswith(("python", "pip"))]
+        if names and all(re.search(r"=\d", d) for d in names):
+            found.append("environment.yml")
+    return found
+
+
+def severity_first_priority(severity: int, likelihood: int) -> str:
+    """Action priority, severity first (AIAG-VDA spirit): H, M or L."""
+    if severity >= 9 or (severity >= 7 and likelihood >= 4):
+        return "H"
+    if severity >= 5 or likelihood >= 7:
+        return "M"
+    return "L"
+
+
+# --------------------------------------------------------------------------- the report
+
+
+class WorkflowChecklist:
+    """Scores the checklist with evidence and builds each report section."""
+
+    def __init__(self, checklist_path: str, results_dir: str = "", project_dir: str = "", min_score: float | None = None):
+        self.started_at = now_iso()
+        self._clock = time.perf_counter()
+        self.path = Path(checklist_path)
+        self.checklist = load_checklist(self.path)
+        self.project = Path(project_dir) if project_dir else self.path.parent
+        self.results = load_results(Path(results_dir)) if results_dir else []
+        self.ci_files = ci_files_running_readiness(self.project)
+        self.pins = pinned_dependency_files(self.project)
+        self.min_score = self.checklist.gate.min_score if min_score is None else min_score
+        self.items = self._score_items()
+        self._sections: dict[str, list[Check]] = {}
+
+    # ---------------------------------------------------------------- scoring
+
+    def _check_statuses(self) -> dict[str, str]:
+        return {c["id"]: c["status"] for doc in self.results for c in doc.get("checks", [])}
+
+    def _evidence_for(self, item_id: str) -> str | None:
+        statuses = self._check_statuses()
+        rule = REPORT_EVIDENCE.get(item_id)
+        if rule is None:
+            return None
+        pattern, meaning = rule
+        matched = [s for check_id, s in statuses.items() if fnmatch.fnmatchcase(check_id, pattern)]
+        if not matched or any(s == "error" for s in matched):
+            return None
+        return meaning
+
+    def _score_items(self) -> list[dict[str, Any]]:
+        rows = []
+        automated_ci = bool(self.ci_files)
+        for item in ITEMS.values():
+            given = self.checklist.rubric.get(item.id)
+            self_reported = given.answer if given else "no"
+            evidence = self._evidence_for(item.id)
+            if item.id == "infra.1" and self.pins and evidence:
+                evidence += f"; dependencies pinned ({', '.join(self.pins)})"
+            source, answer, flag = "self-reported", self_reported, ""
+            if evidence:
+                found = "automated" if automated_ci else "manual"
+                detail = f"{evidence} ({'run in CI: ' + ', '.join(self.ci_files) if automated_ci else 'in this run; no CI file runs readiness'})"
+                if item_points(found) >= item_points(self_reported) or self_reported == "n/a":
+                    answer, source = (found if self_reported != "n/a" else "n/a"), f"evidence: {detail}"
+                else:
+                    source = f"self-reported (evidence: {detail})"
+                if self_reported == "automated" and not automated_ci:
+                    flag = "self-reported 'automated' but no CI file runs `readiness run`"
+            elif self_reported == "automated" and item.id in REPORT_EVIDENCE and self.results:
+                flag = "self-reported 'automated' but no readiness report in this run covers it"
+            rows.append({"id": item.id, "section": item.section, "title": item.title, "answer": answer,
+                         "points": item_points(answer), "source": source, "self_reported": self_reported,
+                         "flag": flag, "note": (given.note or given.reason or "") if given else "",
+                         "evidence_link": given.evidence if given else None})
+        return rows
+
+    @property
+    def answers(self) -> dict[str, str]:
+        return {row["id"]: row["answer"] for row in self.items}
+
+    @property
+    def score(self) -> float:
+        return final_score(self.answers)
+
+    def _record(self, section: str, checks: list[Check]) -> list[Check]:
+        self._sections[section] = checks
+        return checks
+
+    @property
+    def checks(self) -> list[Check]:
+        return [c for checks in self._sections.values() for c in checks]
+
+    # ---------------------------------------------------------------- sections
+
+    def rubric_section(self) -> Section:
+        sections = section_scores(self.answers)
+        score = self.score
+        weakest = min(sections, key=sections.get)
+        checks = []
+        ok = score >= self.min_score
+        checks.append(Check("checklist.score", "ML Test Score (minimum over the four sections)", "pass" if ok else "fail",
+                            f"final score {score:g} ({band(score)}); the weakest section, {SECTIONS[weakest]}, "
+                            f"scores {sections[weakest]:g} of 7; the gate needs at least {self.min_score:g}",
+                            severity="critical", value=score, threshold={"min": self.min_score},
+                            details={"sections": sections}))
+        for section, value in sections.items():
+            checks.append(Check(f"checklist.section.{section}", SECTIONS[section], "pass",
+                                f"{SECTIONS[section]}: {value:g} of 7", severity="info", value=value))
+        for item_id in self.checklist.gate.must_not_be_no:
+            row = next(r for r in self.items if r["id"] == item_id)
+            bad = row["answer"] == "no"
+            checks.append(Check(f"checklist.item.{item_id}", f"{item_id} {row['title']}", "fail" if bad else "pass",
+                                f"{item_id} ({row['title']}) is {row['answer']} ({row['source']}); the gate requires it not to be 'no'",
+                                severity="critical"))
+        for row in self.items:
+            if row["flag"]:
+                checks.append(Check(f"checklist.contradiction.{row['id']}", f"{row['id']} {row['title']}", "warn",
+                                    f"{row['flag']}; scored {row['answer']} ({row['points']:g} point)", severity="major"))
+        table = pd.DataFrame([{"item": r["id"], "test": r["title"], "answer": r["answer"], "points": f"{r['points']:g}",
+                               "source": r["source"], "note": r["note"], "flag": r["flag"]} for r in self.items])
+        summary = pd.DataFrame([{"section": SECTIONS[s], "score (of 7)": f"{v:g}"} for s, v in sections.items()]
+                               + [{"section": "Final score = minimum of the sections", "score (of 7)": f"{score:g}"}])
+        note = ("½ point for a test run manually with results documented and shared, 1 point for a test run "
+                "automatically on a repeated basis; n/a (with a reason) counts as met. The final score is the minimum "
+                f"of the four section sums (Breck et al. 2017): {score:g} means “{band(score)}”. "
+                f"Evidence found: {len(self.results)} readiness report(s) in this run, CI files running readiness: "
+                f"{', '.join(self.ci_files) or 'none'}, pinned dependency files: {', '.join(self.pins) or 'none'}.")
+        return Section("ML Test Score", checks=self._record("rubric", checks),
+                       tables=[frame_html(summary), frame_html(table)], note=note)
+
+    def beyond_section(self) -> Section:
+        statuses = self._check_statuses()
+        rows = []
+
+        def status_of(pattern):
+            found = [s for i, s in statuses.items() if fnmatch.fnmatchcase(i, pattern)]
+            if not found:
+                return "not measured"
+            return "fail" if "fail" in found else ("warn" if "warn" in found else "pass")
+
+        rows.append({"item": "Prediction bias: mean prediction vs label rate (Sculley et al. 2015)",
+                     "status": status_of("golden.consistency.prediction_bias")})
+        rows.append({"item": "Delta between model versions measured (Rules of ML #24)",
+                     "status": status_of("golden.consistency.flip_rate") if statuses else "not measured"})
+        answer = self.checklist.beyond.get("after_training_period")
+        rows.append({"item": BEYOND_SELF_REPORTED["after_training_period"],
+                     "status": f"self-reported: {answer.answer}" if answer else "not answered"})
+        unowned = [s.name for s in self.checklist.workflow if s.mode == "manual" and not (s.owner and s.owner.strip())]
+        rows.append({"item": "Manual steps with no owner", "status": ", ".join(unowned) or "none"})
+        loose = [f"{s.name} → {d.name}" + ("" if d.pinned else " (unpinned)") + ("" if d.notified else " (no change notification)")
+                 for s in self.checklist.workflow for d in s.depends_on if not (d.pinned and d.notified)]
+        rows.append({"item": "External dependencies without a pinned version or change notification",
+                     "status": "; ".join(loose) or "none"})
+        return Section("Beyond the ML Test Score", tables=[frame_html(pd.DataFrame(rows))],
+                       note="Listed for discussion, not scored.")
+
+    def step_risks(self) -> list[dict[str, Any]]:
+        out = []
+        for step in self.checklist.workflow:
+            risks = []
+            if step.mode == "manual":
+                risks.append("manual")
+            if not (step.owner and step.owner.strip()):
+                risks.append("no owner")
+            if not step.tests:
+                risks.append("no tests")
+            if not step.monitoring:
+                risks.append("no monitoring")
+            for dep in step.depends_on:
+                if not dep.pinned:
+                    risks.append(f"unpinned: {dep.name}")
+                if not dep.notified:
+                    risks.append(f"no change notification: {dep.name}")
+            level = ("high" if ("manual" in risks and "no owner" in risks) or any(r.startswith("unpinned") for r in risks)
+                     else "medium" if risks else "low")
+            out.append({"step": step, "risks": risks, "level": level})
+        return out
+
+    def workflow_section(self) -> Section:
+        checks, rows = [], []
+        for entry in self.step_risks():
+            step = entry["step"]
+            rows.append({"step": step.name, "mode": step.mode, "owner": step.owner or "—",
+                         "depends on": ", ".join(d.name for d in step.depends_on) or "—",
+                         "tests": ", ".join(step.tests) or "—", "monitoring": ", ".join(step.monitoring) or "—",
+                         "risk": entry["level"], "why": ", ".join(entry["risks"]) or "—"})
+            if step.mode == "manual" and not (step.owner and step.owner.strip()):
+                checks.append(Check(f"checklist.workflow.unowned_manual[{step.name}]", f"Manual step without owner: {step.name}",
+                                    "warn", f"the manual step {step.name!r} has no owner: nobody is accountable when it is skipped",
+                                    severity="major"))
+            for dep in step.depends_on:
+                if not dep.pinned or not dep.notified:
+                    missing = [w for w, ok in (("no pinned version", dep.pinned), ("no change notification", dep.notified)) if not ok]
+                    checks.append(Check(f"checklist.workflow.dependency[{step.name}:{dep.name}]",
+                                        f"External dependency {dep.name}", "warn",
+                                        f"{step.name!r} depends on {dep.name!r} with {' and '.join(missing)}: "
+                                        "it can change under the model without anyone knowing (monitor.1)", severity="major"))
+        return Section("Workflow", checks=self._record("workflow", checks), tables=[frame_html(pd.DataFrame(rows))],
+                       note="Every step of the deployment workflow with what makes it risky: manual work, no owner, no "
+                            "tests, no monitoring, external systems without a pinned version or change notification.")
+
+    def workflow_figure(self):
+        from readiness.plots import workflow_figure
+
+        return workflow_figure(self.step_risks())
+
+    def fears_section(self) -> Section:
+        statuses = self._check_statuses()
+        ranked = sorted(enumerate(self.checklist.fears, 1),
+                        key=lambda pair: (-pair[1].severity, -pair[1].likelihood, pair[0]))
+        checks, rows = [], []
+        for rank, (number, fear) in enumerate(ranked, 1):
+            priority = severity_first_priority(fear.severity, fear.likelihood)
+            detectors = []
+            for pattern in fear.detected_by:
+                matched = {i: s for i, s in statuses.items() if fnmatch.fnmatchcase(i, pattern)}
+                if matched:
+                    worst = max(matched.values(), key=["skip", "pass", "warn", "fail", "error"].index)
+                    detectors.append(f"{pattern}: {worst} ({len(matched)} check{'s' if len(matched) > 1 else ''})")
+            detected = bool(detectors)
+            status = "pass" if detected else ("warn" if priority != "L" else "pass")
+            message = (f"severity {fear.severity}, likelihood {fear.likelihood}, priority {priority}: "
+                       + ("detected by " + "; ".join(detectors) if detected
+                          else "undetected: no check in this run detects it" + (
+                              f" (named checks not found: {', '.join(fear.detected_by)})" if fear.detected_by else "")))
+            checks.append(Check(f"checklist.fear.{number}", fear.fear, status, message, severity="major",
+                                value=fear.severity, details={"likelihood": fear.likelihood, "priority": priority,
+                                                              "detected": detected}))
+            rows.append({"rank": rank, "fear": fear.fear, "severity": fear.severity, "likelihood": fear.likelihood,
+                         "S×L (info)": fear.severity * fear.likelihood, "priority": priority,
+                         "detected by": "; ".join(detectors) or "UNDETECTED"})
+        note = ("Ranked severity first (a severity-9 fear outranks a likely severity-5 one; the product is shown for "
+                "information only). Each fear links to the checks that would detect it and their status in this run.")
+        return Section("Fears register", checks=self._record("fears", checks),
+                       tables=[frame_html(pd.DataFrame(rows))] if rows else [], note=note)
+
+    def finish(self, results_path: str) -> Section:
+        inputs = {"checklist": {"path": str(self.path), "sha256": _sha(self.path), "steps": len(self.checklist.workflow),
+                                "fears": len(self.checklist.fears)},
+                  "evidence": {"reports": [d["report"] for d in self.results], "ci_files": self.ci_files,
+                               "pinned_files": self.pins, "project": str(self.project)},
+                  "score": self.score, "band": band(self.score)}
+        document = report_document(REPORT, self.checks, inputs, self.started_at, time.perf_counter() - self._clock)
+        write_json(results_path, document)
+        return Section.verdict(document)
+
+
+def _sha(path: Path) -> str:
+    from readiness.data import sha256_file
+
+    return sha256_file(path)
