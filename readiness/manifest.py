@@ -14,12 +14,12 @@ import platform
 import subprocess
 import zipfile
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from readiness.data import sha256_file
 from readiness.exceptions import InputError
+from readiness.results import package_versions
 
 MANIFEST_SCHEMA = "readiness-manifest/1"
 MANIFEST_PACKAGES = ("scikit-learn", "numpy", "scipy", "pandas", "joblib", "skops")
@@ -34,13 +34,7 @@ def manifest_path(artifact: str | Path) -> Path:
 
 
 def _versions() -> dict[str, str]:
-    out = {}
-    for name in MANIFEST_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+    return package_versions(MANIFEST_PACKAGES)
 
 
 def _git_commit(folder: Path) -> str | None:

@@ -67,13 +67,19 @@ def worst_status(statuses) -> str:
     return "pass" if worst == "skip" else worst
 
 
-def environment() -> dict[str, Any]:
-    packages = {}
-    for name in TRACKED_PACKAGES:
+def package_versions(names) -> dict[str, str]:
+    """Installed versions of the named distributions (missing ones left out)."""
+    versions = {}
+    for name in names:
         try:
-            packages[name] = metadata.version(name)
+            versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
+    return versions
+
+
+def environment() -> dict[str, Any]:
+    packages = package_versions(TRACKED_PACKAGES)
     return {"python": platform.python_version(), "platform": platform.platform(), "executable": sys.executable,
             "packages": packages}
 

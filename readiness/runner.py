@@ -309,12 +309,36 @@ def run(
             tail = f" ({outcome.document.get('error')})" if outcome.document.get("error") else ""
             echo(f"[{number}/{len(reports)}] {report}: {outcome.status.upper()} in {outcome.duration_s:.1f} s{tail}")
         documents = [dict(o.document, files=o.files) for o in outcomes]
+        documents += carry_over(out, staging, [r for r in REPORTS if r not in reports], echo)
         summary = write_run_outputs(staging, documents)
         replace_folder(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return RunResult(out, outcomes, summary)
+
+
+def carry_over(out: Path, staging: Path, reports: list[str], echo: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Keep the previous run's reports that this run did not redo, so the folder stays complete."""
+    kept = []
+    for report in reports:
+        previous = out / f"{report}.json"
+        if not (out.is_dir() and previous.is_file()):
+            continue
+        try:
+            document = json.loads(previous.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if document.get("schema") != SCHEMA:
+            continue
+        files = {}
+        for kind, suffix in (("html", ".html"), ("json", ".json"), ("notebook", ".ipynb")):
+            if (out / f"{report}{suffix}").is_file():
+                shutil.copy2(out / f"{report}{suffix}", staging / f"{report}{suffix}")
+                files[kind] = f"{report}{suffix}"
+        echo(f"kept {report} ({document.get('status', '?').upper()}) from the previous run of {document.get('started_at', '?')}")
+        kept.append(dict(document, files=files))
+    return kept
 
 
 def replace_folder(staging: Path, out: Path) -> None:

@@ -65,3 +65,20 @@ def test_output_folder_is_replaced_only_when_it_is_a_previous_run(tmp_path):
         replace_folder(staging, out)
         assert json.loads((out / "summary.json").read_text())["run"] == run
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_reports_not_rerun_are_carried_over_from_the_previous_run(tmp_path):
+    from readiness.results import report_document, write_json
+    from readiness.runner import carry_over
+
+    out, staging = tmp_path / "out", tmp_path / "staging"
+    out.mkdir()
+    staging.mkdir()
+    write_json(out / "golden_benchmark.json", report_document("golden_benchmark", [], {}, "2026-01-01T00:00:00+00:00", 1.0))
+    (out / "golden_benchmark.html").write_text("<html>old</html>")
+    lines = []
+    kept = carry_over(out, staging, ["golden_benchmark", "workflow_risk_checklist"], lines.append)
+    assert [d["report"] for d in kept] == ["golden_benchmark"]
+    assert kept[0]["files"] == {"html": "golden_benchmark.html", "json": "golden_benchmark.json"}
+    assert (staging / "golden_benchmark.html").read_text() == "<html>old</html>"
+    assert lines == ["kept golden_benchmark (ERROR) from the previous run of 2026-01-01T00:00:00+00:00"]
