@@ -1,0 +1,133 @@
+"""Drift scores computed from two profiles binned on the reference's edges.
+
+Each method is one :class:`DriftMethod` (name, kinds, scale, default threshold,
+function) in :data:`METHODS`; adding a method touches only this registry. All are
+effect sizes with documented bounds, never p-values:
+
+* ``wasserstein_norm`` — Wasserstein-1 distance divided by the reference standard
+  deviation (0 = identical; 0.1 ≈ a shift of a tenth of a standard deviation);
+* ``ks`` — Kolmogorov-Smirnov statistic D in [0, 1], the largest gap between the CDFs;
+* ``psi`` — population stability index on reference deciles (0 = identical;
+  0.1-0.25 moderate, > 0.25 large, by the usual convention);
+* ``jensenshannon`` — Jensen-Shannon distance in base 2, bounded in [0, 1].
+
+Numeric scores use the reference's 100 quantile plus 100 equal-width bins, and the
+parts beyond the reference range exactly: KS and Wasserstein stay within 0.005 of
+scipy's values on the raw data (tests; measured errors under 0.002).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from readiness.profile import ColumnProfile
+
+PSI_FLOOR = 1e-4  # proportions floored so an empty bin gives a large but finite PSI
+
+
+def _numeric_cdfs(ref: ColumnProfile, cur: ColumnProfile):
+    """Knots over the reference range and both CDFs there (piecewise linear in between).
+
+    Current values below the reference minimum or above its maximum are not in the
+    reference's bins: the current CDF starts at their share below and ends short of
+    one by their share above.
+    """
+    knots = np.array([ref.ref_minimum, *ref.edges, ref.ref_maximum], dtype=float)
+    ref_counts = np.asarray(ref.counts, float)
+    inner = np.asarray(cur.counts, float).copy()
+    inner[0] -= cur.below
+    inner[-1] -= cur.above
+    present = max(cur.present, 1)
+    ref_cdf = np.r_[0.0, np.cumsum(ref_counts) / max(ref_counts.sum(), 1)]
+    cur_cdf = cur.below / present + np.r_[0.0, np.cumsum(inner) / present]
+    return knots, ref_cdf, cur_cdf
+
+
+def ks_statistic(ref: ColumnProfile, cur: ColumnProfile) -> float:
+    if ref.ref_minimum is None or not cur.present:
+        return float("nan")
+    _, ref_cdf, cur_cdf = _numeric_cdfs(ref, cur)
+    return float(np.max(np.abs(ref_cdf - cur_cdf)))
+
+
+def wasserstein_normalised(ref: ColumnProfile, cur: ColumnProfile) -> float:
+    if ref.ref_minimum is None or not cur.present:
+        return float("nan")
+    knots, ref_cdf, cur_cdf = _numeric_cdfs(ref, cur)
+    widths = np.diff(knots)
+    a, b = (ref_cdf - cur_cdf)[:-1], (ref_cdf - cur_cdf)[1:]
+    same_sign = a * b >= 0
+    # |linear function| integrated over each segment; where the sign flips, two triangles
+    inside = np.where(same_sign, np.abs(a + b) / 2, (a**2 + b**2) / (2 * (np.abs(a) + np.abs(b) + 1e-300))) * widths
+    # beyond the reference range F_ref is 0 (below) or 1 (above): those parts are exact
+    tails = ((cur.below * ref.ref_minimum - cur.below_total) + (cur.above_total - cur.above * ref.ref_maximum)) / cur.present
+    spread = ref.std if np.isfinite(ref.std) and ref.std > 0 else 1.0
+    return float((inside.sum() + tails) / spread)
+
+
+def psi(ref: ColumnProfile, cur: ColumnProfile, groups: int = 10) -> float:
+    ref_counts, cur_counts = np.asarray(ref.counts, float), np.asarray(cur.counts, float)
+    if ref.kind in ("numeric", "datetime"):
+        # group the fine quantile bins into ~deciles of the reference
+        cut = np.searchsorted(np.cumsum(ref_counts) / max(ref_counts.sum(), 1), np.linspace(0, 1, groups + 1)[1:-1])
+        bounds = np.unique(np.r_[0, cut + 1, len(ref_counts)])
+        ref_counts = np.add.reduceat(ref_counts, bounds[:-1])
+        cur_counts = np.add.reduceat(cur_counts, bounds[:-1])
+    p = np.maximum(ref_counts / max(ref_counts.sum(), 1), PSI_FLOOR)
+    q = np.maximum(cur_counts / max(cur_counts.sum(), 1), PSI_FLOOR)
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def jensenshannon_distance(ref: ColumnProfile, cur: ColumnProfile) -> float:
+    from scipy.spatial.distance import jensenshannon
+
+    p, q = np.asarray(ref.counts, float), np.asarray(cur.counts, float)
+    if p.sum() == 0 or q.sum() == 0:
+        return float("nan")
+    return float(jensenshannon(p / p.sum(), q / q.sum(), base=2))
+
+
+@dataclass(frozen=True)
+class DriftMethod:
+    name: str
+    title: str
+    kinds: tuple[str, ...]
+    threshold: float
+    scale: str
+    compute: Callable[[ColumnProfile, ColumnProfile], float]
+
+
+METHODS: dict[str, DriftMethod] = {
+    m.name: m
+    for m in [
+        DriftMethod("wasserstein_norm", "Wasserstein / reference std", ("numeric", "datetime"), 0.1,
+                    "≥ 0; in reference standard deviations", wasserstein_normalised),
+        DriftMethod("ks", "Kolmogorov-Smirnov D", ("numeric", "datetime"), 0.1, "[0, 1]", ks_statistic),
+        DriftMethod("psi", "PSI (reference deciles)", ("numeric", "datetime", "categorical", "boolean"), 0.2,
+                    "≥ 0; < 0.1 small, > 0.25 large", psi),
+        DriftMethod("jensenshannon", "Jensen-Shannon distance (base 2)", ("categorical", "boolean"), 0.1, "[0, 1]",
+                    jensenshannon_distance),
+    ]
+}
+#: The method that decides per kind (the others are shown).
+DEFAULT_METHOD = {"numeric": "wasserstein_norm", "datetime": "wasserstein_norm",
+                  "categorical": "jensenshannon", "boolean": "jensenshannon"}
+
+
+def column_scores(ref: ColumnProfile, cur: ColumnProfile) -> dict[str, float]:
+    """Every applicable method's score for one column."""
+    return {name: m.compute(ref, cur) for name, m in METHODS.items() if ref.kind in m.kinds}
+
+
+def quality_shifts(ref: ColumnProfile, cur: ColumnProfile) -> dict[str, float]:
+    """Missing-rate change, unseen-category share and out-of-range share (signals of their own)."""
+    out = {"missing_reference": ref.missing / ref.n if ref.n else float("nan"),
+           "missing_current": cur.missing / cur.n if cur.n else float("nan")}
+    if ref.kind in ("categorical", "boolean") and cur.present:
+        out["unseen_share"] = cur.counts[-1] / cur.present
+    if ref.kind in ("numeric", "datetime") and cur.present:
+        out["out_of_range_share"] = (cur.below + cur.above) / cur.present
+    return out

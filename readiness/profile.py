@@ -1,0 +1,230 @@
+"""Mergeable per-column profiles: the reference statistics drift is measured against.
+
+A reference profile fixes, per column, its kind (with the reason), the bin edges
+(reference quantiles) or the categories (top-K), and counts. Any data — the
+reference itself or current data — is then *binned against those edges*, chunk by
+chunk, and chunk profiles merge by adding counts, so the profile of a file read in
+batches equals the profile of the whole file exactly, and the same code can run as
+map/reduce on a cluster engine.
+
+Only the reference decides kinds, edges and categories (current data never moves
+them): a category unseen in the reference, a value beyond its range or a missing
+value are counted as such, never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+PROFILE_SCHEMA = "readiness-profile/1"
+OTHER = "__other__"  # categories beyond the reference's top K
+UNSEEN = "__unseen__"  # categories the reference never had (current data only)
+
+
+@dataclass
+class ColumnProfile:
+    """Counts of one column, binned against the reference's edges or categories."""
+
+    name: str
+    kind: str  # numeric, categorical, boolean, datetime, skipped
+    reason: str
+    n: int = 0
+    missing: int = 0
+    edges: list[float] = field(default_factory=list)  # numeric: interior quantile edges of the reference
+    counts: list[int] = field(default_factory=list)  # numeric: len(edges)+1 bins; categorical: per category
+    categories: list[str] = field(default_factory=list)  # categorical: reference top-K, then OTHER, UNSEEN
+    rare: list[str] = field(default_factory=list)  # reference categories pooled into OTHER (up to 10,000)
+    below: int = 0  # numeric values under the reference minimum
+    above: int = 0  # numeric values over the reference maximum
+    below_total: float = 0.0  # their sums: the Wasserstein tails beyond the reference range are then exact
+    above_total: float = 0.0
+    minimum: float | None = None
+    maximum: float | None = None
+    total: float = 0.0  # sum of non-missing numeric values
+    total_squares: float = 0.0
+    ref_minimum: float | None = None  # the reference's range (fixed with the edges)
+    ref_maximum: float | None = None
+
+    @property
+    def present(self) -> int:
+        return self.n - self.missing
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.present if self.present else float("nan")
+
+    @property
+    def std(self) -> float:
+        if self.present < 2:
+            return float("nan")
+        variance = (self.total_squares - self.total**2 / self.present) / (self.present - 1)
+        return float(np.sqrt(max(variance, 0.0)))
+
+    def merge(self, other: "ColumnProfile") -> "ColumnProfile":
+        """Add another chunk binned against the same reference."""
+        if (self.kind, self.edges, self.categories) != (other.kind, other.edges, other.categories):
+            raise ValueError(f"column {self.name!r}: profiles binned against different references cannot merge")
+        merged = ColumnProfile(**asdict(self))
+        merged.n += other.n
+        merged.missing += other.missing
+        merged.counts = [a + b for a, b in zip(self.counts, other.counts)]
+        merged.below += other.below
+        merged.above += other.above
+        merged.below_total += other.below_total
+        merged.above_total += other.above_total
+        merged.total += other.total
+        merged.total_squares += other.total_squares
+        present = [v for v in (self.minimum, other.minimum) if v is not None]
+        merged.minimum = min(present) if present else None
+        present = [v for v in (self.maximum, other.maximum) if v is not None]
+        merged.maximum = max(present) if present else None
+        return merged
+
+
+def infer_kind(series: pd.Series, max_categories: int = 50, id_share: float = 0.9) -> tuple[str, str]:
+    """A column's kind from the reference only, with the reason a person can check."""
+    values = series.dropna()
+    unique = int(values.nunique())
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean", "bool dtype"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "datetime", "datetime dtype (profiled as numeric time)"
+    if pd.api.types.is_numeric_dtype(series):
+        if pd.api.types.is_integer_dtype(series) and unique <= 10:
+            return "categorical", f"int with {unique} unique values → categorical"
+        if unique <= 2:
+            return "categorical", f"numeric with {unique} unique values → categorical"
+        return "numeric", f"{series.dtype} with {unique:,} unique values"
+    if len(values) and unique / len(values) >= id_share and unique > max_categories:
+        return "skipped", f"text with {unique:,} unique values in {len(values):,} rows: id-like, skipped"
+    if unique > 10 * max_categories:
+        return "skipped", f"text with {unique:,} unique values: too many categories, skipped"
+    return "categorical", f"{series.dtype} with {unique:,} unique values"
+
+
+def _numeric_values(series: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.astype("int64").where(series.notna()).to_numpy(dtype=float)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+
+
+def _labels(series: pd.Series) -> np.ndarray:
+    return series.astype("string").to_numpy(dtype=object)
+
+
+def fit_reference(frame: pd.DataFrame, bins: int = 100, max_categories: int = 50,
+                  kinds: dict[str, str] | None = None) -> dict[str, ColumnProfile]:
+    """Fix kinds, edges and categories from the reference and count it.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The reference data (training data).
+    bins : int
+        Quantile bins per numeric column, plus as many equal-width bins (fine
+        bins keep KS and Wasserstein within about 1/bins of their exact values).
+    max_categories : int
+        Categories kept per column; rarer ones are pooled as ``__other__``.
+    kinds : dict, optional
+        Overrides ``{column: kind}`` of the inferred kinds.
+    """
+    template = {}
+    for name in frame.columns:
+        series = frame[name]
+        kind, reason = infer_kind(series, max_categories)
+        if kinds and name in kinds:
+            kind, reason = kinds[name], f"set in the config (inferred: {reason})"
+        profile = ColumnProfile(str(name), kind, reason)
+        if kind in ("numeric", "datetime"):
+            values = _numeric_values(series)
+            finite = values[np.isfinite(values)]
+            if finite.size:
+                # quantile edges resolve the bulk; equal-width edges keep the sparse tails
+                # narrow too, where a shifted current distribution may pile up
+                quantiles = np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1])
+                spaced = np.linspace(finite.min(), finite.max(), bins + 1)[1:-1]
+                profile.edges = [float(e) for e in np.unique(np.r_[quantiles, spaced])]
+                profile.ref_minimum, profile.ref_maximum = float(finite.min()), float(finite.max())
+            profile.counts = [0] * (len(profile.edges) + 1)
+        elif kind in ("categorical", "boolean"):
+            counts = pd.Series(_labels(series)).dropna().value_counts()
+            profile.categories = [str(c) for c in counts.index[:max_categories]] + [OTHER, UNSEEN]
+            profile.rare = [str(c) for c in counts.index[max_categories:max_categories + 10_000]]
+            profile.counts = [0] * len(profile.categories)
+        template[str(name)] = profile
+    return profile_frame(frame, template)
+
+
+def profile_frame(frame: pd.DataFrame, reference: dict[str, ColumnProfile]) -> dict[str, ColumnProfile]:
+    """Count a chunk of data against the reference's edges and categories (vectorised per column)."""
+    out = {}
+    for name, ref in reference.items():
+        profile = ColumnProfile(ref.name, ref.kind, ref.reason, edges=list(ref.edges), categories=list(ref.categories),
+                                rare=list(ref.rare), ref_minimum=ref.ref_minimum, ref_maximum=ref.ref_maximum)
+        if name not in frame.columns:
+            out[name] = profile
+            continue
+        series = frame[name]
+        profile.n = int(len(series))
+        if ref.kind in ("numeric", "datetime"):
+            values = _numeric_values(series)
+            finite = np.isfinite(values)
+            profile.missing = int((~finite).sum())
+            present = values[finite]
+            bin_index = np.searchsorted(np.asarray(ref.edges), present, side="left")
+            profile.counts = np.bincount(bin_index, minlength=len(ref.edges) + 1).astype(int).tolist()
+            if present.size:
+                profile.minimum, profile.maximum = float(present.min()), float(present.max())
+                profile.total, profile.total_squares = float(present.sum()), float((present**2).sum())
+                if ref.ref_minimum is not None:
+                    low, high = present < ref.ref_minimum, present > ref.ref_maximum
+                    profile.below, profile.above = int(low.sum()), int(high.sum())
+                    profile.below_total, profile.above_total = float(present[low].sum()), float(present[high].sum())
+        elif ref.kind in ("categorical", "boolean"):
+            labels = pd.Series(_labels(series))
+            missing = labels.isna().to_numpy()
+            profile.missing = int(missing.sum())
+            known = {c: i for i, c in enumerate(ref.categories[:-2])}
+            other, unseen = len(ref.categories) - 2, len(ref.categories) - 1
+            known.update({c: other for c in ref.rare})
+            codes = labels[~missing].map(known)
+            # fitting the reference (template with no counts yet): nothing is unseen
+            codes = codes.fillna(other if ref.n == 0 else unseen)
+            counts = np.bincount(codes.astype(int), minlength=len(ref.categories)).astype(int)
+            profile.counts = counts.tolist()
+        else:
+            profile.missing = int(series.isna().sum())
+        out[name] = profile
+    return out
+
+
+def merge_profiles(parts: Iterable[dict[str, ColumnProfile]]) -> dict[str, ColumnProfile]:
+    merged: dict[str, ColumnProfile] | None = None
+    for part in parts:
+        merged = dict(part) if merged is None else {k: merged[k].merge(v) for k, v in part.items()}
+    if merged is None:
+        raise ValueError("no chunks to merge")
+    return merged
+
+
+def save_profile(profiles: dict[str, ColumnProfile], path: str | Path, source: dict[str, Any] | None = None) -> None:
+    document = {"schema": PROFILE_SCHEMA, "source": source or {}, "columns": [asdict(p) for p in profiles.values()]}
+    Path(path).write_text(json.dumps(document), encoding="utf-8")
+
+
+def load_profile(path: str | Path) -> dict[str, ColumnProfile]:
+    from readiness.exceptions import InputError
+
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable profile ({exc}); make one with `readiness profile`") from None
+    if not isinstance(document, dict) or document.get("schema") != PROFILE_SCHEMA:
+        raise InputError(f"{path}: not a readiness profile (schema {PROFILE_SCHEMA}); make one with `readiness profile`")
+    return {c["name"]: ColumnProfile(**c) for c in document["columns"]}
