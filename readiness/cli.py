@@ -184,6 +184,64 @@ def demo(out: str, timeout: float | None) -> None:
                "whose rows its new training extract silently dropped.")
 
 
+@cli.command()
+@click.argument("reference", type=click.Path(dir_okay=False))
+@click.argument("current", type=click.Path(dir_okay=False))
+@click.option("--model", default=None, help="Optional model: drift of its predictions and the mean-prediction shift.")
+@click.option("--target", default=None, help="Optional label column present in both sets (target drift).")
+@click.option("--out", default="readiness-drift", show_default=True, type=click.Path(file_okay=False))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="readiness.yaml for drift settings and trust (optional).")
+@click.option("--trust-artifact", "trust_artifact", multiple=True, metavar="SHA256")
+@click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None)
+@click.option("--timeout", type=click.FloatRange(min=1), default=None)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def drift(reference, current, model, target, out, config_path, trust_artifact, warn_exit_code, timeout, debug) -> None:
+    """Drift of CURRENT data against REFERENCE data (a .csv/.parquet file or a saved profile)."""
+    from readiness.runner import run as run_reports
+
+    overrides = {"reference": _abs(reference), "current": _abs(current), "output": _abs(out)}
+    if model:
+        overrides["model"] = _abs(model)
+    if target:
+        overrides["target"] = target
+    config = load_config(config_path, overrides)
+    if trust_artifact:
+        hashes = list(config.trust.sha256) + [h.strip().lower() for h in trust_artifact]
+        config = load_config(config_path, {**overrides, "trust": {**config.trust.model_dump(), "sha256": hashes}})
+    result = run_reports(config, ["drift_report"], timeout_s=timeout, echo=_echo_err, progress=sys.stderr.isatty())
+    _print_result(result)
+    for outcome in result.outcomes:
+        if outcome.usage_error:
+            raise UsageError(outcome.usage_error)
+    sys.exit(result.exit_code(warn_exit_code))
+
+
+@cli.command()
+@click.argument("reference", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the profile (.json).")
+@click.option("--bins", type=click.IntRange(10, 1000), default=100, show_default=True)
+@click.option("--max-categories", type=click.IntRange(2, 10_000), default=50, show_default=True)
+def profile(reference: str, output: str, bins: int, max_categories: int) -> None:
+    """Fit reference statistics once: a mergeable per-column profile of REFERENCE."""
+    import time
+
+    from readiness.data import read_table, sha256_file
+    from readiness.profile import fit_reference, save_profile
+
+    started = time.perf_counter()
+    frame = read_table(reference, "reference")
+    profiles = fit_reference(frame, bins=bins, max_categories=max_categories)
+    save_profile(profiles, output, {"path": str(Path(reference).resolve()), "sha256": sha256_file(reference),
+                                    "rows": len(frame)})
+    kinds = {}
+    for p in profiles.values():
+        kinds[p.kind] = kinds.get(p.kind, 0) + 1
+    click.echo(f"Wrote {output}: {len(frame):,} rows, {len(profiles)} columns "
+               f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}) in {time.perf_counter() - started:.1f} s")
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv

@@ -20,7 +20,7 @@ from readiness.exceptions import ConfigError
 from readiness.metrics import METRICS
 
 Task = Literal["auto", "binary", "multiclass", "regression"]
-REPORTS = ("golden_benchmark", "workflow_risk_checklist")
+REPORTS = ("golden_benchmark", "drift_report", "workflow_risk_checklist")
 
 
 class _Strict(BaseModel):
@@ -148,6 +148,39 @@ class GoldenBenchmarkConfig(_Strict):
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
+class DriftConfig(_Strict):
+
+    methods: dict[str, str] = {}  # kind -> method deciding that kind
+    thresholds: Literal["default", "learned"] | dict[str, float] = "default"
+    drift_share: float = Field(0.5, gt=0, le=1)
+    missing_change: float = Field(0.05, ge=0, le=1)
+    unseen_share: float = Field(0.01, ge=0, le=1)
+    out_of_range_share: float = Field(0.01, ge=0, le=1)
+    mean_prediction_ratio: tuple[float, float] = (0.8, 1.25)
+    multivariate: bool = True
+    multivariate_rows: int = Field(20_000, ge=100)
+    multivariate_threshold: float = Field(0.25, gt=0, le=1)
+    kinds: dict[str, Literal["numeric", "categorical", "boolean", "datetime", "skipped"]] = {}
+    bins: int = Field(100, ge=10, le=1000)
+    max_categories: int = Field(50, ge=2, le=10_000)
+    top_plots: int = Field(12, ge=0, le=100)
+    batch_rows: int = Field(250_000, ge=1000)
+    learned_samples: int = Field(30, ge=10, le=1000)
+    seed: int = 0
+
+    @field_validator("methods")
+    @classmethod
+    def _methods(cls, value):
+        from readiness.drift_scores import METHODS
+
+        for kind, method in value.items():
+            if method not in METHODS:
+                raise ValueError(f"unknown drift method {method!r}; known: {', '.join(METHODS)}")
+            if kind not in METHODS[method].kinds:
+                raise ValueError(f"{method} does not apply to {kind} columns")
+        return value
+
+
 class TrustConfig(_Strict):
     sha256: list[str] = []
     skops_types: list[str] = []
@@ -164,14 +197,17 @@ class TrustConfig(_Strict):
 
 class Config(_Strict):
     _base_dir: Path | None = PrivateAttr(default=None)  # the config file's folder (custom loaders import from it)
-    model: Path
+    model: Path | None = None
     baseline: Path | None = None
     task: Task = "auto"
-    target: str = Field(min_length=1)
-    golden: Path
+    target: str | None = Field(None, min_length=1)
+    golden: Path | None = None
+    reference: Path | None = None
+    current: Path | None = None
     segments: list[str] = []
     trust: TrustConfig = TrustConfig()
     golden_benchmark: GoldenBenchmarkConfig = GoldenBenchmarkConfig()
+    drift: DriftConfig = DriftConfig()
     checklist: Path | None = None
     project: Path | None = None
     output: Path = Path("readiness-report")
@@ -259,7 +295,7 @@ def parse_config(data: Any, source: str = "readiness.yaml", base_dir: Path | Non
 
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     updates = {}
-    for key in ("model", "baseline", "golden", "output", "checklist", "project"):
+    for key in ("model", "baseline", "golden", "reference", "current", "output", "checklist", "project"):
         value = getattr(config, key)
         if value is None or (key in ("model", "baseline") and is_loader_spec(str(value))
                              and not (base / value).exists()):

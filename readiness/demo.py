@@ -89,6 +89,16 @@ def build_scenario(folder: str | Path, seed: int = 7, golden_rows: int = 6000) -
     from readiness.manifest import save_model
 
     golden.to_parquet(folder / "golden.parquet", index=False)
+    # Drift: the training data as reference; this month's customers as current, where the
+    # CRM export broke usage hours for 15% of rows, a new "app" channel appeared and
+    # newer customers have shorter tenure.
+    train.drop(columns=["customer_id"]).sample(20_000, random_state=seed).to_parquet(folder / "reference.parquet", index=False)
+    current = make_customers(8000, seed + 2).drop(columns=["customer_id"])
+    rng = np.random.default_rng(seed + 3)
+    current["tenure_months"] = (current["tenure_months"] * 0.6).round()
+    current.loc[rng.random(len(current)) < 0.15, "usage_hours"] = np.nan
+    current.loc[rng.random(len(current)) < 0.2, "channel"] = "app"
+    current.to_parquet(folder / "current.parquet", index=False)
     save_model(production, folder / "production.skops", training_data=train[PRODUCTION_FEATURES])
     save_model(candidate, folder / "candidate.skops", training_data=fresh[CANDIDATE_FEATURES])
     config = folder / "readiness.yaml"
@@ -133,6 +143,8 @@ golden_benchmark:
     expected: [nan, unseen_category]
     # support_calls comes from a new upstream feed that may be absent.
     optional_columns: [support_calls]
+reference: reference.parquet
+current: current.parquet
 checklist: checklist.yaml
 output: ../report
 """
@@ -249,7 +261,8 @@ def ensure_scenario(folder: str | Path | None = None) -> Path:
     """Build the demo scenario on first use; return its readiness.yaml."""
     folder = Path(folder) if folder else default_scenario_dir()
     config = folder / "readiness.yaml"
-    if not all((folder / name).is_file() for name in ("readiness.yaml", "golden.parquet", "candidate.skops", "production.skops")):
+    if not all((folder / name).is_file() for name in ("readiness.yaml", "golden.parquet", "candidate.skops", "production.skops",
+                                                     "reference.parquet", "current.parquet", "checklist.yaml")):
         print(f"Building the demo scenario in {folder} (first use, ~10 s)…", flush=True)
         build_scenario(folder)
     return config
@@ -273,3 +286,14 @@ def checklist_parameters(folder: str | Path | None = None) -> dict:
     config_file = ensure_scenario(folder)
     return {"checklist_path": str(config_file.parent / "checklist.yaml"), "results_dir": "",
             "project_dir": str(config_file.parent), "min_score": -1.0}
+
+
+def drift_parameters(folder: str | Path | None = None) -> dict:
+    """Drift notebook parameters for the demo scenario."""
+    from readiness.config import load_config
+
+    config = load_config(ensure_scenario(folder))
+    return {"reference_path": str(config.reference), "current_path": str(config.current),
+            "model_path": str(config.model), "target": config.target,
+            "trusted_sha256": list(config.trust.sha256), "trusted_skops_types": list(config.trust.skops_types),
+            "settings": config.drift.model_dump(mode="json")}

@@ -261,3 +261,74 @@ def workflow_figure(step_risks: list[dict]) -> FigurePNG | None:
     ax.set_title("Deployment workflow: red = high risk (manual without owner, unpinned dependency), "
                  "yellow = medium, green = low", fontsize=10)
     return FigurePNG(fig)
+
+
+def drift_scores_figure(report) -> FigurePNG | None:
+    """Every column's deciding score relative to its threshold, and missing-rate changes."""
+    from readiness.drift_scores import quality_shifts
+
+    rows = []
+    for name, scores in report.scores.items():
+        if name.startswith("__"):
+            continue
+        method = report.method_for(report.reference[name].kind)
+        rows.append((name, scores[method] / report.thresholds[name] if report.thresholds[name] else 0.0))
+    if not rows:
+        return None
+    rows.sort(key=lambda r: -r[1])
+    height = 1.0 + 0.26 * len(rows)
+    fig = Figure(figsize=(12, min(height, 16)), dpi=DPI, layout="constrained")
+    ax_scores, ax_missing = fig.subplots(1, 2, width_ratios=[3, 2])
+    names = [_short(n, 26) for n, _ in rows][::-1]
+    ratios = [r for _, r in rows][::-1]
+    ax_scores.barh(names, ratios, color=[STATUS["warn"] if r >= 1 else STATUS["pass"] for r in ratios])
+    ax_scores.axvline(1, color=STATUS["fail"], linestyle="--")
+    ax_scores.set(title="Drift score / threshold per column (≥ 1 = drift)", xlabel="score ÷ threshold")
+    ax_scores.tick_params(axis="y", labelsize=8)
+    changes = []
+    for name, _ in rows:
+        shifts = quality_shifts(report.reference[name], report.current[name])
+        changes.append(100 * (shifts["missing_current"] - shifts["missing_reference"]))
+    ax_missing.barh(names, changes[::-1], color="#0969da")
+    ax_missing.axvline(0, color="black", linewidth=1)
+    ax_missing.set(title="Missing values: change in percentage points", xlabel="now − reference (pp)")
+    ax_missing.tick_params(axis="y", labelleft=False)
+    return FigurePNG(fig)
+
+
+def drift_distributions_figure(report) -> FigurePNG | None:
+    """Reference vs current distributions of the most drifted columns, drawn from the profiles."""
+    ranked = []
+    for name, scores in report.scores.items():
+        if name.startswith("__"):
+            continue
+        method = report.method_for(report.reference[name].kind)
+        ranked.append((scores[method] / report.thresholds[name], name))
+    ranked = [name for _, name in sorted(ranked, reverse=True)[: report.settings.top_plots]]
+    if not ranked:
+        return None
+    columns = 3
+    rows = (len(ranked) + columns - 1) // columns
+    fig = Figure(figsize=(12, 2.6 * rows), dpi=DPI, layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
+    for ax, name in zip(axes, ranked):
+        ref, cur = report.reference[name], report.current[name]
+        if ref.kind in ("numeric", "datetime") and ref.edges:
+            knots = np.array([ref.ref_minimum, *ref.edges, ref.ref_maximum])
+            groups = np.linspace(0, len(knots) - 1, 31).astype(int)
+            for profile, colour, label in ((ref, COLOURS["baseline"], "reference"), (cur, COLOURS["candidate"], "current")):
+                counts = np.add.reduceat(np.asarray(profile.counts, float), np.unique(np.minimum(groups[:-1], len(profile.counts) - 1)))
+                edges = knots[np.unique(np.minimum(groups, len(knots) - 1))]
+                shares = counts[: len(edges) - 1] / max(profile.present, 1)
+                ax.stairs(shares, edges, color=colour, label=label, fill=label == "reference", alpha=0.5 if label == "reference" else 1)
+        else:
+            labels = [_short(c, 12) for c in ref.categories]
+            x = np.arange(len(labels))
+            ax.bar(x - 0.2, np.asarray(ref.counts) / max(ref.present, 1), 0.4, color=COLOURS["baseline"], label="reference")
+            ax.bar(x + 0.2, np.asarray(cur.counts) / max(cur.present, 1), 0.4, color=COLOURS["candidate"], label="current")
+            ax.set_xticks(x, labels=labels, rotation=45, ha="right", fontsize=7)
+        ax.set_title(_short(name, 40), fontsize=10)
+        ax.legend(fontsize=7)
+    for ax in axes[len(ranked):]:
+        ax.axis("off")
+    return FigurePNG(fig)

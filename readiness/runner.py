@@ -39,7 +39,8 @@ from readiness.resources import notebook_path
 from readiness.results import SCHEMA, _umask, now_iso, report_document, write_json
 
 KERNEL_NAME = "readiness-python"
-TITLES = {"golden_benchmark": "Golden benchmark", "workflow_risk_checklist": "Workflow risk checklist"}
+TITLES = {"golden_benchmark": "Golden benchmark", "drift_report": "Drift report",
+          "workflow_risk_checklist": "Workflow risk checklist"}
 EXIT_READY, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
 
 
@@ -77,6 +78,16 @@ def exit_code_for(status: str, warn_exit_code: int | None = None) -> int:
 
 
 def report_parameters(config: Config, report: str, results_dir: Path | None = None) -> dict[str, Any]:
+    if report == "drift_report":
+        return {
+            "reference_path": str(config.reference),
+            "current_path": str(config.current),
+            "model_path": str(config.model) if config.model else "",
+            "target": config.target or "",
+            "trusted_sha256": list(config.trust.sha256),
+            "trusted_skops_types": list(config.trust.skops_types),
+            "settings": config.drift.model_dump(mode="json"),
+        }
     if report == "workflow_risk_checklist":
         return {
             "checklist_path": str(config.checklist),
@@ -120,23 +131,47 @@ def check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- pre-flight
 
 
+NEEDS = {
+    "golden_benchmark": ("model", "golden", "target"),
+    "drift_report": ("reference", "current"),
+    "workflow_risk_checklist": ("checklist",),
+}
+
+
 def default_reports(config: Config) -> list[str]:
     """Every report the config has inputs for."""
-    return [r for r in REPORTS if r != "workflow_risk_checklist" or config.checklist is not None]
+    reports = [r for r in REPORTS if all(getattr(config, key) is not None for key in NEEDS[r])]
+    if not reports:
+        raise UsageError("nothing to run: set model, golden and target (golden benchmark), reference and current "
+                         "(drift report) or checklist in readiness.yaml; `readiness init` writes a starter")
+    return reports
 
 
 def preflight(config: Config, reports: list[str]) -> None:
     """Everything checkable without loading a model; raises UsageError with one line."""
+    for report in reports:
+        missing = [key for key in NEEDS[report] if getattr(config, key) is None]
+        if missing:
+            raise UsageError(f"{report} needs {', '.join(repr(k) for k in missing)} in readiness.yaml or on the command line")
+    trust = dict(trusted_sha256=config.trust.sha256, trusted_skops_types=config.trust.skops_types)
     if "workflow_risk_checklist" in reports:
-        if config.checklist is None:
-            raise UsageError("workflow_risk_checklist needs `checklist: checklist.yaml` in readiness.yaml "
-                             "(write a starter with `readiness init`)")
         from readiness.checklist import load_checklist
 
         load_checklist(config.checklist)
-        if reports == ["workflow_risk_checklist"]:
-            check_output_folder(config.output)
-            return
+    if "drift_report" in reports:
+        for key in ("reference", "current"):
+            path = Path(getattr(config, key))
+            if key == "reference" and path.suffix.lower() == ".json":
+                from readiness.profile import load_profile
+
+                load_profile(path)
+            else:
+                read_columns(path, key)
+        if config.model is not None:
+            check_artifact(config.model, "model", **trust)
+    if "golden_benchmark" not in reports:
+        check_output_folder(config.output)
+        return
     trust = dict(trusted_sha256=config.trust.sha256, trusted_skops_types=config.trust.skops_types)
     check_artifact(config.model, "model", **trust)
     if config.baseline is not None:

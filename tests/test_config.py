@@ -34,9 +34,19 @@ def test_bad_config_names_the_key_in_one_line(extra, expected):
     assert "\n" not in message
 
 
-def test_missing_required_key():
-    with pytest.raises(ConfigError, match="missing required key 'target'"):
-        parse_config({"model": "m", "golden": "g"})
+def test_each_report_names_the_keys_it_misses(tmp_path):
+    from readiness.exceptions import UsageError
+    from readiness.runner import default_reports, preflight
+
+    config = parse_config({"model": "m", "golden": "g"}, base_dir=tmp_path)
+    with pytest.raises(UsageError, match="nothing to run"):
+        default_reports(config)
+    with pytest.raises(UsageError, match="golden_benchmark needs 'target'"):
+        preflight(config, ["golden_benchmark"])
+    with pytest.raises(UsageError, match="drift_report needs 'reference', 'current'"):
+        preflight(config, ["drift_report"])
+    config = parse_config({"reference": "r.csv", "current": "c.csv", "checklist": "c.yaml"}, base_dir=tmp_path)
+    assert default_reports(config) == ["drift_report", "workflow_risk_checklist"]
 
 
 def test_relative_paths_are_relative_to_the_config_file(tmp_path):

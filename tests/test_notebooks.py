@@ -14,7 +14,7 @@ NOTEBOOKS = sorted(resource_dir("notebooks").glob("*.ipynb"))
 
 
 def test_there_are_notebook_templates():
-    assert [p.stem for p in NOTEBOOKS] == ["golden_benchmark", "workflow_risk_checklist"]
+    assert [p.stem for p in NOTEBOOKS] == ["drift_report", "golden_benchmark", "workflow_risk_checklist"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -37,10 +37,11 @@ def test_every_parameter_has_a_type_and_help(path):
         assert info["help"], f"{name} has no help comment"
 
 
-@pytest.mark.parametrize("report,optional", [("golden_benchmark", set()), ("workflow_risk_checklist", {"min_score"})])
+@pytest.mark.parametrize("report,optional", [("golden_benchmark", set()), ("drift_report", set()),
+                                             ("workflow_risk_checklist", {"min_score"})])
 def test_runner_passes_the_declared_parameters(tmp_path, report, optional):
     config = parse_config({"model": "m.skops", "target": "y", "golden": "g.csv", "baseline": "b.skops",
-                           "checklist": "c.yaml"}, base_dir=tmp_path)
+                           "checklist": "c.yaml", "reference": "r.csv", "current": "c.csv"}, base_dir=tmp_path)
     declared = set(papermill.inspect_notebook(str(resource_dir("notebooks") / f"{report}.ipynb")))
     assert set(report_parameters(config, report)) | {"results_path"} | optional == declared
 
