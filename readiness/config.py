@@ -158,7 +158,7 @@ class DriftConfig(_Strict):
     out_of_range_share: float = Field(0.01, ge=0, le=1)
     mean_prediction_ratio: tuple[float, float] = (0.8, 1.25)
     multivariate: bool = True
-    multivariate_rows: int = Field(20_000, ge=100)
+    multivariate_rows: int = Field(10_000, ge=100)
     multivariate_threshold: float = Field(0.25, gt=0, le=1)
     kinds: dict[str, Literal["numeric", "categorical", "boolean", "datetime", "skipped"]] = {}
     bins: int = Field(100, ge=10, le=1000)

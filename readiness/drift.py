@@ -129,9 +129,11 @@ class DriftReport:
             if self.model is not None and PREDICTION in self.reference:
                 batch = batch.assign(**{PREDICTION: self._predict(batch)})
             parts.append(profile_frame(batch, self.reference))
-            # uniform sample of the stream for the domain classifier (reservoir by random keys)
+            # uniform sample of the stream for the domain classifier: keep the rows with the
+            # smallest random keys (a reservoir that never holds more than a few caps of rows)
             keys = rng.random(len(batch))
-            sample.append(batch.assign(_key=keys).nsmallest(min(cap, len(batch)), "_key"))
+            keep = np.argpartition(keys, cap)[:cap] if len(batch) > cap else np.arange(len(batch))
+            sample.append(batch.iloc[keep].assign(_key=keys[keep]))
             if sum(len(s) for s in sample) > 4 * cap:
                 sample = [pd.concat(sample).nsmallest(cap, "_key")]
             seen += len(batch)
@@ -339,25 +341,32 @@ class DriftReport:
         ref = self.reference_frame[columns].sample(min(cap, len(self.reference_frame)), random_state=self.settings.seed)
         cur = self.sample[columns].head(cap)
         both = pd.concat([ref, cur], ignore_index=True)
-        categorical = [c for c in columns if self.reference[c].kind in ("categorical", "boolean")]
-        for c in categorical:
-            both[c] = both[c].astype("string").astype("category")
-        for c in columns:
-            if self.reference[c].kind == "datetime":
-                both[c] = both[c].astype("int64")
+        categorical = [self.reference[c].kind in ("categorical", "boolean") for c in columns]
+        encoded = np.empty((len(both), len(columns)))
+        for j, column in enumerate(columns):  # integer codes once, instead of encoding at every predict
+            if categorical[j]:
+                codes, _ = pd.factorize(both[column].astype(str))
+                encoded[:, j] = np.where(codes < 0, np.nan, codes % 250)  # HGB categories must be < 255
+            elif self.reference[column].kind == "datetime":
+                encoded[:, j] = pd.to_datetime(both[column]).astype("int64")
+            else:
+                encoded[:, j] = pd.to_numeric(both[column], errors="coerce")
         label = np.r_[np.zeros(len(ref)), np.ones(len(cur))]
-        X_train, X_test, y_train, y_test = train_test_split(both, label, test_size=0.3, random_state=self.settings.seed,
+        X_train, X_test, y_train, y_test = train_test_split(encoded, label, test_size=0.3, random_state=self.settings.seed,
                                                             stratify=label)
-        model = HistGradientBoostingClassifier(max_iter=50, max_depth=3, categorical_features="from_dtype",
+        model = HistGradientBoostingClassifier(max_iter=50, max_depth=3, categorical_features=np.array(categorical),
                                                random_state=self.settings.seed).fit(X_train, y_train)
         auc = roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])
         score = max(2 * auc - 1, 0.0)
         rng = np.random.default_rng(self.settings.seed)
+        rows = rng.choice(len(X_test), min(5000, len(X_test)), replace=False)
+        X_check, y_check = X_test[rows], y_test[rows]
+        base_auc = roc_auc_score(y_check, model.predict_proba(X_check)[:, 1])
         drops = {}
-        for column in columns:  # permutation importance: how much each column separates the sets
-            shuffled = X_test.copy()
-            shuffled[column] = rng.permutation(shuffled[column].to_numpy())
-            drops[column] = auc - roc_auc_score(y_test, model.predict_proba(shuffled)[:, 1])
+        for j, column in enumerate(columns):  # permutation importance: how much each column separates the sets
+            shuffled = X_check.copy()
+            shuffled[:, j] = rng.permutation(shuffled[:, j])
+            drops[column] = base_auc - roc_auc_score(y_check, model.predict_proba(shuffled)[:, 1])
         top = sorted(drops.items(), key=lambda kv: -kv[1])[:5]
         status = "warn" if score >= self.settings.multivariate_threshold else "pass"
         checks = [Check("drift.multivariate", "Domain classifier (reference vs current)", status,

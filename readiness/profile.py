@@ -87,8 +87,14 @@ class ColumnProfile:
         return merged
 
 
+KIND_SAMPLE = 100_000
+
+
 def infer_kind(series: pd.Series, max_categories: int = 50, id_share: float = 0.9) -> tuple[str, str]:
-    """A column's kind from the reference only, with the reason a person can check."""
+    """A column's kind from the reference only (a seeded sample of at most 100,000 rows),
+    with the reason a person can check."""
+    if len(series) > KIND_SAMPLE:
+        series = series.sample(KIND_SAMPLE, random_state=0)
     values = series.dropna()
     unique = int(values.nunique())
     if pd.api.types.is_bool_dtype(series):
@@ -114,8 +120,10 @@ def _numeric_values(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
 
 
-def _labels(series: pd.Series) -> np.ndarray:
-    return series.astype("string").to_numpy(dtype=object)
+def _factorize(series: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes (-1 = missing) and the distinct labels as text, in one hashing pass."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes, [str(u) for u in uniques]
 
 
 def fit_reference(frame: pd.DataFrame, bins: int = 100, max_categories: int = 50,
@@ -134,10 +142,12 @@ def fit_reference(frame: pd.DataFrame, bins: int = 100, max_categories: int = 50
     kinds : dict, optional
         Overrides ``{column: kind}`` of the inferred kinds.
     """
-    template = {}
-    for name in frame.columns:
+    sample_rows = (np.random.default_rng(0).choice(len(frame), KIND_SAMPLE, replace=False)
+                   if len(frame) > KIND_SAMPLE else None)
+
+    def fit_column(name) -> ColumnProfile:
         series = frame[name]
-        kind, reason = infer_kind(series, max_categories)
+        kind, reason = infer_kind(series if sample_rows is None else series.iloc[sample_rows], max_categories)
         if kinds and name in kinds:
             kind, reason = kinds[name], f"set in the config (inferred: {reason})"
         profile = ColumnProfile(str(name), kind, reason)
@@ -153,23 +163,38 @@ def fit_reference(frame: pd.DataFrame, bins: int = 100, max_categories: int = 50
                 profile.ref_minimum, profile.ref_maximum = float(finite.min()), float(finite.max())
             profile.counts = [0] * (len(profile.edges) + 1)
         elif kind in ("categorical", "boolean"):
-            counts = pd.Series(_labels(series)).dropna().value_counts()
+            codes, labels = _factorize(series)
+            frequency = np.bincount(codes[codes >= 0], minlength=len(labels))
+            counts = pd.Series(frequency, index=labels).groupby(level=0).sum().sort_values(ascending=False, kind="stable")
             profile.categories = [str(c) for c in counts.index[:max_categories]] + [OTHER, UNSEEN]
             profile.rare = [str(c) for c in counts.index[max_categories:max_categories + 10_000]]
             profile.counts = [0] * len(profile.categories)
-        template[str(name)] = profile
+        return profile
+
+    template = {p.name: p for p in _per_column(fit_column, list(frame.columns))}
     return profile_frame(frame, template)
+
+
+def _per_column(function, items: list) -> list:
+    """Map over columns on a few threads: the heavy numpy/pandas kernels release the GIL."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = min(4, os.cpu_count() or 1, max(len(items), 1))
+    if workers == 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(function, items))
 
 
 def profile_frame(frame: pd.DataFrame, reference: dict[str, ColumnProfile]) -> dict[str, ColumnProfile]:
     """Count a chunk of data against the reference's edges and categories (vectorised per column)."""
-    out = {}
-    for name, ref in reference.items():
+    def count_column(item) -> ColumnProfile:
+        name, ref = item
         profile = ColumnProfile(ref.name, ref.kind, ref.reason, edges=list(ref.edges), categories=list(ref.categories),
                                 rare=list(ref.rare), ref_minimum=ref.ref_minimum, ref_maximum=ref.ref_maximum)
         if name not in frame.columns:
-            out[name] = profile
-            continue
+            return profile
         series = frame[name]
         profile.n = int(len(series))
         if ref.kind in ("numeric", "datetime"):
@@ -187,21 +212,22 @@ def profile_frame(frame: pd.DataFrame, reference: dict[str, ColumnProfile]) -> d
                     profile.below, profile.above = int(low.sum()), int(high.sum())
                     profile.below_total, profile.above_total = float(present[low].sum()), float(present[high].sum())
         elif ref.kind in ("categorical", "boolean"):
-            labels = pd.Series(_labels(series))
-            missing = labels.isna().to_numpy()
-            profile.missing = int(missing.sum())
+            codes, labels = _factorize(series)
+            present = codes[codes >= 0]
+            profile.missing = int(len(codes) - len(present))
             known = {c: i for i, c in enumerate(ref.categories[:-2])}
             other, unseen = len(ref.categories) - 2, len(ref.categories) - 1
             known.update({c: other for c in ref.rare})
-            codes = labels[~missing].map(known)
             # fitting the reference (template with no counts yet): nothing is unseen
-            codes = codes.fillna(other if ref.n == 0 else unseen)
-            counts = np.bincount(codes.astype(int), minlength=len(ref.categories)).astype(int)
+            fallback = other if ref.n == 0 else unseen
+            lookup = np.array([known.get(label, fallback) for label in labels], dtype=np.int64)  # one entry per distinct value
+            counts = np.bincount(lookup[present], minlength=len(ref.categories)).astype(int)
             profile.counts = counts.tolist()
         else:
             profile.missing = int(series.isna().sum())
-        out[name] = profile
-    return out
+        return profile
+
+    return {p.name: p for p in _per_column(count_column, list(reference.items()))}
 
 
 def merge_profiles(parts: Iterable[dict[str, ColumnProfile]]) -> dict[str, ColumnProfile]:
