@@ -20,10 +20,11 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from readiness.data import sha256_file
 from readiness.display import Section, frame_html
 from readiness.exceptions import ConfigError, InputError
 from readiness.mltestscore import ITEMS, SECTIONS, band, final_score, item_points, section_scores
-from readiness.results import SCHEMA, Check, now_iso, report_document, write_json
+from readiness.results import SCHEMA, Check, RecordsChecks, now_iso, report_document, write_json
 
 REPORT = "workflow_risk_checklist"
 Answer = Literal["automated", "manual", "no", "n/a"]
@@ -251,7 +252,7 @@ def severity_first_priority(severity: int, likelihood: int) -> str:
 # --------------------------------------------------------------------------- the report
 
 
-class WorkflowChecklist:
+class WorkflowChecklist(RecordsChecks):
     """Scores the checklist with evidence and builds each report section."""
 
     def __init__(self, checklist_path: str, results_dir: str = "", project_dir: str = "", min_score: float | None = None):
@@ -264,16 +265,14 @@ class WorkflowChecklist:
         self.ci_files = ci_files_running_readiness(self.project)
         self.pins = pinned_dependency_files(self.project)
         self.min_score = self.checklist.gate.min_score if min_score is None else min_score
+        self.statuses = {c["id"]: c["status"] for doc in self.results for c in doc.get("checks", [])}
         self.items = self._score_items()
         self._sections: dict[str, list[Check]] = {}
 
     # ---------------------------------------------------------------- scoring
 
-    def _check_statuses(self) -> dict[str, str]:
-        return {c["id"]: c["status"] for doc in self.results for c in doc.get("checks", [])}
-
     def _evidence_for(self, item_id: str) -> str | None:
-        statuses = self._check_statuses()
+        statuses = self.statuses
         rule = REPORT_EVIDENCE.get(item_id)
         if rule is None:
             return None
@@ -318,14 +317,6 @@ class WorkflowChecklist:
     def score(self) -> float:
         return final_score(self.answers)
 
-    def _record(self, section: str, checks: list[Check]) -> list[Check]:
-        self._sections[section] = checks
-        return checks
-
-    @property
-    def checks(self) -> list[Check]:
-        return [c for checks in self._sections.values() for c in checks]
-
     # ---------------------------------------------------------------- sections
 
     def rubric_section(self) -> Section:
@@ -365,7 +356,7 @@ class WorkflowChecklist:
                        tables=[frame_html(summary), frame_html(table)], note=note)
 
     def beyond_section(self) -> Section:
-        statuses = self._check_statuses()
+        statuses = self.statuses
         rows = []
 
         def status_of(pattern):
@@ -441,7 +432,7 @@ class WorkflowChecklist:
         return workflow_figure(self.step_risks())
 
     def fears_section(self) -> Section:
-        statuses = self._check_statuses()
+        statuses = self.statuses
         ranked = sorted(enumerate(self.checklist.fears, 1),
                         key=lambda pair: (-pair[1].severity, -pair[1].likelihood, pair[0]))
         checks, rows = [], []
@@ -471,7 +462,7 @@ class WorkflowChecklist:
                        tables=[frame_html(pd.DataFrame(rows))] if rows else [], note=note)
 
     def finish(self, results_path: str) -> Section:
-        inputs = {"checklist": {"path": str(self.path), "sha256": _sha(self.path), "steps": len(self.checklist.workflow),
+        inputs = {"checklist": {"path": str(self.path), "sha256": sha256_file(self.path), "steps": len(self.checklist.workflow),
                                 "fears": len(self.checklist.fears)},
                   "evidence": {"reports": [d["report"] for d in self.results], "ci_files": self.ci_files,
                                "pinned_files": self.pins, "project": str(self.project)},
@@ -479,9 +470,3 @@ class WorkflowChecklist:
         document = report_document(REPORT, self.checks, inputs, self.started_at, time.perf_counter() - self._clock)
         write_json(results_path, document)
         return Section.verdict(document)
-
-
-def _sha(path: Path) -> str:
-    from readiness.data import sha256_file
-
-    return sha256_file(path)

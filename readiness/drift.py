@@ -31,7 +31,7 @@ from readiness.drift_scores import DEFAULT_METHOD, METHODS, column_scores, quali
 from readiness.exceptions import ConfigError, InputError
 from readiness.gates import fmt
 from readiness.profile import (ColumnProfile, fit_reference, load_profile, merge_profiles, profile_frame)
-from readiness.results import Check, now_iso, report_document, write_json
+from readiness.results import Check, RecordsChecks, now_iso, report_document, write_json
 
 REPORT = "drift_report"
 PREDICTION = "__prediction__"
@@ -70,7 +70,7 @@ def iter_batches(path: Path, key: str, batch_rows: int) -> Iterator[pd.DataFrame
         raise InputError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0][:150]})") from None
 
 
-class DriftReport:
+class DriftReport(RecordsChecks):
     """Profiles reference and current data, scores drift and builds each section."""
 
     def __init__(self, reference_path: str, current_path: str, model_path: str = "", target: str = "",
@@ -188,14 +188,6 @@ class DriftReport:
         return {name: float(np.nanpercentile(values, 99)) for name, values in null.items()}
 
     # ---------------------------------------------------------------- sections
-
-    def _record(self, section: str, checks: list[Check]) -> list[Check]:
-        self._sections[section] = checks
-        return checks
-
-    @property
-    def checks(self) -> list[Check]:
-        return [c for checks in self._sections.values() for c in checks]
 
     def schema_section(self) -> Section:
         checks = []

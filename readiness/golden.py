@@ -25,7 +25,7 @@ from readiness.display import Section, frame_html
 from readiness.exceptions import InputError
 from readiness.gates import absolute_decision, allowed_margin, change_decision, fmt, fmt_ci
 from readiness.metrics import METRICS, PRIMARY_METRIC, EvalData, Metric, metrics_for_task, perfect_value
-from readiness.results import Check, now_iso, report_document, write_json
+from readiness.results import Check, RecordsChecks, now_iso, report_document, write_json
 
 REPORT = "golden_benchmark"
 MISSING_SEGMENT = "(missing)"
@@ -137,14 +137,14 @@ def dummy_outputs(X: pd.DataFrame, y: np.ndarray, task: str, n_classes: int, dec
     """scikit-learn's dummy model fitted on the golden labels: the floor any model must beat."""
     from sklearn.dummy import DummyClassifier, DummyRegressor
 
-    placeholder = np.zeros((len(y), 1))
+    no_features = np.zeros((len(y), 1))  # dummy models ignore X; they predict from the labels alone
     if task == "regression":
-        dummy = DummyRegressor(strategy="mean").fit(placeholder, y)
-        pred = dummy.predict(placeholder)
+        dummy = DummyRegressor(strategy="mean").fit(no_features, y)
+        pred = dummy.predict(no_features)
         return ModelOutputs("dummy", EvalData(task, y, pred), np.array([pred.mean()]), pred)
-    dummy = DummyClassifier(strategy="prior").fit(placeholder, y)
+    dummy = DummyClassifier(strategy="prior").fit(no_features, y)
     proba = np.zeros((len(y), n_classes))
-    proba[:, dummy.classes_] = dummy.predict_proba(placeholder)
+    proba[:, dummy.classes_] = dummy.predict_proba(no_features)
     if task == "binary":
         pred = (proba[:, 1] >= decision_threshold).astype(np.int64)
         data = EvalData(task, y, pred, proba, proba[:, 1])
@@ -156,7 +156,7 @@ def dummy_outputs(X: pd.DataFrame, y: np.ndarray, task: str, n_classes: int, dec
 # --------------------------------------------------------------------------- the benchmark
 
 
-class GoldenBenchmark:
+class GoldenBenchmark(RecordsChecks):
     """Loads the inputs, scores every model once, and builds each report section.
 
     Parameters mirror the notebook's parameters cell; ``settings`` is the
@@ -310,14 +310,6 @@ class GoldenBenchmark:
         if a is None or b is None:
             return None
         return percentile_interval(a - b, self.settings.confidence)
-
-    def _record(self, section: str, checks: list[Check]) -> list[Check]:
-        self._sections[section] = checks  # re-running a cell replaces, never duplicates
-        return checks
-
-    @property
-    def checks(self) -> list[Check]:
-        return [c for checks in self._sections.values() for c in checks]
 
     # ---------------------------------------------------------------- sections
 

@@ -58,6 +58,24 @@ class Check:
         return _jsonable(out)
 
 
+class RecordsChecks:
+    """Per-section check bookkeeping shared by the report classes.
+
+    Each section method records its checks under its own name, so re-running a
+    notebook cell replaces that section's checks instead of duplicating them.
+    """
+
+    _sections: dict[str, list[Check]]
+
+    def _record(self, section: str, checks: list[Check]) -> list[Check]:
+        self._sections[section] = checks
+        return checks
+
+    @property
+    def checks(self) -> list[Check]:
+        return [c for checks in self._sections.values() for c in checks]
+
+
 def worst_status(statuses) -> str:
     """A report's status is its worst check; no checks at all is an error."""
     statuses = list(statuses)

@@ -172,7 +172,6 @@ def preflight(config: Config, reports: list[str]) -> None:
     if "golden_benchmark" not in reports:
         check_output_folder(config.output)
         return
-    trust = dict(trusted_sha256=config.trust.sha256, trusted_skops_types=config.trust.skops_types)
     check_artifact(config.model, "model", **trust)
     if config.baseline is not None:
         check_artifact(config.baseline, "baseline", **trust)
