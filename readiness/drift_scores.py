@@ -98,18 +98,19 @@ class DriftMethod:
     threshold: float
     scale: str
     compute: Callable[[ColumnProfile, ColumnProfile], float]
+    symbol: str  # short label for chart titles
 
 
 METHODS: dict[str, DriftMethod] = {
     m.name: m
     for m in [
         DriftMethod("wasserstein_norm", "Wasserstein / reference std", ("numeric", "datetime"), 0.1,
-                    "≥ 0; in reference standard deviations", wasserstein_normalised),
-        DriftMethod("ks", "Kolmogorov-Smirnov D", ("numeric", "datetime"), 0.1, "[0, 1]", ks_statistic),
+                    "≥ 0; in reference standard deviations", wasserstein_normalised, "W/std"),
+        DriftMethod("ks", "Kolmogorov-Smirnov D", ("numeric", "datetime"), 0.1, "[0, 1]", ks_statistic, "KS D"),
         DriftMethod("psi", "PSI (reference deciles)", ("numeric", "datetime", "categorical", "boolean"), 0.2,
-                    "≥ 0; < 0.1 small, > 0.25 large", psi),
+                    "≥ 0; < 0.1 small, > 0.25 large", psi, "PSI"),
         DriftMethod("jensenshannon", "Jensen-Shannon distance (base 2)", ("categorical", "boolean"), 0.1, "[0, 1]",
-                    jensenshannon_distance),
+                    jensenshannon_distance, "JS"),
     ]
 }
 #: The method that decides per kind (the others are shown).

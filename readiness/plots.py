@@ -264,7 +264,8 @@ def workflow_figure(step_risks: list[dict]) -> FigurePNG | None:
 
 
 def drift_scores_figure(report) -> FigurePNG | None:
-    """Every column's deciding score relative to its threshold, and missing-rate changes."""
+    """Every column's deciding score relative to its threshold, and missing-rate changes
+    (that panel only when some column's missing rate moved)."""
     from readiness.drift_scores import quality_shifts
 
     rows = []
@@ -276,28 +277,44 @@ def drift_scores_figure(report) -> FigurePNG | None:
     if not rows:
         return None
     rows.sort(key=lambda r: -r[1])
-    height = 1.0 + 0.26 * len(rows)
-    fig = Figure(figsize=(12, min(height, 16)), dpi=DPI, layout="constrained")
-    ax_scores, ax_missing = fig.subplots(1, 2, width_ratios=[3, 2])
-    names = [_short(n, 26) for n, _ in rows][::-1]
-    ratios = [r for _, r in rows][::-1]
-    ax_scores.barh(names, ratios, color=[STATUS["warn"] if r >= 1 else STATUS["pass"] for r in ratios])
-    ax_scores.axvline(1, color=STATUS["fail"], linestyle="--")
-    ax_scores.set(title="Drift score / threshold per column (≥ 1 = drift)", xlabel="score ÷ threshold")
-    ax_scores.tick_params(axis="y", labelsize=8)
     changes = []
     for name, _ in rows:
         shifts = quality_shifts(report.reference[name], report.current[name])
         changes.append(100 * (shifts["missing_current"] - shifts["missing_reference"]))
-    ax_missing.barh(names, changes[::-1], color="#0969da")
-    ax_missing.axvline(0, color="black", linewidth=1)
-    ax_missing.set(title="Missing values: change in percentage points", xlabel="now − reference (pp)")
-    ax_missing.tick_params(axis="y", labelleft=False)
+    missing_moved = any(np.isfinite(c) and c != 0 for c in changes)
+    height = min(1.1 + 0.2 * len(rows), 16)
+    # A fixed grid instead of constrained layout: the figure is drawn once, not twice.
+    fig = Figure(figsize=(12, height), dpi=DPI)
+    names = [_short(n, 26) for n, _ in rows][::-1]
+    left = 0.03 + max(len(n) for n in names) * 6 / (12 * DPI)  # room for the longest label at fontsize 8
+    fig.subplots_adjust(left=left, right=0.98, top=1 - 0.4 / height, bottom=0.55 / height, wspace=0.05)
+    if missing_moved:
+        ax_scores, ax_missing = fig.subplots(1, 2, width_ratios=[3, 2], sharey=True)
+    else:
+        ax_scores = fig.subplots()
+    ratios = [r for _, r in rows][::-1]
+    ax_scores.barh(names, ratios, color=[STATUS["warn"] if r >= 1 else STATUS["pass"] for r in ratios])
+    ax_scores.axvline(1, color=STATUS["fail"], linestyle="--")
+    ax_scores.set_ylim(-0.6, len(names) - 0.4)
+    ax_scores.set(title="Drift score / threshold per column (≥ 1 = drift)"
+                        + ("" if missing_moved else "; missing-value rates unchanged"), xlabel="score ÷ threshold")
+    ax_scores.tick_params(axis="y", labelsize=8)
+    if missing_moved:
+        ax_missing.barh(names, changes[::-1], color="#0969da")
+        ax_missing.axvline(0, color="black", linewidth=1)
+        ax_missing.set(title="Missing values: change in percentage points", xlabel="now − reference (pp)")
+        ax_missing.tick_params(axis="y", labelleft=False)
     return FigurePNG(fig)
 
 
 def drift_distributions_figure(report) -> FigurePNG | None:
-    """Reference vs current distributions of the most drifted columns, drawn from the profiles."""
+    """Reference vs current distributions of the most drifted columns, drawn from the profiles.
+
+    Numeric columns are drawn as densities (share ÷ bin width) on about 30 bins grouped
+    from the profile's edges, so unequal bin widths do not distort the shape.
+    """
+    from readiness.drift_scores import METHODS
+
     ranked = []
     for name, scores in report.scores.items():
         if name.startswith("__"):
@@ -309,26 +326,37 @@ def drift_distributions_figure(report) -> FigurePNG | None:
         return None
     columns = 3
     rows = (len(ranked) + columns - 1) // columns
-    fig = Figure(figsize=(12, 2.6 * rows), dpi=DPI, layout="constrained")
+    height = 2.3 * rows + 0.4
+    # A fixed grid instead of constrained layout: the figure is drawn once, not twice.
+    fig = Figure(figsize=(12, height), dpi=DPI)
+    fig.subplots_adjust(left=0.04, right=0.99, top=1 - 0.55 / height, bottom=0.6 / height, hspace=0.6, wspace=0.18)
     axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
     for ax, name in zip(axes, ranked):
         ref, cur = report.reference[name], report.current[name]
         if ref.kind in ("numeric", "datetime") and ref.edges:
             knots = np.array([ref.ref_minimum, *ref.edges, ref.ref_maximum])
-            groups = np.linspace(0, len(knots) - 1, 31).astype(int)
+            groups = np.unique(np.linspace(0, len(knots) - 1, 31).astype(int))
+            edges = knots[groups]
             for profile, colour, label in ((ref, COLOURS["baseline"], "reference"), (cur, COLOURS["candidate"], "current")):
-                counts = np.add.reduceat(np.asarray(profile.counts, float), np.unique(np.minimum(groups[:-1], len(profile.counts) - 1)))
-                edges = knots[np.unique(np.minimum(groups, len(knots) - 1))]
-                shares = counts[: len(edges) - 1] / max(profile.present, 1)
-                ax.stairs(shares, edges, color=colour, label=label, fill=label == "reference", alpha=0.5 if label == "reference" else 1)
+                # values beyond the reference range sit in the outer bins, drawn at the range's ends
+                counts = np.add.reduceat(np.asarray(profile.counts, float), groups[:-1])
+                density = counts / max(profile.present, 1) / np.maximum(np.diff(edges), 1e-300)
+                ax.stairs(density, edges, color=colour, label=label, fill=label == "reference", alpha=0.5 if label == "reference" else 1)
+            ax.set_yticks([])
         else:
             labels = [_short(c, 12) for c in ref.categories]
             x = np.arange(len(labels))
             ax.bar(x - 0.2, np.asarray(ref.counts) / max(ref.present, 1), 0.4, color=COLOURS["baseline"], label="reference")
             ax.bar(x + 0.2, np.asarray(cur.counts) / max(cur.present, 1), 0.4, color=COLOURS["candidate"], label="current")
-            ax.set_xticks(x, labels=labels, rotation=45, ha="right", fontsize=7)
-        ax.set_title(_short(name, 40), fontsize=10)
-        ax.legend(fontsize=7)
+            ax.set_xticks(x, labels=labels, rotation=30, ha="right", fontsize=7)
+        method = report.method_for(ref.kind)
+        score, threshold = report.scores[name][method], report.thresholds[name]
+        verdict = f"≥ {threshold:.3g}, drift" if score >= threshold else f"< {threshold:.3g}"
+        ax.set_title(f"{_short(name, 32)}: {METHODS[method].symbol} {score:.3g} ({verdict})", fontsize=9,
+                     color=STATUS["warn"] if score >= threshold else "black")
+        ax.tick_params(labelsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncols=2, fontsize=9, frameon=False)
     for ax in axes[len(ranked):]:
         ax.axis("off")
     return FigurePNG(fig)

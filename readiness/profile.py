@@ -50,6 +50,7 @@ class ColumnProfile:
     total_squares: float = 0.0
     ref_minimum: float | None = None  # the reference's range (fixed with the edges)
     ref_maximum: float | None = None
+    dtype_family: str = ""  # the reference's dtype family (number, boolean, datetime, text); "" in older profiles
 
     @property
     def present(self) -> int:
@@ -90,11 +91,30 @@ class ColumnProfile:
 KIND_SAMPLE = 100_000
 
 
-def infer_kind(series: pd.Series, max_categories: int = 50, id_share: float = 0.9) -> tuple[str, str]:
+def family_of(series: pd.Series) -> str:
+    """number, boolean, datetime or text: the type a model sees, alike however the file was read
+    (text read dictionary-encoded is a pandas categorical of strings)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "number"
+    return "text"
+
+
+def infer_kind(series: pd.Series, max_categories: int = 50, id_share: float = 0.9,
+               population: int | None = None) -> tuple[str, str]:
     """A column's kind from the reference only (a seeded sample of at most 100,000 rows),
-    with the reason a person can check."""
+    with the reason a person can check; ``population`` is the column's length when
+    ``series`` is already a sample of it."""
+    population = population or len(series)
     if len(series) > KIND_SAMPLE:
         series = series.sample(KIND_SAMPLE, random_state=0)
+    sampled = f" in a {len(series):,}-row sample" if population > len(series) else ""
     values = series.dropna()
     unique = int(values.nunique())
     if pd.api.types.is_bool_dtype(series):
@@ -106,18 +126,30 @@ def infer_kind(series: pd.Series, max_categories: int = 50, id_share: float = 0.
             return "categorical", f"int with {unique} unique values → categorical"
         if unique <= 2:
             return "categorical", f"numeric with {unique} unique values → categorical"
-        return "numeric", f"{series.dtype} with {unique:,} unique values"
+        return "numeric", f"{series.dtype} with {unique:,} unique values{sampled}"
     if len(values) and unique / len(values) >= id_share and unique > max_categories:
-        return "skipped", f"text with {unique:,} unique values in {len(values):,} rows: id-like, skipped"
+        return "skipped", f"text with {unique:,} unique values in {len(values):,} rows{sampled}: id-like, skipped"
     if unique > 10 * max_categories:
-        return "skipped", f"text with {unique:,} unique values: too many categories, skipped"
-    return "categorical", f"{series.dtype} with {unique:,} unique values"
+        return "skipped", f"text with {unique:,} unique values{sampled}: too many categories, skipped"
+    # text read dictionary-encoded is a pandas categorical: the reason reads the same either way
+    dtype = "text" if isinstance(series.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(series) else series.dtype
+    return "categorical", f"{dtype} with {unique:,} unique values"
 
 
 def _numeric_values(series: pd.Series) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(series):
         return series.astype("int64").where(series.notna()).to_numpy(dtype=float)
+    if pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series):
+        return series.to_numpy(dtype=float, na_value=np.nan)
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+
+
+def _sorted_finite(values: np.ndarray) -> np.ndarray:
+    """The finite values, sorted, in a new array (the input is left alone)."""
+    finite = np.isfinite(values)
+    present = values.copy() if finite.all() else values[finite]
+    present.sort()
+    return present
 
 
 def _factorize(series: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -141,38 +173,79 @@ def fit_reference(frame: pd.DataFrame, bins: int = 100, max_categories: int = 50
         Categories kept per column; rarer ones are pooled as ``__other__``.
     kinds : dict, optional
         Overrides ``{column: kind}`` of the inferred kinds.
+
+    Returns
+    -------
+    dict of str to ColumnProfile
+        One profile per column, counted; binning the same frame against it with
+        :func:`profile_frame` gives the same counts.
     """
     sample_rows = (np.random.default_rng(0).choice(len(frame), KIND_SAMPLE, replace=False)
                    if len(frame) > KIND_SAMPLE else None)
 
     def fit_column(name) -> ColumnProfile:
         series = frame[name]
-        kind, reason = infer_kind(series if sample_rows is None else series.iloc[sample_rows], max_categories)
+        kind, reason = infer_kind(series if sample_rows is None else series.iloc[sample_rows], max_categories,
+                                  population=len(series))
         if kinds and name in kinds:
             kind, reason = kinds[name], f"set in the config (inferred: {reason})"
-        profile = ColumnProfile(str(name), kind, reason)
+        profile = ColumnProfile(str(name), kind, reason, n=int(len(series)), dtype_family=family_of(series))
         if kind in ("numeric", "datetime"):
             values = _numeric_values(series)
-            finite = values[np.isfinite(values)]
-            if finite.size:
+            present = _sorted_finite(values)  # one sort gives the quantiles and the counts
+            profile.missing = int(values.size - present.size)
+            if present.size:
                 # quantile edges resolve the bulk; equal-width edges keep the sparse tails
                 # narrow too, where a shifted current distribution may pile up
-                quantiles = np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1])
-                spaced = np.linspace(finite.min(), finite.max(), bins + 1)[1:-1]
+                quantiles = _sorted_quantiles(present, np.linspace(0, 1, bins + 1)[1:-1])
+                spaced = np.linspace(present[0], present[-1], bins + 1)[1:-1]
                 profile.edges = [float(e) for e in np.unique(np.r_[quantiles, spaced])]
-                profile.ref_minimum, profile.ref_maximum = float(finite.min()), float(finite.max())
-            profile.counts = [0] * (len(profile.edges) + 1)
+                profile.ref_minimum, profile.ref_maximum = float(present[0]), float(present[-1])
+            _count_sorted(profile, present)
         elif kind in ("categorical", "boolean"):
             codes, labels = _factorize(series)
-            frequency = np.bincount(codes[codes >= 0], minlength=len(labels))
+            present = codes[codes >= 0]
+            profile.missing = int(len(codes) - len(present))
+            frequency = np.bincount(present, minlength=len(labels))
             counts = pd.Series(frequency, index=labels).groupby(level=0).sum().sort_values(ascending=False, kind="stable")
             profile.categories = [str(c) for c in counts.index[:max_categories]] + [OTHER, UNSEEN]
             profile.rare = [str(c) for c in counts.index[max_categories:max_categories + 10_000]]
-            profile.counts = [0] * len(profile.categories)
+            profile.counts = [int(c) for c in counts.iloc[:max_categories]] + [int(counts.iloc[max_categories:].sum()), 0]
+        else:
+            profile.missing = int(series.isna().sum())
         return profile
 
-    template = {p.name: p for p in _per_column(fit_column, list(frame.columns))}
-    return profile_frame(frame, template)
+    return {p.name: p for p in _per_column(fit_column, list(frame.columns))}
+
+
+def _sorted_quantiles(ordered: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """``np.quantile(values, probabilities)`` (linear method) of already sorted values, without re-partitioning."""
+    position = probabilities * (ordered.size - 1)
+    low = np.floor(position).astype(np.int64)
+    high = np.minimum(low + 1, ordered.size - 1)
+    return ordered[low] + (position - low) * (ordered[high] - ordered[low])
+
+
+def _count_sorted(profile: ColumnProfile, present: np.ndarray) -> None:
+    """Fill a numeric profile's counts and moments from its sorted finite values.
+
+    Sorting (a SIMD kernel in numpy) and then locating the ~200 edges in the sorted
+    values is about three times faster than locating a million values among the edges.
+    A value equal to an edge falls in the bin below it, as ``searchsorted(edges, v, "left")``.
+    """
+    edges = np.asarray(profile.edges, dtype=float)
+    at_or_below = np.searchsorted(present, edges, side="right")
+    profile.counts = np.diff(np.r_[0, at_or_below, present.size]).astype(int).tolist()
+    if not present.size:
+        return
+    profile.minimum, profile.maximum = float(present[0]), float(present[-1])
+    profile.total, profile.total_squares = float(present.sum()), float(np.dot(present, present))
+    if profile.ref_minimum is not None:
+        below = int(np.searchsorted(present, profile.ref_minimum, side="left"))
+        above = int(present.size - np.searchsorted(present, profile.ref_maximum, side="right"))
+        profile.below, profile.above = below, above
+        profile.below_total = float(present[:below].sum())
+        profile.above_total = float(present[present.size - above:].sum())
 
 
 def _per_column(function, items: list) -> list:
@@ -188,29 +261,34 @@ def _per_column(function, items: list) -> list:
 
 
 def profile_frame(frame: pd.DataFrame, reference: dict[str, ColumnProfile]) -> dict[str, ColumnProfile]:
-    """Count a chunk of data against the reference's edges and categories (vectorised per column)."""
+    """Count a chunk of data against the reference's edges and categories (vectorised per column).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A chunk of data; columns the reference does not know are ignored.
+    reference : dict of str to ColumnProfile
+        The reference profile (from :func:`fit_reference` or :func:`load_profile`).
+
+    Returns
+    -------
+    dict of str to ColumnProfile
+        Counts of this chunk; chunks merge with :func:`merge_profiles`.
+    """
     def count_column(item) -> ColumnProfile:
         name, ref = item
         profile = ColumnProfile(ref.name, ref.kind, ref.reason, edges=list(ref.edges), categories=list(ref.categories),
-                                rare=list(ref.rare), ref_minimum=ref.ref_minimum, ref_maximum=ref.ref_maximum)
+                                rare=list(ref.rare), ref_minimum=ref.ref_minimum, ref_maximum=ref.ref_maximum,
+                                dtype_family=ref.dtype_family)
         if name not in frame.columns:
             return profile
         series = frame[name]
         profile.n = int(len(series))
         if ref.kind in ("numeric", "datetime"):
             values = _numeric_values(series)
-            finite = np.isfinite(values)
-            profile.missing = int((~finite).sum())
-            present = values[finite]
-            bin_index = np.searchsorted(np.asarray(ref.edges), present, side="left")
-            profile.counts = np.bincount(bin_index, minlength=len(ref.edges) + 1).astype(int).tolist()
-            if present.size:
-                profile.minimum, profile.maximum = float(present.min()), float(present.max())
-                profile.total, profile.total_squares = float(present.sum()), float((present**2).sum())
-                if ref.ref_minimum is not None:
-                    low, high = present < ref.ref_minimum, present > ref.ref_maximum
-                    profile.below, profile.above = int(low.sum()), int(high.sum())
-                    profile.below_total, profile.above_total = float(present[low].sum()), float(present[high].sum())
+            present = _sorted_finite(values)
+            profile.missing = int(values.size - present.size)
+            _count_sorted(profile, present)
         elif ref.kind in ("categorical", "boolean"):
             codes, labels = _factorize(series)
             present = codes[codes >= 0]
@@ -218,11 +296,8 @@ def profile_frame(frame: pd.DataFrame, reference: dict[str, ColumnProfile]) -> d
             known = {c: i for i, c in enumerate(ref.categories[:-2])}
             other, unseen = len(ref.categories) - 2, len(ref.categories) - 1
             known.update({c: other for c in ref.rare})
-            # fitting the reference (template with no counts yet): nothing is unseen
-            fallback = other if ref.n == 0 else unseen
-            lookup = np.array([known.get(label, fallback) for label in labels], dtype=np.int64)  # one entry per distinct value
-            counts = np.bincount(lookup[present], minlength=len(ref.categories)).astype(int)
-            profile.counts = counts.tolist()
+            lookup = np.array([known.get(label, unseen) for label in labels], dtype=np.int64)  # one entry per distinct value
+            profile.counts = np.bincount(lookup[present], minlength=len(ref.categories)).astype(int).tolist()
         else:
             profile.missing = int(series.isna().sum())
         return profile

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +33,11 @@ def reader_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def render_html(notebook: nbformat.NotebookNode, results: dict[str, Any], title: str) -> str:
-    """HTML with the verdict banner and provenance from ``results``; no external resources."""
+@functools.lru_cache(maxsize=1)
+def _exporter():
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(
+    return HTMLExporter(
         template_name="readiness",
         extra_template_basedirs=[str(templates_dir())],
         exclude_input=True,
@@ -43,9 +45,30 @@ def render_html(notebook: nbformat.NotebookNode, results: dict[str, Any], title:
         exclude_output_prompt=True,
         embed_images=True,
     )
+
+
+def render_html(notebook: nbformat.NotebookNode, results: dict[str, Any], title: str) -> str:
+    """HTML with the verdict banner and provenance from ``results``; no external resources."""
     resources = {"readiness": results, "readiness_title": title, "metadata": {"name": title}}
-    body, _ = exporter.from_notebook_node(reader_notebook(notebook), resources=resources)
+    body, _ = _exporter().from_notebook_node(reader_notebook(notebook), resources=resources)
     return body
+
+
+def warm_renderer() -> threading.Thread:
+    """Import nbconvert and compile the template on a thread, while a notebook runs.
+
+    Both take ~1.5 s the first time; the driver is idle while the child process
+    executes the notebook, so the first report renders without that wait.
+    """
+    def warm() -> None:
+        try:
+            render_html(placeholder_notebook("warm-up"), {}, "warm-up")
+        except Exception:  # rendering the real report reports any template problem
+            pass
+
+    thread = threading.Thread(target=warm, name="readiness-warm-renderer", daemon=True)
+    thread.start()
+    return thread
 
 
 def placeholder_notebook(title: str) -> nbformat.NotebookNode:

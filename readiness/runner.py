@@ -34,7 +34,7 @@ from readiness.artifacts import check_artifact
 from readiness.config import REPORTS, Config
 from readiness.data import read_columns
 from readiness.exceptions import USAGE_ERROR_NAMES, InputError, NotebookParameterError, UsageError
-from readiness.render import placeholder_notebook, render_html
+from readiness.render import placeholder_notebook, render_html, warm_renderer
 from readiness.resources import notebook_path
 from readiness.results import SCHEMA, _umask, now_iso, report_document, write_json
 
@@ -257,6 +257,7 @@ def execute_report(
         command = [sys.executable, "-m", "readiness._execute", str(notebook), str(executed), str(params_file),
                    KERNEL_NAME, str(staging), str(status_file), "1" if progress else "0"]
         process = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
+        warming = warm_renderer()
         timed_out = False
         try:
             process.wait(timeout=timeout_s)
@@ -285,6 +286,7 @@ def execute_report(
     else:
         document = json.loads(results_path.read_text(encoding="utf-8"))
 
+    warming.join()
     executed_nb = nbformat.read(executed, as_version=4) if executed.is_file() else placeholder_notebook(title)
     html_path.write_text(render_html(executed_nb, document, title), encoding="utf-8")
     files = {"html": html_path.name, "json": results_path.name}

@@ -85,6 +85,26 @@ def test_planted_drift_nan_shift_and_unseen_categories_are_detected(tmp_path):
     assert checks["drift.prediction.mean_shift"].status == "skip"
 
 
+def test_a_column_whose_type_changed_fails_the_schema(tmp_path):
+    ref = population(3_000, seed=11, numeric=2, categorical=1)
+    cur = population(2_000, seed=12, numeric=2, categorical=1)
+    cur["n0"] = cur["n0"].map("{:.2f} EUR".format)  # numbers exported as text
+    checks = checks_of(DriftReport(*write(tmp_path, ref, cur), settings={"multivariate": False}))
+    changed = checks["drift.schema.dtype[n0]"]
+    assert changed.status == "fail" and changed.severity == "critical"
+    assert "holds text now but number in the reference" in changed.message
+    assert "drift.schema.dtype[n1]" not in checks and "drift.schema.dtype[c0]" not in checks
+    assert checks["drift.missing.n0"].status == "warn"  # unparseable numbers are counted as missing, not dropped
+    # a CSV chunk in which a text column is all missing is read as float: it has no type to judge
+    cur = population(2_000, seed=12, numeric=2, categorical=1)
+    cur.loc[cur.index[:1000], "c0"] = None
+    checks = checks_of(DriftReport(*write(tmp_path, ref, cur, fmt="csv"), settings={"batch_rows": 1000, "multivariate": False}))
+    assert not any(".dtype[" in c for c in checks) and checks["drift.schema.dtypes"].status == "pass"
+    same = checks_of(DriftReport(*write(tmp_path, ref, population(2_000, seed=13, numeric=2, categorical=1)),
+                                 settings={"multivariate": False}))
+    assert same["drift.schema.dtypes"].status == "pass" and not any(".dtype[" in c for c in same)
+
+
 def test_batches_give_the_same_scores_as_one_read(tmp_path):
     ref, cur = population(10_000, seed=3, numeric=3, categorical=1), population(7_000, seed=4, numeric=3, categorical=1)
     paths = write(tmp_path, ref, cur)

@@ -114,3 +114,56 @@ def test_profiles_round_trip_through_json(tmp_path):
     reference = fit_reference(ref)
     save_profile(reference, tmp_path / "p.json", {"rows": len(ref)})
     assert load_profile(tmp_path / "p.json") == reference
+
+
+def test_reference_fit_counts_ties_at_edges_like_binning_values_among_the_edges():
+    rng = np.random.default_rng(4)
+    ref = pd.DataFrame({"x": rng.integers(0, 40, 5000).astype(float)})  # many values sit exactly on an edge
+    ref.loc[:99, "x"] = np.nan
+    reference = fit_reference(ref, bins=20)
+    edges = np.asarray(reference["x"].edges)
+    values = ref.x.dropna().to_numpy()
+    expected = np.bincount(np.searchsorted(edges, values, side="left"), minlength=len(edges) + 1).tolist()
+    assert reference["x"].counts == expected == profile_frame(ref, reference)["x"].counts
+    assert reference["x"].missing == 100 and reference["x"].n == 5000
+    interior = np.linspace(0, 1, 21)[1:-1]
+    assert set(np.quantile(values, interior)) <= set(edges)
+
+
+def test_sorted_quantiles_equal_numpy_linear_quantiles():
+    from readiness.profile import _sorted_quantiles
+
+    values = np.random.default_rng(5).standard_t(3, 10_001)
+    probabilities = np.linspace(0, 1, 101)
+    assert np.allclose(_sorted_quantiles(np.sort(values), probabilities), np.quantile(values, probabilities), rtol=0, atol=1e-12)
+
+
+def test_row_aucs_equal_roc_auc_score_with_ties():
+    from sklearn.metrics import roc_auc_score
+
+    from readiness.drift import _row_aucs
+
+    rng = np.random.default_rng(6)
+    labels = rng.integers(0, 2, 400).astype(bool)
+    scores = np.round(rng.random((5, 400)) + 0.3 * np.arange(5)[:, None] * labels, 1)  # rounded: many ties
+    expected = [roc_auc_score(labels, row) for row in scores]
+    assert np.allclose(_row_aucs(scores, labels), expected, rtol=0, atol=1e-12)
+
+
+def test_text_read_as_categories_profiles_exactly_like_text(tmp_path):
+    from readiness.data import read_table
+    from readiness.drift import iter_batches
+
+    rng = np.random.default_rng(7)
+    ref = pd.DataFrame({"plan": rng.choice(["basic", "pro", "team", None], 3000), "x": rng.normal(size=3000)})
+    cur = pd.DataFrame({"plan": rng.choice(["basic", "pro", "enterprise", None], 2500), "x": rng.normal(size=2500)})
+    ref.to_parquet(tmp_path / "ref.parquet")
+    cur.to_parquet(tmp_path / "cur.parquet", row_group_size=600)  # several batches, each its own dictionary
+    as_text = fit_reference(read_table(tmp_path / "ref.parquet", "reference"))
+    as_categories = fit_reference(read_table(tmp_path / "ref.parquet", "reference", text_as_categories=True))
+    assert as_categories == as_text
+    assert as_text["plan"].reason == "text with 3 unique values"
+    streamed = [merge_profiles(profile_frame(b, as_text) for b in iter_batches(tmp_path / "cur.parquet", "current", 600, flag))
+                for flag in (False, True)]
+    assert streamed[0] == streamed[1]
+    assert streamed[1]["plan"].counts[-1] == (cur.plan == "enterprise").sum() and streamed[1]["plan"].missing == cur.plan.isna().sum()
