@@ -25,6 +25,9 @@ def main(argv: list[str]) -> int:
             input_path, output_path, parameters=parameters, kernel_name=kernel_name, cwd=cwd,
             progress_bar={"desc": "  cells", "file": sys.stderr, "ncols": 80, "leave": False} if progress == "1" else False,
             request_save_on_cell_execute=True, log_output=False,
+            # every cell has run and its outputs are saved: kill the kernel rather than wait
+            # ~1 s for it to tear down gigabytes of data frames
+            shutdown_kernel="immediate",
         )
     except PapermillExecutionError as exc:
         status = {"ok": False, "ename": exc.ename, "evalue": exc.evalue, "cell": exc.exec_count}

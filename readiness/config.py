@@ -86,6 +86,8 @@ class RobustnessConfig(_Strict):
     @field_validator("perturbations", "expected")
     @classmethod
     def _known(cls, value):
+        if value == DEFAULT_PERTURBATIONS or not value:  # the registry (and pandas) need not load for the defaults
+            return value
         from readiness.robustness import PERTURBATIONS
 
         for name in value:

@@ -17,7 +17,6 @@ so memory stays bounded however large the file. Checks:
 
 from __future__ import annotations
 
-import importlib
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -62,7 +61,7 @@ def iter_batches(path: Path, key: str, batch_rows: int, text_as_categories: bool
         # of the consumer and held 3 GB for a 10M-row file; per row group it holds one
         for group in range(handle.num_row_groups):
             for batch in handle.iter_batches(batch_size=batch_rows, row_groups=[group]):
-                yield batch.to_pandas()
+                yield batch.to_pandas(split_blocks=True)
         return
     try:
         reader = pd.read_csv(path, chunksize=batch_rows)
@@ -76,14 +75,6 @@ def iter_batches(path: Path, key: str, batch_rows: int, text_as_categories: bool
         raise InputError(f"{path}: no columns to read (empty CSV); {key!r} needs data") from None
     except pd.errors.ParserError as exc:
         raise InputError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0][:150]})") from None
-
-
-def _warm_imports(domain_classifier: bool) -> None:
-    modules = ["matplotlib.figure", "matplotlib.backends.backend_agg", "readiness.plots"]
-    if domain_classifier:
-        modules += ["sklearn.ensemble", "sklearn.metrics", "sklearn.model_selection", "scipy.stats"]
-    for module in modules:
-        importlib.import_module(module)
 
 
 def _row_aucs(scores: np.ndarray, positive: np.ndarray) -> np.ndarray:
@@ -112,14 +103,13 @@ class DriftReport(RecordsChecks):
         except Exception as exc:
             raise ConfigError(f"drift settings: {str(exc).splitlines()[-1].strip()}") from None
         self.reference_path, self.current_path = Path(reference_path), Path(current_path)
-        # Work that needs no results runs beside the profiling, which spends most of its time
-        # in pyarrow and numpy kernels that release the GIL: hashing both files for the
-        # provenance, and importing matplotlib and scikit-learn (~2.5 s on their own).
-        background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="readiness-drift")
+        # Hashing both files for the provenance runs beside the profiling: hashlib releases
+        # the GIL, so it costs no wall time. (Importing scikit-learn there was tried and
+        # dropped: an import holds the GIL and stalled the profiling threads as much as it saved.)
+        background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="readiness-hash")
         self._file_hashes: dict[str, Future] = {
             "reference": background.submit(sha256_file, self.reference_path),
             "current": background.submit(sha256_file, self.current_path)}
-        background.submit(_warm_imports, self.settings.multivariate and self.reference_path.suffix.lower() != ".json")
         background.shutdown(wait=False)
         self.target = target or None
         self.model = None

@@ -19,11 +19,12 @@ scipy's values on the raw data (tests; measured errors under 0.002).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from readiness.profile import ColumnProfile
+if TYPE_CHECKING:  # annotations only: the registry loads without pandas (config validation uses it)
+    from readiness.profile import ColumnProfile
 
 PSI_FLOOR = 1e-4  # proportions floored so an empty bin gives a large but finite PSI
 

@@ -15,7 +15,7 @@ value are counted as such, never dropped.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -71,10 +71,10 @@ class ColumnProfile:
         """Add another chunk binned against the same reference."""
         if (self.kind, self.edges, self.categories) != (other.kind, other.edges, other.categories):
             raise ValueError(f"column {self.name!r}: profiles binned against different references cannot merge")
-        merged = ColumnProfile(**asdict(self))
+        # a shallow copy: edges, categories and rare are the reference's and never change
+        merged = replace(self, counts=[a + b for a, b in zip(self.counts, other.counts)])
         merged.n += other.n
         merged.missing += other.missing
-        merged.counts = [a + b for a, b in zip(self.counts, other.counts)]
         merged.below += other.below
         merged.above += other.above
         merged.below_total += other.below_total
@@ -239,7 +239,9 @@ def _count_sorted(profile: ColumnProfile, present: np.ndarray) -> None:
     if not present.size:
         return
     profile.minimum, profile.maximum = float(present[0]), float(present[-1])
-    profile.total, profile.total_squares = float(present.sum()), float(np.dot(present, present))
+    # einsum, not np.dot: a BLAS call wakes OpenBLAS's thread pool, whose spinning threads
+    # took a core from the other columns' sorts (2.5 s of CPU over 70 columns on 2 cores)
+    profile.total, profile.total_squares = float(present.sum()), float(np.einsum("i,i->", present, present))
     if profile.ref_minimum is not None:
         below = int(np.searchsorted(present, profile.ref_minimum, side="left"))
         above = int(present.size - np.searchsorted(present, profile.ref_maximum, side="right"))
