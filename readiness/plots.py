@@ -270,7 +270,7 @@ def drift_scores_figure(report) -> FigurePNG | None:
 
     rows = []
     for name, scores in report.scores.items():
-        if name.startswith("__"):
+        if name.startswith("__") or name == report.target:  # predictions and labels have their own section
             continue
         method = report.method_for(report.reference[name].kind)
         rows.append((name, scores[method] / report.thresholds[name] if report.thresholds[name] else 0.0))
@@ -317,7 +317,7 @@ def drift_distributions_figure(report) -> FigurePNG | None:
 
     ranked = []
     for name, scores in report.scores.items():
-        if name.startswith("__"):
+        if name.startswith("__") or name == report.target:  # predictions and labels have their own section
             continue
         method = report.method_for(report.reference[name].kind)
         ranked.append((scores[method] / report.thresholds[name], name))

@@ -82,6 +82,8 @@ def test_planted_drift_nan_shift_and_unseen_categories_are_detected(tmp_path):
     assert checks["drift.unseen.c0"].status == "warn" and checks["drift.unseen.c0"].value == pytest.approx(0.08)
     assert checks["drift.schema.missing[c1]"].status == "fail" and checks["drift.schema.new[extra]"].status == "warn"
     assert checks["drift.multivariate"].status == "warn" and "n0" in checks["drift.multivariate"].message
+    lost = checks["drift.multivariate"].details["auc_lost_when_shuffled"]
+    assert max(lost, key=lost.get) == "n0" and lost["n0"] > 0.05
     assert checks["drift.prediction.mean_shift"].status == "skip"
 
 
