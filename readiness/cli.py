@@ -231,7 +231,7 @@ def profile(reference: str, output: str, bins: int, max_categories: int) -> None
     from readiness.profile import fit_reference, save_profile
 
     started = time.perf_counter()
-    frame = read_table(reference, "reference")
+    frame = read_table(reference, "reference", text_as_categories=True)  # counts only: no model reads it
     profiles = fit_reference(frame, bins=bins, max_categories=max_categories)
     save_profile(profiles, output, {"path": str(Path(reference).resolve()), "sha256": sha256_file(reference),
                                     "rows": len(frame)})

@@ -112,8 +112,9 @@ def parquet_text_columns(schema) -> list[str]:
     """Names of the string columns of an Arrow schema (those worth reading dictionary-encoded)."""
     import pyarrow as pa
 
+    is_string_view = getattr(pa.types, "is_string_view", lambda _: False)  # pyarrow >= 16
     return [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
-            or pa.types.is_string_view(f.type)]
+            or is_string_view(f.type)]
 
 
 def _read_csv(path: Path, key: str, nrows: int | None = None) -> pd.DataFrame:
