@@ -77,6 +77,14 @@ class Fear(_Strict):
     detected_by: list[str] = []
 
 
+def _known_rubric_items(items):
+    """The ML Test Score ids given (a list, or a mapping keyed by id), unchanged if all are known."""
+    for item in items:
+        if item not in ITEMS:
+            raise ValueError(f"unknown ML Test Score item {item!r} (ids are data.1 … monitor.7)")
+    return items
+
+
 class Gate(_Strict):
     min_score: float = Field(1.0, ge=0, le=7)
     must_not_be_no: list[str] = []
@@ -84,10 +92,7 @@ class Gate(_Strict):
     @field_validator("must_not_be_no")
     @classmethod
     def _known(cls, value):
-        for item in value:
-            if item not in ITEMS:
-                raise ValueError(f"unknown ML Test Score item {item!r} (ids are data.1 … monitor.7)")
-        return value
+        return _known_rubric_items(value)
 
 
 class ChecklistFile(_Strict):
@@ -101,10 +106,7 @@ class ChecklistFile(_Strict):
     @field_validator("rubric")
     @classmethod
     def _known_items(cls, value):
-        for item in value:
-            if item not in ITEMS:
-                raise ValueError(f"unknown ML Test Score item {item!r} (ids are data.1 … monitor.7)")
-        return value
+        return _known_rubric_items(value)
 
     @field_validator("beyond")
     @classmethod

@@ -150,7 +150,6 @@ class DriftReport(RecordsChecks):
         parts, columns, families, sample = [], None, {}, []
         rng = np.random.default_rng(self.settings.seed)
         cap = self.settings.multivariate_rows
-        seen = 0
         for batch in iter_batches(self.current_path, "current", self.settings.batch_rows, text_as_categories=self.model is None):
             if columns is None:
                 columns = [str(c) for c in batch.columns]
@@ -169,7 +168,6 @@ class DriftReport(RecordsChecks):
             sample.append(batch.iloc[keep].assign(_key=keys[keep]))
             if sum(len(s) for s in sample) > 4 * cap:
                 sample = [pd.concat(sample).nsmallest(cap, "_key")]
-            seen += len(batch)
         if columns is None:
             raise InputError(f"{self.current_path}: has no rows; 'current' needs data")
         merged = merge_profiles(parts)

@@ -728,9 +728,9 @@ class GoldenBenchmark(RecordsChecks):
                        "lightgbm", "xgboost", "catboost"}
         modules: set[str] = set()
         visited: set[int] = set()
-        todo = [self.model.estimator]
-        while todo:
-            obj = todo.pop()
+        pending = [self.model.estimator]
+        while pending:
+            obj = pending.pop()
             if id(obj) in visited or obj is None or isinstance(obj, (str, bytes, int, float, bool, np.ndarray)):
                 continue
             visited.add(id(obj))
@@ -739,13 +739,13 @@ class GoldenBenchmark(RecordsChecks):
                 modules.add(module)
             if hasattr(obj, "get_params"):
                 try:
-                    todo.extend(obj.get_params(deep=False).values())
+                    pending.extend(obj.get_params(deep=False).values())
                 except Exception:
                     pass
             elif isinstance(obj, (list, tuple)):
-                todo.extend(obj)
+                pending.extend(obj)
             elif isinstance(obj, dict):
-                todo.extend(obj.values())
+                pending.extend(obj.values())
         unknown = set((self.model_info.scan or {}).get("unknown", []))
         hidden = sorted({m for m in modules if m.split(".")[0] not in stack_roots} | {u.rsplit(".", 1)[0] for u in unknown})
         return hidden
