@@ -24,6 +24,7 @@ from readiness.data import sha256_file
 from readiness.display import Section, frame_html
 from readiness.exceptions import ConfigError, InputError
 from readiness.mltestscore import ITEMS, SECTIONS, band, final_score, item_points, section_scores
+from readiness.safe_yaml import load_yaml, read_yaml_file
 from readiness.results import SCHEMA, Check, RecordsChecks, now_iso, report_document, write_json
 
 REPORT = "workflow_risk_checklist"
@@ -150,11 +151,13 @@ def load_checklist(path: str | Path) -> ChecklistFile:
         raise InputError(f"{path}: checklist file not found; write a starter with `readiness init`")
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
         lines = _line_map(text)
     except yaml.MarkedYAMLError as exc:
         line = f":{exc.problem_mark.line + 1}" if exc.problem_mark else ""
         raise ConfigError(f"{path}{line}: not valid YAML ({exc.problem}); fix the syntax there") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a mapping with workflow:, rubric: and fears:")
     try:
@@ -233,8 +236,11 @@ def pinned_dependency_files(project: Path) -> list[str]:
     environment = project / "environment.yml"
     if environment.is_file():
         try:
-            deps = (yaml.safe_load(environment.read_text(encoding="utf-8")) or {}).get("dependencies", [])
-        except yaml.YAMLError:
+            spec = read_yaml_file(environment)
+        except (yaml.YAMLError, UnicodeDecodeError):
+            spec = None
+        deps = spec.get("dependencies") if isinstance(spec, dict) else None
+        if not isinstance(deps, list):
             deps = []
         names = [d for d in deps if isinstance(d, str) and not d.startswith(("python", "pip"))]
         if names and all(re.search(r"=\d", d) for d in names):

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from readiness.exceptions import ConfigError
+from readiness.safe_yaml import read_yaml_file
 from readiness.metrics import METRICS
 
 Task = Literal["auto", "binary", "multiclass", "regression"]
@@ -322,7 +323,7 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
         if not path.is_file():
             raise ConfigError(f"{path}: config file not found; create one with `readiness init`")
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = read_yaml_file(path)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
             line = f":{mark.line + 1}" if mark is not None else ""
