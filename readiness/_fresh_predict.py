@@ -20,7 +20,7 @@ def main(request_path: str) -> int:
 
     with open(request_path, encoding="utf-8") as handle:
         request = json.load(handle)
-    model, _ = load_model(request["path"], "model", request["trusted_sha256"], request["trusted_skops_types"])
+    model, _ = load_model(request["path"], "model", request["trust"])
     sample = pd.read_pickle(request["sample"])  # written by readiness itself a moment ago
     scores, _ = Scorer(ModelAdapter(model, "candidate"), request["task"])(sample)
     np.save(request["output"], np.asarray(scores, dtype=float))

@@ -4,38 +4,94 @@ Formats: ``.skops`` (preferred); ``.joblib``/``.pkl``/``.pickle`` (compressed
 joblib included); MLflow model folders (the ``sklearn`` flavour, read from
 ``MLmodel`` without importing mlflow); ``module:function`` for a custom loader.
 
-Loading a pickle runs code. A pickle or joblib file is first scanned statically
-(:mod:`readiness.pickle_scan`): it loads only when every global it names comes
-from the scientific stack, or when the user trusts its sha256 (``trust.sha256``
-or ``--trust-artifact``). ``.skops`` files load with skops' safe loader; types
-beyond skops' defaults must be listed in ``trust.skops_types``. Trust comes
-only from the caller, never from the artifact or its manifest.
+Loading a pickle runs code, so a pickle or joblib file the user has not trusted
+by sha256 (``trust.sha256`` or ``--trust-artifact``) is loaded by
+:mod:`readiness.safe_pickle`, whose unpickler admits only the scientific stack
+while it loads: the loader is the gate. ``.skops`` files load with skops' safe
+loader; types beyond skops' defaults must be listed in ``trust.skops_types``.
+Trust comes only from the caller (:class:`TrustPolicy`), never from the artifact
+or its manifest.
 
-:func:`check_artifact` decides without constructing any object (safe in the
-driver process); :func:`load_model` re-checks and loads (notebook kernel only).
+:func:`check_artifact` inspects an artifact without constructing anything from
+it (safe in the driver process): path, format, size, hash, MLflow and skops
+metadata, all bounded. :func:`load_model` loads it (notebook kernel only).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from readiness.data import sha256_file
 from readiness.exceptions import InputError, UntrustedArtifactError
 
 FORMATS = {".skops": "skops", ".joblib": "joblib", ".pkl": "pickle", ".pickle": "pickle", ".onnx": "onnx"}
 PICKLE_FORMATS = {"joblib", "pickle", "cloudpickle"}
 _LOADER_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+DEFAULT_MAX_LOAD_BYTES = 4 * 1024**3
+#: An MLmodel or skops schema larger than this is not metadata.
+_MAX_METADATA_BYTES = 1024 * 1024
 
 
-def is_loader_spec(value: str) -> bool:
-    """True for ``package.module:function`` (a custom loader), not a file path."""
-    return bool(_LOADER_SPEC.match(str(value))) and not Path(str(value)).exists()
+@dataclass(frozen=True)
+class TrustPolicy:
+    """What the user trusts, from readiness.yaml ``trust:`` or the command line.
+
+    Parameters
+    ----------
+    sha256 : iterable of str
+        Hashes of pickle/joblib files loaded as they are, without the allow-list.
+    skops_types : iterable of str
+        skops types the user reviewed and trusts beyond skops' defaults.
+    max_load_bytes : int
+        Most bytes an untrusted artifact may decompress to (and memory loading may add).
+
+    Examples
+    --------
+    >>> TrustPolicy.from_mapping({"sha256": ["AB" * 32]}).trusts_hash("ab" * 32)
+    True
+    """
+
+    sha256: frozenset[str] = frozenset()
+    skops_types: tuple[str, ...] = ()
+    max_load_bytes: int = DEFAULT_MAX_LOAD_BYTES
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> "TrustPolicy":
+        values = dict(values or {})
+        return cls(
+            sha256=frozenset(str(h).strip().lower() for h in values.get("sha256") or ()),
+            skops_types=tuple(str(t) for t in values.get("skops_types") or ()),
+            max_load_bytes=int(values.get("max_load_bytes") or DEFAULT_MAX_LOAD_BYTES),
+        )
+
+    def trusts_hash(self, digest: str) -> bool:
+        return digest.lower() in self.sha256
+
+    def to_mapping(self) -> dict[str, Any]:
+        return {"sha256": sorted(self.sha256), "skops_types": list(self.skops_types), "max_load_bytes": self.max_load_bytes}
+
+
+def _policy(trust: TrustPolicy | Mapping[str, Any] | None) -> TrustPolicy:
+    return trust if isinstance(trust, TrustPolicy) else TrustPolicy.from_mapping(trust)
+
+
+def is_loader_spec(value: str, base_dir: str | Path | None = None) -> bool:
+    """True for ``package.module:function`` (a custom loader), not a file path.
+
+    A value that names an existing file or folder (relative to ``base_dir``, the
+    config file's folder, when given) is a path.
+    """
+    value = str(value)
+    if not _LOADER_SPEC.match(value):
+        return False
+    candidate = Path(value) if base_dir is None else Path(base_dir) / value
+    return not candidate.exists()
 
 
 @dataclass
@@ -46,10 +102,10 @@ class ArtifactInfo:
     format: str
     sha256: str
     size_bytes: int
-    trusted_by: str  # how loading was allowed: "skops defaults", "trust.skops_types", "trust.sha256", "static scan", "custom loader"
+    trusted_by: str  # how loading was allowed: "skops defaults", "trust.skops_types", "trust.sha256", "allow-list", "custom loader"
     extra_trusted_types: list[str] = field(default_factory=list)
     load_seconds: float | None = None
-    scan: dict | None = None  # what the static pickle scan found
+    loaded: dict | None = None  # what the allow-listing loader admitted (safe_pickle.LoadRecord)
     inner_path: str | None = None  # the file inside an MLflow model folder
     warnings: list[str] = field(default_factory=list)  # e.g. scikit-learn's InconsistentVersionWarning
 
@@ -67,13 +123,24 @@ def artifact_format(path: Path, key: str = "model") -> str:
     return fmt
 
 
-def check_artifact(
-    path: str | Path,
-    key: str = "model",
-    trusted_sha256: Iterable[str] = (),
-    trusted_skops_types: Iterable[str] = (),
-) -> ArtifactInfo:
-    """Decide whether an artifact may be loaded, without loading it.
+def sha256_of(handle) -> str:
+    """sha256 of an open binary file, read from its start; leaves it at its start."""
+    digest = hashlib.sha256()
+    handle.seek(0)
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+    handle.seek(0)
+    return digest.hexdigest()
+
+
+def check_artifact(path: str | Path, key: str = "model", trust: TrustPolicy | Mapping[str, Any] | None = None) -> ArtifactInfo:
+    """Inspect an artifact without constructing anything from it (safe in the driver).
+
+    Checks the path, format, size and metadata an artifact carries (an MLflow
+    ``MLmodel`` file, a skops schema, ONNX external data), all read with bounds,
+    and hashes the file. Whether a pickle's contents are acceptable is decided
+    by the loader itself (:func:`load_model`), which enforces the allow-list as
+    it loads.
 
     Parameters
     ----------
@@ -81,10 +148,8 @@ def check_artifact(
         The artifact file, an MLflow model folder, or ``module:function``.
     key : str
         Config key it came from (``model`` or ``baseline``), for messages.
-    trusted_sha256 : iterable of str
-        Hashes of pickle/joblib files the user trusts even when the scan is not clean.
-    trusted_skops_types : iterable of str
-        skops types the user reviewed and trusts beyond skops' defaults.
+    trust : TrustPolicy or mapping
+        What the user trusts.
 
     Returns
     -------
@@ -93,24 +158,24 @@ def check_artifact(
     Raises
     ------
     InputError
-        Missing, empty or unreadable file.
+        Missing, empty, unreadable or malformed artifact.
     UntrustedArtifactError
-        A pickle naming dangerous, unknown or unscannable content whose hash is
-        not trusted, or a skops file needing untrusted types.
+        A skops file needing types the user has not trusted.
     """
+    policy = _policy(trust)
     if is_loader_spec(str(path)):
         return ArtifactInfo(str(path), "loader", "", 0, "custom loader (configured by you)")
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: model file not found; check the {key!r} path")
     if path.is_dir():
-        return _check_mlflow(path, key, trusted_sha256, trusted_skops_types)
+        return _check_mlflow(path, key, policy)
     fmt = artifact_format(path, key)
     size = path.stat().st_size
     if size == 0:
         raise InputError(f"{path}: file is empty; re-save the {key} model")
-    digest = sha256_file(path)
-    trusted_hashes = {h.lower() for h in trusted_sha256}
+    with open(path, "rb") as handle:
+        digest = sha256_of(handle)
     if fmt == "onnx":
         from readiness.onnx_model import _require, check_external_data
 
@@ -118,20 +183,10 @@ def check_artifact(
         check_external_data(path)
         return ArtifactInfo(str(path), fmt, digest, size, "ONNX (no code runs on load)")
     if fmt in PICKLE_FORMATS:
-        from readiness.pickle_scan import scan_file
-
-        scan = scan_file(path)
-        if digest in trusted_hashes:
-            return ArtifactInfo(str(path), fmt, digest, size, "trust.sha256", scan=scan.to_dict())
-        if not scan.clean:
-            raise UntrustedArtifactError(
-                f"{path}: refusing to load this {fmt} file: loading it would run code and its static scan found "
-                f"{_scan_problem(scan)}. If you trust it, add its sha256 {digest} to trust.sha256 in readiness.yaml "
-                f"or pass --trust-artifact {digest}; better, re-save it with readiness.save_model (skops)"
-            )
-        return ArtifactInfo(str(path), fmt, digest, size, "static scan (scientific stack only)", scan=scan.to_dict())
-    untrusted = skops_untrusted_types(path, key)
-    missing = sorted(set(untrusted) - set(trusted_skops_types))
+        trusted_by = "trust.sha256" if policy.trusts_hash(digest) else "allow-list (enforced while loading)"
+        return ArtifactInfo(str(path), fmt, digest, size, trusted_by)
+    untrusted = skops_untrusted_types(path, key, policy.max_load_bytes)
+    missing = sorted(set(untrusted) - set(policy.skops_types))
     if missing:
         raise UntrustedArtifactError(
             f"{path}: skops file needs types that are not trusted: {', '.join(missing)}. "
@@ -144,92 +199,164 @@ def check_artifact(
     )
 
 
-def _scan_problem(scan) -> str:
-    if scan.unscannable:
-        return f"a file it could not follow to the end ({scan.unscannable})"
-    parts = []
-    if scan.dangerous:
-        parts.append("dangerous globals " + ", ".join(scan.dangerous))
-    if scan.unknown:
-        parts.append("globals outside the scientific stack " + ", ".join(scan.unknown[:8])
-                     + (f" and {len(scan.unknown) - 8} more" if len(scan.unknown) > 8 else ""))
-    return "; ".join(parts)
+def vet_in_child(path: str | Path, key: str, trust: TrustPolicy | Mapping[str, Any] | None, timeout_s: float) -> None:
+    """Load a pickle artifact in a child process with the kernel's loader; raise its one-line refusal.
+
+    Called by the driver before any report runs, for pickle artifacts the user has not
+    trusted by hash: the check is the loader itself, run where a payload could do no
+    harm to the driver, and bounded by ``timeout_s``.
+
+    Raises
+    ------
+    UntrustedArtifactError or InputError
+        What :func:`load_model` raised in the child.
+    """
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    policy = _policy(trust)
+    with tempfile.TemporaryDirectory(prefix="readiness-vet-") as work:
+        request, output = Path(work) / "request.json", Path(work) / "outcome.json"
+        request.write_text(json.dumps({"path": str(path), "key": key, "trust": policy.to_mapping(),
+                                       "output": str(output)}), encoding="utf-8")
+        try:
+            subprocess.run([sys.executable, "-m", "readiness._vet_artifact", str(request)], timeout=timeout_s,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        except subprocess.TimeoutExpired:
+            raise UntrustedArtifactError(f"{path}: loading the {key} artifact did not finish within {timeout_s:g} s "
+                                         "(--timeout); refusing it") from None
+        if not output.is_file():
+            raise UntrustedArtifactError(f"{path}: loading the {key} artifact ended its process without an answer "
+                                         "(out of memory, or a crash in compiled code); refusing it")
+        outcome = json.loads(output.read_text(encoding="utf-8"))
+    if not outcome["ok"]:
+        error = UntrustedArtifactError if "refusing to load" in outcome["message"] else InputError
+        raise error(outcome["message"] if outcome["usage_error"]
+                    else f"{path}: could not load the {key} model ({outcome['message']})")
 
 
 def _mlflow_model_file(folder: Path, key: str) -> tuple[Path, str]:
     """The sklearn flavour's model file in an MLflow model folder, and its serialization format."""
     import yaml
 
+    from readiness.safe_yaml import read_yaml_file
+
     mlmodel = folder / "MLmodel"
     if not mlmodel.is_file():
         raise InputError(f"{folder}: is a folder without an MLmodel file; {key!r} must be a model file or an MLflow model folder")
     try:
-        spec = yaml.safe_load(mlmodel.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"{mlmodel}: not valid YAML ({str(exc).splitlines()[0]}); re-save the MLflow model") from None
-    flavor = (spec.get("flavors") or {}).get("sklearn")
+        spec = read_yaml_file(mlmodel, max_bytes=_MAX_METADATA_BYTES, max_nodes=10_000)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{mlmodel}: not a readable MLmodel file ({reason}); re-save the MLflow model") from None
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, dict):
+        raise InputError(f"{mlmodel}: must be a mapping with a flavors: key, not a {type(spec).__name__}; re-save the MLflow model")
+    flavors = spec.get("flavors") or {}
+    if not isinstance(flavors, dict):
+        raise InputError(f"{mlmodel}: flavors: must be a mapping; re-save the MLflow model")
+    flavor = flavors.get("sklearn")
     if not isinstance(flavor, dict) or not flavor.get("pickled_model"):
-        flavors = ", ".join(spec.get("flavors") or {}) or "none"
-        raise InputError(f"{mlmodel}: has no sklearn flavour (flavours: {flavors}); readiness loads MLflow sklearn models")
-    fmt = str(flavor.get("serialization_format", "cloudpickle"))
-    inner = (folder / flavor["pickled_model"]).resolve()
-    if folder.resolve() not in inner.parents:
-        raise InputError(f"{mlmodel}: pickled_model points outside the model folder ({flavor['pickled_model']}); refusing it")
+        names = ", ".join(str(f) for f in flavors) or "none"
+        raise InputError(f"{mlmodel}: has no sklearn flavour (flavours: {names[:200]}); readiness loads MLflow sklearn models")
+    pickled = flavor["pickled_model"]
+    if not isinstance(pickled, str):
+        raise InputError(f"{mlmodel}: sklearn pickled_model must be a file name, not {type(pickled).__name__}; re-save the MLflow model")
+    fmt = flavor.get("serialization_format", "cloudpickle")
     if fmt not in ("skops", "pickle", "cloudpickle"):
-        raise InputError(f"{mlmodel}: unsupported serialization_format {fmt!r}")
+        raise InputError(f"{mlmodel}: unsupported serialization_format {str(fmt)[:60]!r} (skops, pickle or cloudpickle)")
+    inner = (folder / pickled).resolve()
+    if folder.resolve() not in inner.parents:
+        raise InputError(f"{mlmodel}: pickled_model points outside the model folder ({pickled[:200]}); refusing it")
+    if not inner.is_file():
+        raise InputError(f"{mlmodel}: pickled_model {pickled[:200]!r} is not a file in the model folder")
     return inner, fmt
 
 
-def _check_mlflow(folder: Path, key: str, trusted_sha256, trusted_skops_types) -> ArtifactInfo:
+def _check_mlflow(folder: Path, key: str, policy: TrustPolicy) -> ArtifactInfo:
     inner, fmt = _mlflow_model_file(folder, key)
-    if fmt == "skops":
-        info = check_artifact(inner if inner.suffix == ".skops" else _as_suffix(inner, ".skops"), key,
-                              trusted_sha256, trusted_skops_types)
-    else:
-        info = check_artifact(inner if inner.suffix in (".pkl", ".pickle") else _as_suffix(inner, ".pkl"), key,
-                              trusted_sha256, trusted_skops_types)
+    expected = (".skops",) if fmt == "skops" else (".pkl", ".pickle")
+    if inner.suffix.lower() not in expected:
+        raise InputError(f"{inner}: MLflow model file without the {expected[0]} suffix its serialization format implies")
+    info = check_artifact(inner, key, policy)
+    if fmt != "skops":
         info.format = fmt
     info.inner_path, info.path = info.path, str(folder)
     info.format = f"mlflow/{info.format}"
     return info
 
 
-def _as_suffix(path: Path, suffix: str) -> Path:
-    raise InputError(f"{path}: MLflow model file without the {suffix} suffix its serialization format implies")
-
-
-def skops_untrusted_types(path: Path, key: str = "model") -> list[str]:
-    """Types in a skops file outside skops' trusted defaults (reads its schema only)."""
+def skops_untrusted_types(path: Path, key: str = "model", max_bytes: int = DEFAULT_MAX_LOAD_BYTES) -> list[str]:
+    """Types in a skops file outside skops' trusted defaults (reads its schema only, bounded)."""
     import skops.io
 
-    if not zipfile.is_zipfile(path):
-        raise InputError(f"{path}: not a valid skops file (not a zip archive); re-save the {key} with skops.io.dump")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path}: not a valid skops file ({_first_line(exc)}); re-save the {key} with skops.io.dump") from None
+    declared = sum(entry.file_size for entry in entries)
+    schema = next((entry for entry in entries if entry.filename == "schema.json"), None)
+    if declared > max_bytes or (schema is not None and schema.file_size > 64 * _MAX_METADATA_BYTES):
+        raise UntrustedArtifactError(
+            f"{path}: skops archive declares {declared:,} bytes of content, beyond the limit of {max_bytes:,} "
+            "(trust.max_load_bytes); raise the limit only for a file you trust"
+        )
     try:
         return list(skops.io.get_untrusted_types(file=path))
     except Exception as exc:
         raise InputError(f"{path}: not a valid skops file ({_first_line(exc)}); re-save the {key} with skops.io.dump") from None
 
 
+def _refusal(path, fmt: str, digest: str, reason: str) -> UntrustedArtifactError:
+    return UntrustedArtifactError(
+        f"{path}: refusing to load this {fmt} file: {reason}. Nothing it names was run. If you trust the file, "
+        f"add its sha256 {digest} to trust.sha256 in readiness.yaml or pass --trust-artifact {digest}; "
+        "better, re-save the model with readiness.save_model (skops)"
+    )
+
+
 def load_model(
     path: str | Path,
     key: str = "model",
-    trusted_sha256: Iterable[str] = (),
-    trusted_skops_types: Iterable[str] = (),
+    trust: TrustPolicy | Mapping[str, Any] | None = None,
 ) -> tuple[Any, ArtifactInfo]:
-    """Load an artifact after the same trust decision as :func:`check_artifact`.
+    """Load an artifact; pickles not trusted by hash go through the allow-listing loader.
+
+    Parameters
+    ----------
+    path : str or Path
+        The artifact file, an MLflow model folder, or ``module:function``.
+    key : str
+        Config key it came from, for messages.
+    trust : TrustPolicy or mapping
+        What the user trusts (``trust:`` in readiness.yaml).
 
     Returns
     -------
     estimator : object
         The fitted model.
     info : ArtifactInfo
-        Format, hash, size, what allowed the load, how long it took, and any
-        version warnings scikit-learn raised while loading.
+        Format, hash, size, what allowed the load (and, for pickles, every global
+        the allow-list admitted), how long it took, and any version warnings
+        scikit-learn raised while loading.
+
+    Raises
+    ------
+    UntrustedArtifactError
+        The file names or calls something outside the allow-list, or passes a
+        size limit, and its hash is not trusted. Nothing it names was run.
+    InputError
+        Missing, malformed or unloadable artifact.
     """
     import time
     import warnings
 
-    info = check_artifact(path, key, trusted_sha256, trusted_skops_types)
+    policy = _policy(trust)
+    info = check_artifact(path, key, policy)
     target = info.inner_path or info.path
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -242,18 +369,9 @@ def load_model(
 
                 model = OnnxModel(target)
             elif info.format.endswith("skops"):
-                import skops.io
-
-                model = skops.io.load(target, trusted=info.extra_trusted_types or None)
-            elif info.format == "joblib":
-                import joblib
-
-                model = joblib.load(target)
+                model = _load_skops(target, info, policy)
             else:
-                import pickle
-
-                with open(target, "rb") as handle:
-                    model = pickle.load(handle)  # noqa: S301 - scanned clean or hash-trusted above
+                model = _load_pickle(target, info, policy)
         except InputError:
             raise
         except Exception as exc:
@@ -264,6 +382,39 @@ def load_model(
     if not hasattr(model, "predict"):
         raise InputError(f"{path}: the {key} artifact holds a {type(model).__name__}, which has no predict(); save the fitted estimator")
     return model, info
+
+
+def _load_pickle(target: str, info: ArtifactInfo, policy: TrustPolicy):
+    """One open file: hashed, then loaded from the same handle (no swap between check and load)."""
+    from readiness import safe_pickle
+
+    fmt = info.format.split("/")[-1]
+    with open(target, "rb") as handle:
+        digest = sha256_of(handle)
+        if policy.trusts_hash(digest):
+            import joblib
+
+            info.sha256, info.trusted_by = digest, "trust.sha256"
+            return joblib.load(handle)  # trusted by the user: loaded as it is (joblib also reads plain pickles)
+        try:
+            model, record = safe_pickle.load_pickle(handle, max_bytes=policy.max_load_bytes)
+        except safe_pickle.RefusedArtifact as exc:
+            raise _refusal(info.inner_path or info.path, fmt, digest, str(exc)) from None
+    info.sha256, info.trusted_by, info.loaded = digest, "allow-list (enforced while loading)", record.to_dict()
+    return model
+
+
+def _load_skops(target: str, info: ArtifactInfo, policy: TrustPolicy):
+    import skops.io
+
+    from readiness.safe_pickle import address_space_limit
+
+    try:
+        with address_space_limit(policy.max_load_bytes + 1024**3):
+            return skops.io.load(target, trusted=info.extra_trusted_types or None)
+    except MemoryError:
+        raise UntrustedArtifactError(f"{target}: loading needed more memory than trust.max_load_bytes "
+                                     f"({policy.max_load_bytes:,} bytes)") from None
 
 
 def _call_loader(spec: str, key: str):

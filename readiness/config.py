@@ -187,6 +187,8 @@ class DriftConfig(_Strict):
 class TrustConfig(_Strict):
     sha256: list[str] = []
     skops_types: list[str] = []
+    #: Most bytes an untrusted pickle may decompress to, and memory its loading may add (4 GiB).
+    max_load_bytes: int = Field(4 * 1024**3, ge=1024**2)
 
     @field_validator("sha256", mode="before")
     @classmethod

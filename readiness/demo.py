@@ -276,7 +276,7 @@ def demo_parameters(folder: str | Path | None = None) -> dict:
     return {
         "model_path": str(config.model), "baseline_path": str(config.baseline), "golden_path": str(config.golden),
         "target": config.target, "task": config.task, "segments": list(config.segments),
-        "trusted_sha256": list(config.trust.sha256), "trusted_skops_types": list(config.trust.skops_types),
+        "trust": config.trust.model_dump(mode="json"),
         "settings": config.golden_benchmark.model_dump(mode="json"),
     }
 
@@ -295,5 +295,5 @@ def drift_parameters(folder: str | Path | None = None) -> dict:
     config = load_config(ensure_scenario(folder))
     return {"reference_path": str(config.reference), "current_path": str(config.current),
             "model_path": str(config.model), "target": config.target,
-            "trusted_sha256": list(config.trust.sha256), "trusted_skops_types": list(config.trust.skops_types),
+            "trust": config.trust.model_dump(mode="json"),
             "settings": config.drift.model_dump(mode="json")}

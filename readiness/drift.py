@@ -94,8 +94,7 @@ class DriftReport(RecordsChecks):
     """Profiles reference and current data, scores drift and builds each section."""
 
     def __init__(self, reference_path: str, current_path: str, model_path: str = "", target: str = "",
-                 trusted_sha256: list[str] | None = None, trusted_skops_types: list[str] | None = None,
-                 settings: dict[str, Any] | None = None):
+                 trust: dict[str, Any] | None = None, settings: dict[str, Any] | None = None):
         self.started_at = now_iso()
         self._clock = time.perf_counter()
         try:
@@ -116,7 +115,7 @@ class DriftReport(RecordsChecks):
         if model_path:
             from readiness.artifacts import ModelAdapter, load_model
 
-            estimator, self.model_info = load_model(model_path, "model", trusted_sha256 or [], trusted_skops_types or [])
+            estimator, self.model_info = load_model(model_path, "model", trust)
             self.model = ModelAdapter(estimator, "model")
         self._sections: dict[str, list[Check]] = {}
         self.reference_frame: pd.DataFrame | None = None

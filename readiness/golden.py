@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from readiness import plots
-from readiness.artifacts import ArtifactInfo, ModelAdapter, load_model
+from readiness.artifacts import ArtifactInfo, ModelAdapter, TrustPolicy, load_model
 from readiness.bootstrap import Interval, bootstrap, percentile_interval
 from readiness.config import ConfigError, GoldenBenchmarkConfig, MetricThreshold
 from readiness.data import read_table, sha256_file
@@ -171,8 +171,7 @@ class GoldenBenchmark(RecordsChecks):
         baseline_path: str = "",
         task: str = "auto",
         segments: list[str] | None = None,
-        trusted_sha256: list[str] | None = None,
-        trusted_skops_types: list[str] | None = None,
+        trust: dict[str, Any] | None = None,
         settings: dict[str, Any] | None = None,
     ):
         self.started_at = now_iso()
@@ -197,15 +196,14 @@ class GoldenBenchmark(RecordsChecks):
         if unlabeled:
             raise InputError(f"{source}: {unlabeled} row(s) have no value in target column {target!r}; the golden set must be fully labelled")
 
-        trust = dict(trusted_sha256=trusted_sha256 or [], trusted_skops_types=trusted_skops_types or [])
-        self.trust = trust
-        estimator, self.model_info = load_model(model_path, "model", **trust)
+        self.trust = TrustPolicy.from_mapping(trust)
+        estimator, self.model_info = load_model(model_path, "model", self.trust)
         self.model = ModelAdapter(estimator, "candidate")
         self.manifest_findings = self._check_manifest(model_path)
         self.baseline: ModelAdapter | None = None
         self.baseline_info: ArtifactInfo | None = None
         if baseline_path:
-            estimator, self.baseline_info = load_model(baseline_path, "baseline", **trust)
+            estimator, self.baseline_info = load_model(baseline_path, "baseline", self.trust)
             self.baseline = ModelAdapter(estimator, "baseline")
 
         self.task, self.task_reason = detect_task(self.model, task)
@@ -625,21 +623,22 @@ class GoldenBenchmark(RecordsChecks):
         info = self.model_info
         problem = "fail" if settings.strict else "warn"
         checks = []
-        scan = info.scan
         described = f"{info.format}, {info.size_bytes:,} bytes, loaded in {fmt((info.load_seconds or 0) * 1000)} ms; allowed by {info.trusted_by}"
         checks.append(Check("golden.artifact.load", "Artifact loaded", "pass", described, severity="info",
                             value=info.size_bytes, details={"sha256": info.sha256, "format": info.format}))
-        if scan is not None:
-            from readiness.pickle_scan import ScanResult
+        if info.loaded is not None:
+            from readiness.safe_pickle import LoadRecord
 
-            result = ScanResult(**scan)
-            status = "pass" if result.clean else "warn"
-            text = (f"static scan of every pickle stream ({result.compression or 'uncompressed'}, {fmt(result.seconds * 1000)} ms): "
-                    f"{result.summary()}")
-            if not result.clean:
-                text += "; loaded only because you trust its sha256"
-            checks.append(Check("golden.artifact.scan", "Pickle scan before loading", status, text, severity="critical",
-                                details={"globals": result.globals}))
+            record = LoadRecord(**info.loaded)
+            checks.append(Check("golden.artifact.scan", "Pickle loaded through the allow-list", "pass",
+                                f"every global was judged while loading ({fmt(record.seconds * 1000)} ms): {record.summary()}; "
+                                f"{record.trees_checked} fitted tree(s) validated",
+                                severity="critical", details={"globals": record.globals}))
+        elif info.trusted_by == "trust.sha256":
+            checks.append(Check("golden.artifact.scan", "Pickle trusted by hash", "pass",
+                                "loaded as it is, without the allow-list, because you listed its sha256 in trust.sha256 "
+                                "(loading a pickle runs whatever code it names; readiness.save_model writes skops instead)",
+                                severity="info"))
         elif info.format.endswith("skops"):
             extra = ", ".join(info.extra_trusted_types) or "none"
             checks.append(Check("golden.artifact.scan", "skops types", "pass",
@@ -707,7 +706,7 @@ class GoldenBenchmark(RecordsChecks):
             work = Path(work)
             sample.to_pickle(work / "sample.pkl")
             request = {"path": self.model_info.path, "task": self.task, "sample": str(work / "sample.pkl"),
-                       "output": str(work / "scores.npy"), **self.trust}
+                       "output": str(work / "scores.npy"), "trust": self.trust.to_mapping()}
             (work / "request.json").write_text(json.dumps(request), encoding="utf-8")
             done = subprocess.run([sys.executable, "-m", "readiness._fresh_predict", str(work / "request.json")],
                                   capture_output=True, text=True, timeout=300)
@@ -746,8 +745,7 @@ class GoldenBenchmark(RecordsChecks):
                 pending.extend(obj)
             elif isinstance(obj, dict):
                 pending.extend(obj.values())
-        unknown = set((self.model_info.scan or {}).get("unknown", []))
-        hidden = sorted({m for m in modules if m.split(".")[0] not in stack_roots} | {u.rsplit(".", 1)[0] for u in unknown})
+        hidden = sorted(m for m in modules if m.split(".")[0] not in stack_roots)
         return hidden
 
     # ---------------------------------------------------------------- robustness
@@ -887,8 +885,8 @@ class GoldenBenchmark(RecordsChecks):
         doc = {
             "model": {"path": self.model_info.path, "sha256": self.model_info.sha256, "format": self.model_info.format,
                       "size_bytes": self.model_info.size_bytes, "trusted_by": self.model_info.trusted_by,
-                      **({"scan": {k: self.model_info.scan[k] for k in ("globals", "dangerous", "unknown", "unscannable", "compression")}}
-                         if self.model_info.scan else {})},
+                      **({"loaded": {k: self.model_info.loaded[k] for k in ("globals", "compression", "bytes_read", "trees_checked")}}
+                         if self.model_info.loaded else {})},
             "golden": {"path": str(self.golden_path), "sha256": self.golden_sha256, "rows": len(self.frame),
                        "columns": self.frame.shape[1]},
             "task": self.task,

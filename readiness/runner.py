@@ -30,7 +30,7 @@ import nbformat
 import yaml
 
 from readiness.aggregate import write_run_outputs
-from readiness.artifacts import check_artifact
+from readiness.artifacts import PICKLE_FORMATS, check_artifact, vet_in_child
 from readiness.config import REPORTS, Config
 from readiness.data import read_columns
 from readiness.exceptions import USAGE_ERROR_NAMES, InputError, NotebookParameterError, UsageError
@@ -84,8 +84,7 @@ def report_parameters(config: Config, report: str, results_dir: Path | None = No
             "current_path": str(config.current),
             "model_path": str(config.model) if config.model else "",
             "target": config.target or "",
-            "trusted_sha256": list(config.trust.sha256),
-            "trusted_skops_types": list(config.trust.skops_types),
+            "trust": config.trust.model_dump(mode="json"),
             "settings": config.drift.model_dump(mode="json"),
         }
     if report == "workflow_risk_checklist":
@@ -103,8 +102,7 @@ def report_parameters(config: Config, report: str, results_dir: Path | None = No
         "target": config.target,
         "task": config.task,
         "segments": list(config.segments),
-        "trusted_sha256": list(config.trust.sha256),
-        "trusted_skops_types": list(config.trust.skops_types),
+        "trust": config.trust.model_dump(mode="json"),
         "settings": config.golden_benchmark.model_dump(mode="json"),
     }
 
@@ -147,13 +145,24 @@ def default_reports(config: Config) -> list[str]:
     return reports
 
 
-def preflight(config: Config, reports: list[str]) -> None:
-    """Everything checkable without loading a model; raises UsageError with one line."""
+def preflight(config: Config, reports: list[str], timeout_s: float | None = None) -> None:
+    """Everything checkable before a report runs; raises UsageError with one line.
+
+    Pickle artifacts are loaded once in a child process by the kernel's own loader
+    (never in this process), under the run's timeout.
+    """
     for report in reports:
         missing = [key for key in NEEDS[report] if getattr(config, key) is None]
         if missing:
             raise UsageError(f"{report} needs {', '.join(repr(k) for k in missing)} in readiness.yaml or on the command line")
-    trust = dict(trusted_sha256=config.trust.sha256, trusted_skops_types=config.trust.skops_types)
+    trust = config.trust.model_dump()
+    vet_timeout = timeout_s or config.golden_benchmark.timeout_s
+
+    def vet(path, key: str) -> None:
+        info = check_artifact(path, key, trust)
+        if info.format.split("/")[-1] in PICKLE_FORMATS and info.trusted_by != "trust.sha256":
+            vet_in_child(path, key, trust, vet_timeout)
+
     if "workflow_risk_checklist" in reports:
         from readiness.checklist import load_checklist
 
@@ -168,13 +177,14 @@ def preflight(config: Config, reports: list[str]) -> None:
             else:
                 read_columns(path, key)
         if config.model is not None:
-            check_artifact(config.model, "model", **trust)
+            vet(config.model, "model")
     if "golden_benchmark" not in reports:
         check_output_folder(config.output)
         return
-    check_artifact(config.model, "model", **trust)
+    if "drift_report" not in reports or config.model is None:
+        vet(config.model, "model")
     if config.baseline is not None:
-        check_artifact(config.baseline, "baseline", **trust)
+        vet(config.baseline, "baseline")
     columns = read_columns(config.golden, "golden")
     if config.target not in columns:
         raise InputError(f"{config.golden}: target column {config.target!r} not found; set 'target' to one of: {_listing(columns)}")
@@ -327,7 +337,7 @@ def run(
     for report in reports:
         if report not in REPORTS:
             raise UsageError(f"unknown report {report!r} for --only; available: {', '.join(REPORTS)}")
-    preflight(config, reports)
+    preflight(config, reports, timeout_s)
     out = Path(config.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))

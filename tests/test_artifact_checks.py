@@ -34,7 +34,7 @@ def regression(tmp_path):
 
 
 def artifact_checks(tmp_path, model_path, trusted=(), **settings):
-    bench = GoldenBenchmark(str(model_path), str(tmp_path / "g.csv"), "y", trusted_sha256=list(trusted),
+    bench = GoldenBenchmark(str(model_path), str(tmp_path / "g.csv"), "y", trust={"sha256": list(trusted)},
                             settings={**FAST, "artifact": settings})
     return {c.id: c for c in bench.artifact_section().checks}
 
@@ -81,13 +81,13 @@ def test_a_tampered_artifact_is_an_error(regression):
 
 
 def test_a_manifest_cannot_widen_trust(tmp_path):
-    """Even a manifest whose hash matches does not let an unclean pickle load."""
+    """Even a manifest whose hash matches does not let a pickle outside the allow-list load."""
     path = tmp_path / "m.joblib"
     joblib.dump(helpers.ColumnRegressor("pred"), path)
     manifest_path(path).write_text(json.dumps({"schema": "readiness-manifest/1", "sha256": sha256_file(path),
                                               "trusted": True, "trust": {"sha256": [sha256_file(path)]}}))
-    with pytest.raises(UntrustedArtifactError):
-        check_artifact(path)
+    with pytest.raises(UntrustedArtifactError, match="helpers.ColumnRegressor"):
+        load_model(path)
 
 
 def test_inconsistent_version_warning_is_a_finding(regression, monkeypatch):
@@ -135,8 +135,9 @@ def test_scan_results_are_in_the_report(regression):
     path = tmp_path / "m.joblib"
     joblib.dump(LinearRegression().fit(frame, frame.pred), path, compress=3)
     checks = artifact_checks(tmp_path, path, fresh_process=False)
-    assert checks["golden.artifact.scan"].status == "pass" and "zlib" in checks["golden.artifact.scan"].message
-    assert "allowed by static scan" in checks["golden.artifact.load"].message
+    scan = checks["golden.artifact.scan"]
+    assert scan.status == "pass" and "zlib" in scan.message and "sklearn.linear_model._base.LinearRegression" in scan.details["globals"]
+    assert "allowed by allow-list (enforced while loading)" in checks["golden.artifact.load"].message
 
 
 def write_mlflow(folder: Path, model, fmt: str, pickled: str):
@@ -162,8 +163,8 @@ def test_mlflow_model_folders_load_through_the_same_gate(regression, fmt, pickle
 
 def test_mlflow_pickle_with_a_payload_is_refused(tmp_path):
     write_mlflow(tmp_path / "evil", {"x": helpers.ColumnRegressor()}, "cloudpickle", "model.pkl")
-    with pytest.raises(UntrustedArtifactError):
-        check_artifact(tmp_path / "evil")
+    with pytest.raises(UntrustedArtifactError, match="helpers.ColumnRegressor"):
+        load_model(tmp_path / "evil")
 
 
 @pytest.mark.parametrize("mlmodel,message", [
@@ -247,5 +248,5 @@ def test_lightgbm_in_a_pipeline_goes_through_the_pickle_path(tmp_path):
                           lightgbm.LGBMClassifier(n_estimators=10, verbose=-1)).fit(X, y)
     joblib.dump(model, tmp_path / "lgbm.joblib")
     loaded, info = load_model(tmp_path / "lgbm.joblib")
-    assert info.scan["dangerous"] == [] and any(g.startswith("lightgbm.") for g in info.scan["globals"])
+    assert info.trusted_by.startswith("allow-list") and any(g.startswith("lightgbm.") for g in info.loaded["globals"])
     np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))

@@ -59,12 +59,13 @@ def test_malicious_pickles_are_refused_and_never_run(tmp_path, fitted, suffix, d
     assert not marker.exists()
 
 
-def test_a_clean_pickle_loads_after_its_scan(tmp_path, fitted):
+def test_a_pickle_of_the_scientific_stack_loads_through_the_allow_list(tmp_path, fitted):
     model, X = fitted
     path = tmp_path / "m.joblib"
     joblib.dump(model, path, compress=3)
     loaded, info = load_model(path)
-    assert info.trusted_by == "static scan (scientific stack only)" and info.scan["compression"] == "zlib"
+    assert info.trusted_by == "allow-list (enforced while loading)" and info.loaded["compression"] == "zlib"
+    assert info.loaded["globals"]["sklearn.linear_model._logistic.LogisticRegression"] == "class"
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
 
 
@@ -74,12 +75,12 @@ def test_unknown_globals_need_the_hash_and_a_wrong_hash_is_no_trust(tmp_path, fi
     path = tmp_path / "custom.joblib"
     joblib.dump(ColumnScoreClassifier("x"), path)
     with pytest.raises(UntrustedArtifactError) as err:
-        check_artifact(path)
-    assert "globals outside the scientific stack helpers.ColumnScoreClassifier" in str(err.value)
+        load_model(path)
+    assert "helpers.ColumnScoreClassifier: module helpers is outside the scientific stack" in str(err.value)
     with pytest.raises(UntrustedArtifactError):
-        check_artifact(path, trusted_sha256=["0" * 64])
-    info = check_artifact(path, trusted_sha256=[sha256_file(path).upper()])
-    assert info.trusted_by == "trust.sha256" and info.scan["unknown"] == ["helpers.ColumnScoreClassifier"]
+        load_model(path, trust={"sha256": ["0" * 64]})
+    loaded, info = load_model(path, trust={"sha256": [sha256_file(path).upper()]})
+    assert info.trusted_by == "trust.sha256" and info.loaded is None and loaded.column == "x"
 
 
 def test_skops_tree_models_need_their_types_trusted(tmp_path, fitted):
@@ -90,7 +91,7 @@ def test_skops_tree_models_need_their_types_trusted(tmp_path, fitted):
     with pytest.raises(UntrustedArtifactError) as err:
         check_artifact(path)
     assert TREE_TYPE in str(err.value) and "trust.skops_types" in str(err.value)
-    loaded, info = load_model(path, trusted_skops_types=[TREE_TYPE])
+    loaded, info = load_model(path, trust={"skops_types": [TREE_TYPE]})
     assert info.trusted_by == "trust.skops_types" and info.extra_trusted_types == [TREE_TYPE]
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
 

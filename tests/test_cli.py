@@ -179,6 +179,24 @@ def test_malicious_pickle_is_refused_naming_the_global(scenario, capsys, monkeyp
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("attack,expected", [
+    ("nested_object_array_payload", "posix.system"),
+    ("joblib_nested_wrapper", "NumpyArrayWrapper: a joblib array header inside a nested stream"),
+    ("bz2_multistream_bomb", "decompresses more than 200-fold"),
+    ("declared_huge_array", "would take the data read past the limit"),
+])
+def test_hostile_artifacts_end_the_run_before_any_report(scenario, capsys, monkeypatch, attack, expected):
+    import pickle_corpus
+
+    monkeypatch.chdir(scenario)
+    marker = scenario / "pwned"
+    builder = getattr(pickle_corpus, attack)
+    builder(scenario / "evil.joblib", marker) if "payload" in attack or "wrapper" in attack else builder(scenario / "evil.joblib")
+    code, _, err = call(["run", "--model", "evil.joblib"], capsys)
+    assert_one_line_usage_error(code, err, "evil.joblib: refusing to load this joblib file", expected, "--trust-artifact")
+    assert not marker.exists() and not (scenario / "out").exists()
+
+
 def test_output_folder_that_is_not_ours_is_never_overwritten(scenario, capsys, monkeypatch):
     monkeypatch.chdir(scenario)
     (scenario / "precious").mkdir()

@@ -40,7 +40,7 @@ def segment_story(tmp_path):
     cand_path, cand_hash = save(ColumnScoreClassifier("p_cand"), features, tmp_path / "cand.joblib")
     base_path, base_hash = save(ColumnScoreClassifier("p_base"), features, tmp_path / "base.joblib")
     return dict(model_path=cand_path, baseline_path=base_path, golden_path=str(tmp_path / "golden.csv"),
-                target="label", segments=["segment"], trusted_sha256=[cand_hash, base_hash])
+                target="label", segments=["segment"], trust={"sha256": [cand_hash, base_hash]})
 
 
 def test_segment_regression_fails_although_overall_improves(segment_story):
@@ -83,7 +83,7 @@ def test_flip_rates_are_counted_by_hand(tmp_path):
     f = golden[["p_cand", "p_base"]]
     c, hc = save(ColumnScoreClassifier("p_cand"), f, tmp_path / "c.joblib")
     b, hb = save(ColumnScoreClassifier("p_base"), f, tmp_path / "b.joblib")
-    bench = GoldenBenchmark(c, str(tmp_path / "g.csv"), "label", baseline_path=b, trusted_sha256=[hc, hb],
+    bench = GoldenBenchmark(c, str(tmp_path / "g.csv"), "label", baseline_path=b, trust={"sha256": [hc, hb]},
                             settings={**FAST, "n_bootstrap": 100})
     checks = statuses(bench)
     # rows 1, 2, 4, 7 change class; row 2 was right and is now wrong; rows 1 and 7 were wrong and are now right
@@ -105,7 +105,7 @@ def regression_story(tmp_path):
     base, hb = save(ColumnRegressor("pred", 1.0), f, tmp_path / "base.joblib")
     cand, hc = save(ColumnRegressor("pred", 100.0), f, tmp_path / "cand.joblib")
     return dict(model_path=cand, baseline_path=base, golden_path=str(tmp_path / "g.csv"), target="price",
-                trusted_sha256=[hb, hc], segments=["region"])
+                trust={"sha256": [hb, hc]}, segments=["region"])
 
 
 def test_a_hundredfold_mean_shift_fails_even_if_ranking_is_perfect(regression_story):
