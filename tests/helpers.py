@@ -108,3 +108,40 @@ class GlobalStateRegressor(ColumnRegressor):
 
     def predict(self, X):
         return super().predict(X) * SCALE["factor"]
+
+
+def render_markdown(text: str):
+    """summary.md as GitHub renders it (cmark-gfm, raw HTML let through so a test sees it), parsed."""
+    import cmarkgfm
+    import lxml.html
+    from cmarkgfm.cmark import Options
+
+    return lxml.html.fragment_fromstring(
+        cmarkgfm.github_flavored_markdown_to_html(text, options=Options.CMARK_OPT_UNSAFE), create_parent="div")
+
+
+#: The only elements readiness's own Markdown produces.
+MARKDOWN_ELEMENTS = {"div", "h2", "h3", "p", "table", "thead", "tbody", "tr", "th", "td", "code", "a", "em"}
+
+
+def assert_inert_markdown(text: str, allowed_links: set[str]) -> None:
+    """No element, link, mention, reference or autolink in summary.md that readiness did not write.
+
+    Mentions (@all), references (#12, !3) and bare URLs are only live outside code
+    spans, so every text outside ``<code>`` must be readiness's own: it may not hold
+    ``@``, ``://``, ``www.`` or ``#`` followed by a digit.
+    """
+    import re
+
+    root = render_markdown(text)
+    tags = {element.tag for element in root.iter() if isinstance(element.tag, str)}
+    assert tags <= MARKDOWN_ELEMENTS, tags - MARKDOWN_ELEMENTS
+    links = {a.get("href") for a in root.iter("a")}
+    assert links <= allowed_links, links - allowed_links
+    for element in root.iter():
+        if element.tag == "code":
+            outside = [element.tail or ""]
+        else:
+            outside = [element.text or "", element.tail or ""] if element.tag != "a" else [element.tail or ""]
+        for piece in outside:
+            assert not re.search(r"@|://|www\.|[#!]\d", piece), f"live text outside code: {piece!r}"
