@@ -221,3 +221,48 @@ def raw_controls(text: str) -> list[str]:
     from readiness.escape import _INVISIBLE
 
     return sorted({m.group() for m in _INVISIBLE.finditer(text) if m.group() != "\n"})
+
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+def chromium() -> str | None:
+    """Debian's Chromium, when installed (`.ci/run` installs it)."""
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def visit_pages(browser, paths) -> dict:
+    """Open each page; per page: requests, console errors, dialogs and whether the verdict banner shows."""
+    seen = {}
+    for path in paths:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        requests, errors, dialogs = [], [], []
+        page.on("request", lambda request: requests.append(request.url))
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(Path(path).resolve().as_uri(), wait_until="load")
+        page.wait_for_timeout(300)  # let any deferred handler (e.g. onerror) fire
+        seen[str(path)] = (requests, errors, dialogs, page.locator("#readiness-verdict").is_visible())
+        page.close()
+    return seen
+
+
+def assert_inert_pages(paths) -> None:
+    """Every page in headless Chromium: nothing fetched beyond file:/data:, no console error, no dialog."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        try:
+            seen = visit_pages(browser, paths)
+        finally:
+            browser.close()
+    for path, (requests, errors, dialogs, visible) in seen.items():
+        assert all(url.startswith(("file:", "data:")) for url in requests), (path, requests)
+        assert errors == [], (path, errors)
+        assert dialogs == [], f"script from data ran in {path}: {dialogs}"
+        assert visible, f"verdict banner not visible in {path}"
