@@ -270,9 +270,9 @@ def main(argv: list[str] | None = None) -> None:
         previous = {number: signal.signal(number, _stop_on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         cli.main(args=argv, prog_name="readiness", standalone_mode=False)
-    except click.exceptions.Abort:
-        _echo_err("readiness: aborted")
-        sys.exit(130)
+    except click.exceptions.Abort:  # click's form of KeyboardInterrupt
+        _echo_err("readiness: interrupted")
+        sys.exit(128 + signal.SIGINT)
     except click.exceptions.ClickException as exc:
         shown = io.StringIO()
         exc.show(file=shown)
