@@ -10,12 +10,11 @@ import json
 from pathlib import Path
 
 import lxml.etree
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import (DOLLAR_COLUMN, FAKE_VERDICT, HOSTILE_SEGMENTS, HOSTILE_STRINGS, PHISHING_COLUMN, PIXEL_COLUMN,
+from helpers import (DOLLAR_COLUMN, FAKE_VERDICT, PHISHING_COLUMN, PIXEL_COLUMN,
                      assert_inert_markdown, assert_inert_pages, chromium, raw_controls, render_markdown, run_readiness,
                      write_hostile_project)
 from readiness.escape import visible
@@ -24,14 +23,6 @@ pytestmark = pytest.mark.notebooks
 REPORTS = ("golden_benchmark", "drift_report", "workflow_risk_checklist")
 LINKS = {f"{r}.html" for r in REPORTS} | {"index.html"}
 XSD = Path(__file__).parent / "fixtures" / "junit-gitlab.xsd"
-
-
-@pytest.fixture(scope="session")
-def hostile_run(tmp_path_factory):
-    """`readiness run` of all three reports on the hostile project: (project folder, completed process)."""
-    folder = write_hostile_project(tmp_path_factory.mktemp("hostile") / "project", [DOLLAR_COLUMN, PIXEL_COLUMN],
-                                   PHISHING_COLUMN, HOSTILE_SEGMENTS, HOSTILE_STRINGS, roc_auc_min=0.99)
-    return folder, run_readiness(["run"], cwd=folder)
 
 
 def documents(out: Path) -> dict[str, dict]:
