@@ -21,7 +21,7 @@ import yaml
 
 from readiness.exceptions import UsageError
 from readiness.results import Check, report_document, write_json
-from readiness.runner import carry_over, check_output_folder, output_lock, replace_folder
+from readiness.runner import carry_over, check_output_folder, deferred_signals, output_lock, replace_folder
 
 SLOW_LOADER = '''
 """Test loader: the candidate model, which sleeps when loaded in the fresh-process child."""
@@ -141,6 +141,21 @@ def test_the_fresh_process_child_does_not_outlive_the_timeout(slow_project):
     doc = json.loads((slow_project / "out" / "golden_benchmark.json").read_text())
     assert process.returncode == 1 and doc["status"] == "error" and "timed out after 30 s" in doc["error"], err
     assert_no_litter(slow_project)
+
+
+def test_a_signal_while_the_folder_is_swapped_waits_until_it_is_in_place():
+    """Between the two renames an interruption would lose both reports: it is held, then acted on."""
+    reached = False
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_signals():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)  # Python runs handlers between bytecodes: this one only records it
+            reached = True
+    assert reached
+    previous = signal.getsignal(signal.SIGINT)
+    with deferred_signals():  # control: without a signal the block just runs, the handler restored
+        pass
+    assert signal.getsignal(signal.SIGINT) is previous
 
 
 # --------------------------------------------------------------------------- the output folder
