@@ -32,6 +32,10 @@ from readiness.exceptions import InputError, UntrustedArtifactError
 
 FORMATS = {".skops": "skops", ".joblib": "joblib", ".pkl": "pickle", ".pickle": "pickle", ".onnx": "onnx"}
 PICKLE_FORMATS = {"joblib", "pickle", "cloudpickle"}
+#: Probabilities may stray this far outside [0, 1], and their row sums this far from 1,
+#: through float32 arithmetic (ONNX, LightGBM) before a model counts as misbehaving.
+PROBABILITY_TOLERANCE = 1e-6
+ROW_SUM_TOLERANCE = 1e-3
 _LOADER_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 DEFAULT_MAX_LOAD_BYTES = 4 * 1024**3
 #: An MLmodel or skops schema larger than this is not metadata.
@@ -461,14 +465,51 @@ class ModelAdapter:
     def has_decision_function(self) -> bool:
         return hasattr(self.estimator, "decision_function")
 
+    # Outputs are checked where they are obtained: a model returning NaN or a
+    # "probability" of 1.7 must stop the report with one line saying so (exit 2),
+    # like a model that raises, instead of failing somewhere downstream.
+
     def predict(self, X):
-        return np.asarray(self.estimator.predict(X))
+        pred = np.asarray(self.estimator.predict(X))
+        if pred.dtype.kind in "fc":
+            self._check_finite(pred, "predict", len(X))
+        return pred
 
     def predict_proba(self, X):
-        return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
+        proba = np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
+        self._check_finite(proba, "predict_proba", len(X))
+        rows = len(X)
+        if proba.ndim != 2 or proba.shape[0] != rows:
+            raise InputError(f"the {self.name} model's predict_proba returned an array of shape {proba.shape} "
+                             f"for {rows} rows; expected ({rows}, number of classes)")
+        outside = (proba < -PROBABILITY_TOLERANCE) | (proba > 1 + PROBABILITY_TOLERANCE)
+        if outside.any():
+            self._refuse("predict_proba", proba, outside.any(axis=1),
+                         f"values outside [0, 1] (from {proba.min():.4g} to {proba.max():.4g})")
+        off = np.abs(proba.sum(axis=1) - 1) > ROW_SUM_TOLERANCE
+        if off.any():
+            self._refuse("predict_proba", proba, off, "rows that do not sum to 1")
+        return proba
 
     def decision_function(self, X):
-        return np.asarray(self.estimator.decision_function(X), dtype=np.float64)
+        scores = np.asarray(self.estimator.decision_function(X), dtype=np.float64)
+        self._check_finite(scores, "decision_function", len(X))
+        return scores
+
+    def _check_finite(self, values: np.ndarray, method: str, rows: int) -> None:
+        if values.size and not np.isfinite(values).all():
+            bad = ~np.isfinite(values)
+            per_row = bad.reshape(len(values), -1).any(axis=1) if values.ndim and len(values) == rows else bad.ravel()
+            kinds = " or ".join(k for k, found in (("NaN", np.isnan(values).any()), ("infinite values", np.isinf(values).any())) if found)
+            self._refuse(method, values, per_row, kinds)
+
+    def _refuse(self, method: str, values: np.ndarray, bad_rows: np.ndarray, what: str) -> None:
+        first = int(np.flatnonzero(bad_rows)[0])
+        shown = np.array2string(np.asarray(values[first]), precision=4, threshold=6, separator=", ")
+        raise InputError(f"the {self.name} model's {method} returned {what} for {int(bad_rows.sum())} of "
+                         f"{len(bad_rows)} rows (first: row {first}: {shown}); it must return finite "
+                         + ("probabilities in [0, 1] that sum to 1 per row" if method == "predict_proba" else "numbers")
+                         + "; fix or re-train the model")
 
 
 def _first_line(exc: BaseException) -> str:

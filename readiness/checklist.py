@@ -202,6 +202,8 @@ def load_results(folder: Path | None) -> list[dict[str, Any]]:
         return []
     docs = []
     for path in sorted(Path(folder).glob("*.json")):
+        if path.is_symlink():  # evidence is what readiness wrote, never what a link points at
+            continue
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

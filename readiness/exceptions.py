@@ -35,3 +35,14 @@ USAGE_ERROR_NAMES = frozenset(
     cls.__name__
     for cls in (UsageError, ConfigError, InputError, UntrustedArtifactError, NotebookParameterError)
 )
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: like KeyboardInterrupt, it unwinds through every cleanup (exit 143).
+
+    A BaseException, so that no ``except Exception`` on the way swallows it.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(f"terminated by signal {signum}")
+        self.signum = signum

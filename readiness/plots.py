@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
+from readiness.escape import plot_text
+
 if TYPE_CHECKING:  # pragma: no cover
     from readiness.golden import GoldenBenchmark
 
@@ -186,8 +188,8 @@ def segments_figure(bench: "GoldenBenchmark") -> FigurePNG | None:
 
 
 def _short(text: str, width: int = 18) -> str:
-    text = str(text)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """Every string from data reaches a figure through here: shortened, shown literally."""
+    return plot_text(text, width)
 
 
 def robustness_figure(result, settings) -> FigurePNG | None:
