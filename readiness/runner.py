@@ -34,7 +34,7 @@ import nbformat
 import yaml
 
 from readiness.aggregate import write_run_outputs
-from readiness.artifacts import PICKLE_FORMATS, check_artifact, vet_in_child
+from readiness.artifacts import check_artifact, vet_in_child
 from readiness.config import REPORTS, Config
 from readiness.data import read_columns
 from readiness.escape import terminal_text
@@ -173,7 +173,7 @@ def preflight(config: Config, reports: list[str], timeout_s: float | None = None
 
     def vet(path, key: str) -> None:
         info = check_artifact(path, key, trust)
-        if info.format.split("/")[-1] in PICKLE_FORMATS and info.trusted_by != "trust.sha256":
+        if info.format != "loader" and info.trusted_by != "trust.sha256":
             vet_in_child(path, key, trust, vet_timeout)
 
     if "workflow_risk_checklist" in reports:
