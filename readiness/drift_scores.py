@@ -69,8 +69,23 @@ def wasserstein_normalised(ref: ColumnProfile, cur: ColumnProfile) -> float:
     return float((inside.sum() + tails) / spread)
 
 
+def _category_counts(profile: ColumnProfile) -> np.ndarray:
+    """Counts per reference category with unseen values pooled into "other": a value the reference
+    never had is, for the distribution, one more rare value (unseen values are their own check,
+    judged against how many the reference's rare categories predict)."""
+    counts = np.asarray(profile.counts, float)
+    if counts.size >= 2:
+        counts = np.r_[counts[:-2], counts[-2] + counts[-1]]
+    return counts
+
+
 def psi(ref: ColumnProfile, cur: ColumnProfile, groups: int = 10) -> float:
-    ref_counts, cur_counts = np.asarray(ref.counts, float), np.asarray(cur.counts, float)
+    if ref.kind in ("categorical", "boolean"):
+        ref_counts, cur_counts = _category_counts(ref), _category_counts(cur)
+    else:
+        ref_counts, cur_counts = np.asarray(ref.counts, float), np.asarray(cur.counts, float)
+    if not ref_counts.size or ref_counts.sum() == 0 or cur_counts.sum() == 0:
+        return float("nan")  # nothing to compare (e.g. a column with no parseable value in the reference)
     if ref.kind in ("numeric", "datetime"):
         # group the fine quantile bins into ~deciles of the reference
         cut = np.searchsorted(np.cumsum(ref_counts) / max(ref_counts.sum(), 1), np.linspace(0, 1, groups + 1)[1:-1])
@@ -85,7 +100,7 @@ def psi(ref: ColumnProfile, cur: ColumnProfile, groups: int = 10) -> float:
 def jensenshannon_distance(ref: ColumnProfile, cur: ColumnProfile) -> float:
     from scipy.spatial.distance import jensenshannon
 
-    p, q = np.asarray(ref.counts, float), np.asarray(cur.counts, float)
+    p, q = _category_counts(ref), _category_counts(cur)
     if p.sum() == 0 or q.sum() == 0:
         return float("nan")
     return float(jensenshannon(p / p.sum(), q / q.sum(), base=2))
@@ -100,6 +115,15 @@ class DriftMethod:
     scale: str
     compute: Callable[[ColumnProfile, ColumnProfile], float]
     symbol: str  # short label for chart titles
+    # how the score's sampling noise shrinks with n: distances (KS, Wasserstein, JS distance)
+    # as 1/sqrt(n), power 1; divergences (PSI) as 1/n, power 2
+    noise_power: int = 1
+
+    def title_for(self, kind: str) -> str:
+        """The title naming how this column was binned (categories are not deciles)."""
+        if self.name == "psi" and kind in ("categorical", "boolean"):
+            return "PSI (reference categories)"
+        return self.title
 
 
 METHODS: dict[str, DriftMethod] = {
@@ -109,7 +133,7 @@ METHODS: dict[str, DriftMethod] = {
                     "≥ 0; in reference standard deviations", wasserstein_normalised, "W/std"),
         DriftMethod("ks", "Kolmogorov-Smirnov D", ("numeric", "datetime"), 0.1, "[0, 1]", ks_statistic, "KS D"),
         DriftMethod("psi", "PSI (reference deciles)", ("numeric", "datetime", "categorical", "boolean"), 0.2,
-                    "≥ 0; < 0.1 small, > 0.25 large", psi, "PSI"),
+                    "≥ 0; < 0.1 small, > 0.25 large", psi, "PSI", noise_power=2),
         DriftMethod("jensenshannon", "Jensen-Shannon distance (base 2)", ("categorical", "boolean"), 0.1, "[0, 1]",
                     jensenshannon_distance, "JS"),
     ]
@@ -130,6 +154,14 @@ def quality_shifts(ref: ColumnProfile, cur: ColumnProfile) -> dict[str, float]:
            "missing_current": cur.missing / cur.n if cur.n else float("nan")}
     if ref.kind in ("categorical", "boolean") and cur.present:
         out["unseen_share"] = cur.counts[-1] / cur.present
-    if ref.kind in ("numeric", "datetime") and cur.present:
+        out["unseen_count"] = cur.counts[-1]
+        # Good-Turing: the chance that a new draw from the reference's own distribution is a
+        # category the reference never saw is about (categories seen once) / rows
+        out["unseen_expected"] = ref.singletons / ref.present if ref.present else 0.0
+    if ref.kind == "numeric" and cur.present:
         out["out_of_range_share"] = (cur.below + cur.above) / cur.present
+        out["out_of_range_count"] = cur.below + cur.above
+        # a new draw from the same continuous distribution falls below the minimum or above the
+        # maximum of n reference values with probability 2 / (n + 1)
+        out["out_of_range_expected"] = 2 / (ref.present + 1) if ref.present else 0.0
     return out
