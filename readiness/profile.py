@@ -171,10 +171,13 @@ def _parse_times(series: pd.Series) -> pd.Series:
     if isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype(object)
     if not pd.api.types.is_datetime64_any_dtype(series):
+        text = series
         try:
-            series = pd.to_datetime(series, errors="coerce", utc=True, format="ISO8601")
+            series = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
         except (ValueError, TypeError):
-            series = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
+            series = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+        if series.isna().sum() > text.isna().sum():  # not all ISO 8601: read each value on its own (slower)
+            series = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
     if getattr(series.dt, "tz", None) is not None:
         series = series.dt.tz_convert("UTC").dt.tz_localize(None)
     return series
