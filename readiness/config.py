@@ -162,6 +162,7 @@ class DriftConfig(_Strict):
 
     methods: dict[str, str] = {}  # kind -> method deciding that kind
     thresholds: Literal["auto", "default", "learned"] | dict[str, float] = "auto"
+    fail_thresholds: dict[str, float] = {}  # method -> score at which one column's drift fails
     drift_share: float = Field(0.5, gt=0, le=1)
     missing_change: float = Field(0.05, ge=0, le=1)
     unseen_share: float = Field(0.01, ge=0, le=1)
@@ -186,6 +187,18 @@ class DriftConfig(_Strict):
                 raise ValueError(f"{key} ({getattr(self, key)}) must be below fail_share ({self.fail_share}): "
                                  "it is the level that warns, fail_share the one that fails")
         return self
+
+    @field_validator("fail_thresholds")
+    @classmethod
+    def _fail_methods(cls, value):
+        from readiness.drift_scores import METHODS
+
+        for method, level in value.items():
+            if method not in METHODS:
+                raise ValueError(f"unknown drift method {method!r}{_suggest(method, METHODS)}; known: {', '.join(METHODS)}")
+            if not level > 0:
+                raise ValueError(f"{method}: must be above 0")
+        return value
 
     @field_validator("methods")
     @classmethod

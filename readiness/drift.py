@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -31,7 +32,8 @@ from readiness.display import Section, frame_html
 from readiness.drift_scores import DEFAULT_METHOD, METHODS, column_scores, quality_shifts
 from readiness.exceptions import ConfigError, InputError
 from readiness.gates import fmt
-from readiness.profile import (ColumnProfile, family_of, fit_reference, load_profile, merge_profiles, profile_frame)
+from readiness.profile import (ColumnProfile, family_of, fit_reference, load_profile, merge_profiles, profile_frame,
+                               reference_bins)
 from readiness.results import Check, RecordsChecks, now_iso, report_document, write_json
 
 REPORT = "drift_report"
@@ -262,13 +264,20 @@ class DriftReport(RecordsChecks):
         larger = np.sqrt(size / current_rows) if current_rows > size else 1.0
         rng = np.random.default_rng(self.settings.seed)
         scored = {name: ref for name, ref in self.reference.items() if ref.kind not in ("skipped", "datetime")}
+        # each reference row's bin (or category) once; a subsample's counts are then one bincount
+        bins = {name: reference_bins(frame[name], ref) for name, ref in scored.items()}
+        draws = [np.sort(rng.choice(n, size, replace=False)) for _ in range(self.settings.learned_samples)]
         null: dict[str, list[float]] = {}
-        for _ in range(self.settings.learned_samples):
-            rows = np.sort(rng.choice(n, size, replace=False))
-            profile = profile_frame(frame.iloc[rows][list(scored)], scored)
-            for name, ref in scored.items():
-                method = METHODS[self.method_for(ref.kind)]
-                null.setdefault(name, []).append(method.compute(ref, profile[name]))
+        for name, ref in scored.items():
+            method = METHODS[self.method_for(ref.kind)]
+            codes = bins[name]
+            for rows in draws:
+                picked = codes[rows]
+                present = picked[picked >= 0]
+                counts = np.bincount(present, minlength=len(ref.counts)).tolist()
+                profile = replace(ref, counts=counts, n=size, missing=int(size - present.size), below=0, above=0,
+                                  below_total=0.0, above_total=0.0)
+                null.setdefault(name, []).append(method.compute(ref, profile))
         # One false flag in twenty reports, whatever the number of columns: each column's level is
         # the 1 − 0.05/k quantile of its null, from a gamma fitted to the draws by moments (100 draws
         # cannot show a 99.9th percentile directly; the null of a distance is skewed and positive).
@@ -346,14 +355,20 @@ class DriftReport(RecordsChecks):
             judged += 1
             is_drift = bool(np.isfinite(score) and score >= threshold)
             drifted += is_drift
+            failing = self.fail_threshold(name, method)
+            is_large = bool(is_drift and score >= failing)
             others = ", ".join(f"{METHODS[m].title_for(ref.kind)} {fmt(v)}" for m, v in scores.items() if m != method)
             noise = self.noise_levels.get(name)
             basis = (f"; the sampling noise at {self.current[name].n:,} rows reaches {fmt(noise)}"
                      if noise is not None and np.isfinite(noise) else "")
-            checks.append(Check(f"drift.column.{name}", f"Drift of {name}", "warn" if is_drift else "pass",
+            large = (f"; at least {fmt(failing)}, a large effect: this column describes another population than "
+                     "the one the model learned" if is_large else "")
+            checks.append(Check(f"drift.column.{name}", f"Drift of {name}",
+                                "fail" if is_large else "warn" if is_drift else "pass",
                                 f"{METHODS[method].title_for(ref.kind)} {fmt(score)} {'≥' if is_drift else '<'} threshold "
-                                f"{fmt(threshold)} ({ref.kind}; {'drift' if is_drift else 'no drift'}{basis}); also {others}",
-                                severity="major", value=score, threshold={"max": threshold},
+                                f"{fmt(threshold)} ({ref.kind}; {'drift' if is_drift else 'no drift'}{basis}){large}; "
+                                f"also {others}", severity="major", value=score,
+                                threshold={"max": threshold, "fail": failing},
                                 details={"method": method, "scores": scores, "noise": noise}))
             rows.append({"column": name, "kind": ref.kind, "method": METHODS[method].title_for(ref.kind), "score": fmt(score),
                          "threshold": fmt(threshold), "verdict": "drift" if is_drift else "ok",
@@ -372,6 +387,13 @@ class DriftReport(RecordsChecks):
                        note="Effect sizes, not p-values: Wasserstein / reference std (numeric), Jensen-Shannon distance "
                             "base 2 in [0, 1] (categorical), KS D in [0, 1], PSI on reference deciles.")
 
+    def fail_threshold(self, name: str, method: str) -> float:
+        """The score at which one column's drift fails: the method's large effect (configurable),
+        and at least twice the sampling noise at this size."""
+        level = float(self.settings.fail_thresholds.get(method, METHODS[method].fail_threshold))
+        noise = self.noise_levels.get(name, float("nan"))
+        return max(level, 2 * noise) if np.isfinite(noise) else level
+
     def _excluded_columns(self) -> list[dict[str, str]]:
         """Ids and time columns, with the reason; a time column's span in both sets."""
         rows = []
@@ -385,6 +407,48 @@ class DriftReport(RecordsChecks):
                 row["current span"] = _time_span(cur.minimum, cur.maximum)
             rows.append(row)
         return rows
+
+    #: Smallest rescaling called "other units": unit conversions are ×1.6 (miles) or more
+    #: (pounds 2.2, inches 2.54, percent 100, grams 1000); a population rarely moves
+    #: its median and its spread by the same factor that large.
+    UNITS_FACTOR = 1.5
+
+    def _units_check(self, name: str) -> Check | None:
+        """Current values that look like the reference's in other units: median and inter-quartile
+        range scaled by the same factor k (≥ 1.5 or ≤ 1/1.5), and current / k distributed like the
+        reference (KS within sampling noise) although current itself is not."""
+        if self.reference_frame is None or name not in self.sample.columns:
+            return None
+        ref = pd.to_numeric(self.reference_frame[name], errors="coerce").to_numpy(float)
+        cur = pd.to_numeric(self.sample[name], errors="coerce").to_numpy(float)
+        ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
+        if ref.size < 20 or cur.size < 20:
+            return None
+        (r25, r50, r75), (c25, c50, c75) = np.quantile(ref, [0.25, 0.5, 0.75]), np.quantile(cur, [0.25, 0.5, 0.75])
+        title = f"Units of {name}"
+        if r50 == 0 or c50 == 0 or np.sign(r50) != np.sign(c50) or r75 <= r25 or c75 <= c25:
+            return Check(f"drift.units.{name}", title, "pass", "not judged: the median is 0 or changed sign",
+                         severity="info")
+        by_median, by_spread = c50 / r50, (c75 - c25) / (r75 - r25)
+        factor = float(np.sqrt(by_median * by_spread))
+        consistent = abs(np.log(by_median / by_spread)) <= np.log(1.15)
+        from scipy.stats import ks_2samp
+
+        noise = 1.63 * np.sqrt(1 / ref.size + 1 / cur.size)  # KS at 99% for two samples
+        rescaled = float(ks_2samp(cur / factor, ref).statistic)
+        as_is = float(ks_2samp(cur, ref).statistic)
+        other_units = (consistent and abs(np.log(factor)) >= np.log(self.UNITS_FACTOR)
+                       and rescaled <= max(noise, 0.1) and as_is > 3 * rescaled)
+        detail = (f"median ×{fmt(by_median)}, inter-quartile range ×{fmt(by_spread)}; current ÷ {fmt(factor)} vs reference: "
+                  f"KS {fmt(rescaled)} (as is: {fmt(as_is)})")
+        if other_units:
+            return Check(f"drift.units.{name}", title, "fail",
+                         f"the current values look like the reference's × {fmt(factor)}: {detail}. Other units upstream "
+                         "(e.g. miles and km, pounds and kg, percent and fraction)? The model would read them as the old units",
+                         severity="critical", value=factor, details={"factor": factor, "ks_rescaled": rescaled,
+                                                                     "ks": as_is})
+        return Check(f"drift.units.{name}", title, "pass", f"no sign of other units ({detail})", severity="info",
+                     value=factor)
 
     def _unseen_examples(self, name: str) -> list[str]:
         """The most frequent unseen categories in the current sample (for the message)."""
@@ -458,6 +522,10 @@ class DriftReport(RecordsChecks):
                                     severity="major", value=share,
                                     threshold={"max": settings.out_of_range_share, "fail": settings.fail_share}))
                 row["outside range"] = f"{share:.2%}"
+                units = self._units_check(name)
+                if units is not None:
+                    checks.append(units)
+                    row["looks rescaled"] = f"×{fmt(units.value)}" if units.status == "fail" else ""
             rows.append(row)
         return Section("Data quality shifts", checks=self._record("quality", checks),
                        tables=[frame_html(pd.DataFrame(rows))] if rows else [],

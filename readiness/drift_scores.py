@@ -118,6 +118,8 @@ class DriftMethod:
     # how the score's sampling noise shrinks with n: distances (KS, Wasserstein, JS distance)
     # as 1/sqrt(n), power 1; divergences (PSI) as 1/n, power 2
     noise_power: int = 1
+    # a large effect by the method's own scale: the column describes another population
+    fail_threshold: float = float("inf")
 
     def title_for(self, kind: str) -> str:
         """The title naming how this column was binned (categories are not deciles)."""
@@ -130,12 +132,13 @@ METHODS: dict[str, DriftMethod] = {
     m.name: m
     for m in [
         DriftMethod("wasserstein_norm", "Wasserstein / reference std", ("numeric", "datetime"), 0.1,
-                    "≥ 0; in reference standard deviations", wasserstein_normalised, "W/std"),
-        DriftMethod("ks", "Kolmogorov-Smirnov D", ("numeric", "datetime"), 0.1, "[0, 1]", ks_statistic, "KS D"),
+                    "≥ 0; in reference standard deviations", wasserstein_normalised, "W/std", fail_threshold=1.0),
+        DriftMethod("ks", "Kolmogorov-Smirnov D", ("numeric", "datetime"), 0.1, "[0, 1]", ks_statistic, "KS D",
+                    fail_threshold=0.5),
         DriftMethod("psi", "PSI (reference deciles)", ("numeric", "datetime", "categorical", "boolean"), 0.2,
-                    "≥ 0; < 0.1 small, > 0.25 large", psi, "PSI", noise_power=2),
+                    "≥ 0; < 0.1 small, > 0.25 large", psi, "PSI", noise_power=2, fail_threshold=1.0),
         DriftMethod("jensenshannon", "Jensen-Shannon distance (base 2)", ("categorical", "boolean"), 0.1, "[0, 1]",
-                    jensenshannon_distance, "JS"),
+                    jensenshannon_distance, "JS", fail_threshold=0.5),
     ]
 }
 #: The method that decides per kind (the others are shown).

@@ -361,6 +361,32 @@ def profile_frame(frame: pd.DataFrame, reference: dict[str, ColumnProfile]) -> d
     return {p.name: p for p in _per_column(count_column, list(reference.items()))}
 
 
+def reference_bins(series: pd.Series, ref: ColumnProfile) -> np.ndarray:
+    """The bin (numeric) or category index (categorical, rare ones as "other") of every value of
+    the column the reference was fitted on; -1 where missing. Counting any subset of its rows is
+    then one ``np.bincount``, the same counts :func:`profile_frame` gives for those rows.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, None]})
+    >>> ref = fit_reference(frame, bins=10)["x"]
+    >>> int(np.bincount(reference_bins(frame["x"], ref)[:3]).sum())
+    3
+    """
+    if ref.kind in ("numeric", "datetime"):
+        values = _numeric_values(series, ref.kind)
+        finite = np.isfinite(values)
+        # a value equal to an edge belongs to the bin below it, as in _count_sorted
+        codes = np.searchsorted(np.asarray(ref.edges, dtype=float), np.where(finite, values, 0.0), side="left")
+        return np.where(finite, codes, -1).astype(np.int64)
+    codes, labels = _factorize(series)
+    known = {c: i for i, c in enumerate(ref.categories[:-2])}
+    other, unseen = len(ref.categories) - 2, len(ref.categories) - 1
+    known.update({c: other for c in ref.rare})
+    lookup = np.array([known.get(label, unseen) for label in labels] + [-1], dtype=np.int64)
+    return lookup[codes]  # code -1 (missing) picks the trailing -1
+
+
 def merge_profiles(parts: Iterable[dict[str, ColumnProfile]]) -> dict[str, ColumnProfile]:
     merged: dict[str, ColumnProfile] | None = None
     for part in parts:

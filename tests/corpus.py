@@ -308,9 +308,10 @@ FAULT_CHECKS = {
     "unit_bug": ("golden_benchmark", ("golden.consistency.mean_prediction_ratio", "golden.consistency.prediction_bias")),
     "dropped_segment": ("golden_benchmark", ("golden.segment.", "golden.change.")),  # a dropped majority hurts overall too
     "leaked_target": ("golden_benchmark", ("golden.leakage", "golden.change.")),
-    "other_units": ("drift_report", ("drift.range.", "drift.column.")),
+    "other_units": ("drift_report", ("drift.units.", "drift.range.", "drift.column.")),
     "renamed_category": ("drift_report", ("drift.unseen.",)),
-    "distribution_shift": ("drift_report", ("drift.dataset", "drift.multivariate", "drift.prediction.mean_shift")),
+    "distribution_shift": ("drift_report", ("drift.dataset", "drift.column.", "drift.multivariate",
+                                            "drift.prediction.mean_shift")),
 }
 
 

@@ -352,3 +352,18 @@ def test_segment_table_shows_each_gate_beside_what_it_judged(tmp_path):
     bench.metrics_section()
     table = bench.segments_section().tables[0]
     assert "<th>bounds</th>" in table and "<th>change</th>" in table and "<th>status</th>" not in table
+
+
+def test_learned_thresholds_count_subsamples_exactly_as_profiling_does():
+    from readiness.profile import fit_reference, profile_frame, reference_bins
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": np.r_[rng.normal(size=1000), [np.nan] * 5], "c": rng.choice(list("abcdefg"), 1005),
+                          "i": rng.integers(0, 5, 1005)})
+    reference = fit_reference(frame, bins=100, max_categories=3)  # c: 3 kept, 4 pooled as "other"
+    rows = np.sort(rng.choice(len(frame), 300, replace=False))
+    profiled = profile_frame(frame.iloc[rows], reference)
+    for column in frame.columns:
+        codes = reference_bins(frame[column], reference[column])[rows]
+        counts = np.bincount(codes[codes >= 0], minlength=len(reference[column].counts)).tolist()
+        assert counts == profiled[column].counts and int((codes < 0).sum()) == profiled[column].missing
