@@ -133,7 +133,7 @@ def change_decision(
         elif regression.low > allowed:
             statuses.append("fail")
             notes.append(f"worse than the allowed regression ({source}) across the whole CI")
-        elif point > allowed:
+        elif point > allowed + 1e-12:  # exactly at the margin is within it (inclusive), whatever the rounding
             statuses.append("warn")
             notes.append(
                 f"probably worse than the allowed regression ({source}), but this golden set only "
