@@ -367,3 +367,20 @@ def test_learned_thresholds_count_subsamples_exactly_as_profiling_does():
         codes = reference_bins(frame[column], reference[column])[rows]
         counts = np.bincount(codes[codes >= 0], minlength=len(reference[column].counts)).tolist()
         assert counts == profiled[column].counts and int((codes < 0).sum()) == profiled[column].missing
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"drift": {"fail_thresholds": {"wasserstien_norm": 1.0}}}, "drift.fail_thresholds: unknown drift method 'wasserstien_norm' (did you mean 'wasserstein_norm'?)"),
+    ({"drift": {"unseen_share": 0.3}}, "unseen_share (0.3) must be below fail_share (0.25)"),
+    ({"drift": {"fail_share": 0}}, "drift.fail_share"),
+    ({"golden_benchmark": {"leakage_threshold": 1.5}}, "golden_benchmark.leakage_threshold"),
+    ({"golden_benchmark": {"metrics": {"rmse": {"max_relative_improvement": -1}}}}, "max_relative_improvement"),
+    ({"golden_benchmark": {"robustness": {"max_changed_share": 2}}}, "golden_benchmark.robustness.max_changed_share"),
+])
+def test_new_calibration_keys_are_validated_with_the_key_named(data, message):
+    from readiness.config import parse_config
+    from readiness.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match=None) as err:
+        parse_config(data)
+    assert message in str(err.value)
