@@ -200,7 +200,7 @@ def test_real_drift_and_out_of_range_values_are_still_found_at_small_n(tmp_path,
     frame, order = cancer
     reference = frame.iloc[np.sort(order[:284])]
     current = frame.iloc[np.sort(order[284:398])].drop(columns="benign")
-    current = current.assign(**{"mean radius": current["mean radius"] + 1.5 * reference["mean radius"].std(),
+    current = current.assign(**{"mean radius": current["mean radius"] + 0.6 * reference["mean radius"].std(),
                                 "mean area": current["mean area"] / 100})  # mm² sent as cm²
     reference.to_parquet(tmp_path / "r.parquet"), current.to_parquet(tmp_path / "c.parquet")
     checks = checks_of_drift(DriftReport(str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet"), target="benign",
