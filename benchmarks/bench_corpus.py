@@ -48,6 +48,8 @@ def main() -> None:
                 print(corpus.table(rows[-1:]).splitlines()[2], flush=True)
     print()
     print(corpus.table(rows))
+    print()
+    print(corpus.figures(rows))
     print(f"\nCorpus: {len(rows)} rows in {time.perf_counter() - started:.0f} s")
 
 

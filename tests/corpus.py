@@ -548,6 +548,7 @@ class Row:
     seconds: float
     note: str = ""
     exit_code: int | None = None
+    documents: dict = field(default_factory=dict, repr=False)  # the results documents (for figures)
 
     @property
     def ok(self) -> bool:
@@ -570,7 +571,58 @@ def evaluate(scenario: Scenario, folder: Path, through: str = "api") -> Row:
                {r: d["status"] for r, d in documents.items()},
                {r: count(d, "warn") for r, d in documents.items()},
                {r: [c["id"] for c in d["checks"] if c["status"] in ("fail", "error")] for r, d in documents.items()},
-               time.perf_counter() - started, scenario.note, code)
+               time.perf_counter() - started, scenario.note, code, documents)
+
+
+#: (label, report, check id prefix, value transform): the figures behind the defaults.
+FIGURES = [
+    ("mean prediction ratio, candidate / baseline (|log|, as ×)", "golden_benchmark",
+     "golden.consistency.mean_prediction_ratio", "ratio"),
+    ("mean prediction vs label mean (|log|, as ×)", "golden_benchmark", "golden.consistency.prediction_bias", "ratio"),
+    ("best single feature (leakage score)", "golden_benchmark", "golden.leakage", "value"),
+    ("column drift score ÷ its threshold", "drift_report", "drift.column.", "over_threshold"),
+    ("unseen-category share", "drift_report", "drift.unseen.", "value"),
+    ("out-of-range share", "drift_report", "drift.range.", "value"),
+    ("missing-rate change (absolute)", "drift_report", "drift.missing.", "abs"),
+    ("domain classifier 2·AUC − 1", "drift_report", "drift.multivariate", "value"),
+]
+
+
+def figures(rows: list[Row]) -> str:
+    """Per gated quantity: the largest value over the healthy runs (how close they come to the
+    thresholds) and over the faults that must fail on it."""
+    import math
+
+    def values(row, report, prefix, how):
+        out = []
+        for c in row.documents.get(report, {}).get("checks", []):
+            if not c["id"].startswith(prefix) or c.get("value") is None:
+                continue
+            v = float(c["value"])
+            if how == "ratio" and v > 0:
+                v = math.exp(abs(math.log(v)))
+            elif how == "abs":
+                v = abs(v)
+            elif how == "over_threshold":
+                limit = (c.get("threshold") or {}).get("max")
+                if not limit:
+                    continue
+                v = v / limit
+            if math.isfinite(v):
+                out.append(v)
+        return out
+
+    lines = ["| quantity | largest on healthy runs | where | on faults (min of the largest per fault run) |",
+             "|---|---|---|---|"]
+    for label, report, prefix, how in FIGURES:
+        healthy_values = [(max(v), r.dataset) for r in rows if r.scenario == "healthy" and (v := values(r, report, prefix, how))]
+        fault_values = [max(v) for r in rows if r.scenario != "healthy" and r.ok and r.path != "n/a"
+                        and (v := values(r, report, prefix, how)) and any(
+                            i.startswith(prefix) for i in r.failures.get(report, []))]
+        top, where = max(healthy_values) if healthy_values else (float("nan"), "")
+        lines.append(f"| {label} | {top:.3g} | {where} | {min(fault_values):.3g} |" if fault_values
+                     else f"| {label} | {top:.3g} | {where} | – |")
+    return "\n".join(lines)
 
 
 def table(rows: list[Row]) -> str:
