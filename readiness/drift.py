@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -29,7 +28,7 @@ import pandas as pd
 from readiness.config import DriftConfig
 from readiness.data import parquet_text_columns, read_table, sha256_file, table_format
 from readiness.display import Section, frame_html
-from readiness.drift_scores import DEFAULT_METHOD, METHODS, column_scores, quality_shifts
+from readiness.drift_scores import DEFAULT_METHOD, METHODS, column_scores, null_scores, quality_shifts
 from readiness.exceptions import ConfigError, InputError
 from readiness.gates import fmt
 from readiness.profile import (ColumnProfile, family_of, fit_reference, load_profile, merge_profiles, profile_frame,
@@ -244,7 +243,7 @@ class DriftReport(RecordsChecks):
         return out
 
     #: Reference rows drawn per null sample; scores at larger current sizes are scaled from it.
-    LEARN_ROWS = 20_000
+    LEARN_ROWS = 5_000
 
     def _learn_thresholds(self) -> dict[str, float]:
         """The level each score stays below when nothing drifted, at the current data's size.
@@ -264,20 +263,25 @@ class DriftReport(RecordsChecks):
         larger = np.sqrt(size / current_rows) if current_rows > size else 1.0
         rng = np.random.default_rng(self.settings.seed)
         scored = {name: ref for name, ref in self.reference.items() if ref.kind not in ("skipped", "datetime")}
-        # each reference row's bin (or category) once; a subsample's counts are then one bincount
-        bins = {name: reference_bins(frame[name], ref) for name, ref in scored.items()}
-        draws = [np.sort(rng.choice(n, size, replace=False)) for _ in range(self.settings.learned_samples)]
+        # draws come from a random pool of at most ten draws' worth of rows (a subsample of a random
+        # subset of the reference is a random subsample of the reference): a 10M-row reference is
+        # binned once on 50,000 rows, not in full (the noise of larger sets is scaled from 5,000-row draws)
+        pool = np.sort(rng.choice(n, 10 * size, replace=False)) if n > 10 * size else None
+        # each pooled row's bin (or category) once; a subsample's counts are then one bincount
+        bins = {name: reference_bins(frame[name] if pool is None else frame[name].iloc[pool], ref)
+                for name, ref in scored.items()}
+        available = n if pool is None else len(pool)
+        draws = [np.sort(rng.choice(available, size, replace=False)) for _ in range(self.settings.learned_samples)]
+        rows = np.stack(draws)
+        offsets = np.arange(len(draws))[:, None]
         null: dict[str, list[float]] = {}
         for name, ref in scored.items():
-            method = METHODS[self.method_for(ref.kind)]
-            codes = bins[name]
-            for rows in draws:
-                picked = codes[rows]
-                present = picked[picked >= 0]
-                counts = np.bincount(present, minlength=len(ref.counts)).tolist()
-                profile = replace(ref, counts=counts, n=size, missing=int(size - present.size), below=0, above=0,
-                                  below_total=0.0, above_total=0.0)
-                null.setdefault(name, []).append(method.compute(ref, profile))
+            width = len(ref.counts)
+            picked = bins[name][rows]
+            # every draw's counts in one bincount: draw d's bin b is cell d * width + b
+            cells = np.where(picked >= 0, picked + offsets * width, -1).ravel()
+            counts = np.bincount(cells[cells >= 0], minlength=len(draws) * width).reshape(len(draws), width)
+            null[name] = list(null_scores(self.method_for(ref.kind), ref, counts))
         # One false flag in twenty reports, whatever the number of columns: each column's level is
         # the 1 − 0.05/k quantile of its null, from a gamma fitted to the draws by moments (100 draws
         # cannot show a 99.9th percentile directly; the null of a distance is skewed and positive).

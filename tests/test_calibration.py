@@ -384,3 +384,26 @@ def test_new_calibration_keys_are_validated_with_the_key_named(data, message):
     with pytest.raises(ConfigError, match=None) as err:
         parse_config(data)
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize("method", ["wasserstein_norm", "ks", "psi", "jensenshannon"])
+def test_null_scores_of_many_draws_equal_scoring_each_draw(method):
+    from dataclasses import replace
+
+    from readiness.drift_scores import METHODS, null_scores
+    from readiness.profile import fit_reference, profile_frame
+
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"x": rng.gamma(2.0, 3.0, 3000), "c": rng.choice(list("abcdefghij"), 3000)})
+    reference = fit_reference(frame, bins=100, max_categories=5)
+    column = "x" if method in ("wasserstein_norm", "ks") else ("c" if method == "jensenshannon" else "x")
+    ref = reference[column]
+    draws = [np.sort(rng.choice(len(frame), 400, replace=False)) for _ in range(5)]
+    profiles = [profile_frame(frame.iloc[rows], reference)[column] for rows in draws]
+    expected = [METHODS[method].compute(ref, p) for p in profiles]
+    together = null_scores(method, ref, np.array([p.counts for p in profiles]))
+    np.testing.assert_allclose(together, expected, rtol=1e-9, atol=1e-12)
+    if method == "psi":  # and on categories
+        profiles = [profile_frame(frame.iloc[rows], reference)["c"] for rows in draws]
+        np.testing.assert_allclose(null_scores("psi", reference["c"], np.array([p.counts for p in profiles])),
+                                   [METHODS["psi"].compute(reference["c"], p) for p in profiles], rtol=1e-9)
