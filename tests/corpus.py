@@ -360,6 +360,13 @@ def healthy(p: Prepared) -> Scenario:
 
 def fault(p: Prepared, kind: str) -> Scenario | str:
     """The scenario with one planted fault, or the reason it does not apply to this data set."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # planting may retrain: as in prepare(), no OpenMP oversubscription
+        return _fault(p, kind)
+
+
+def _fault(p: Prepared, kind: str) -> Scenario | str:
     d, s = p.data, p.split
     base = dict(dataset=d.name, name=kind, task=d.task, target=d.target, train=s.train, golden=s.golden,
                 current=s.current, candidate=p.candidate, baseline=p.baseline)
