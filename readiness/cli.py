@@ -15,7 +15,8 @@ from pathlib import Path
 import click
 
 from readiness import __version__
-from readiness.config import REPORTS, load_config, starter_config_text
+from readiness.config import load_config, starter_config_text
+from readiness.registry import registry
 from readiness.escape import terminal_text
 from readiness.exceptions import Terminated, UsageError
 
@@ -34,9 +35,9 @@ def _echo_err(line: str) -> None:
 
 
 def _abs(path: str | None) -> str | None:
-    from readiness.artifacts import is_loader_spec
+    from readiness.artifacts.trust import is_loader_spec
 
-    if path is None or is_loader_spec(path):
+    if path is None or is_loader_spec(path, Path.cwd()):
         return path
     return str(Path(path).expanduser().resolve())
 
@@ -97,7 +98,7 @@ def _write_ci(ci: str, force: bool) -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="readiness.yaml (default: ./readiness.yaml when it exists).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (overrides `output`).")
-@click.option("--only", "only", multiple=True, type=click.Choice(REPORTS), help="Run only this report (repeatable).")
+@click.option("--only", "only", multiple=True, type=click.Choice(registry.names()), help="Run only this report (repeatable).")
 @click.option("--model", default=None, help="Candidate model: .skops/.joblib/.pkl file, MLflow model folder, or module:function.")
 @click.option("--baseline", default=None, help="Production model (same forms as --model).")
 @click.option("--golden", type=click.Path(dir_okay=False), default=None, help="Golden dataset (.csv/.parquet).")
@@ -111,7 +112,7 @@ def _write_ci(ci: str, force: bool) -> None:
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def run(config_path, out, only, model, baseline, golden, target, task, trust_artifact, timeout, warn_exit_code, debug) -> None:
     """Run the readiness reports and exit 0 (ready), 1 (not ready) or 2 (bad input)."""
-    from readiness.runner import run as run_reports
+    from readiness.run.runner import run as run_reports
 
     if config_path is None and Path("readiness.yaml").is_file():
         config_path = "readiness.yaml"
@@ -155,8 +156,8 @@ def _print_verdict(out_dir: Path, documents: list[dict], status: str) -> None:
               help="Exit with this code when the verdict is WARN (default 0).")
 def summary(folder: str, warn_exit_code: int | None) -> None:
     """Rebuild index.html, junit.xml, summary.md and summary.json of a run FOLDER from its results JSON."""
-    from readiness.aggregate import RUN_FILES, load_results, write_run_outputs
-    from readiness.runner import exit_code_for
+    from readiness.run.aggregate import RUN_FILES, load_results, write_run_outputs
+    from readiness.run.runner import exit_code_for
 
     out_dir = Path(folder)
     documents = load_results(out_dir)
@@ -177,7 +178,7 @@ def demo(out: str, timeout: float | None) -> None:
     (the candidate improves overall but regresses on one region).
     """
     from readiness.demo import build_scenario
-    from readiness.runner import run as run_reports
+    from readiness.run.runner import run as run_reports
 
     folder = Path(out).resolve()
     if folder.exists() and any(folder.iterdir()) and not (folder / "inputs" / "readiness.yaml").is_file():
@@ -209,7 +210,7 @@ def demo(out: str, timeout: float | None) -> None:
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def drift(reference, current, model, target, out, config_path, trust_artifact, warn_exit_code, timeout, debug) -> None:
     """Drift of CURRENT data against REFERENCE data (a .csv/.parquet file or a saved profile)."""
-    from readiness.runner import run as run_reports
+    from readiness.run.runner import run as run_reports
 
     overrides = {"reference": _abs(reference), "current": _abs(current), "output": _abs(out)}
     if model:
@@ -239,7 +240,7 @@ def profile(reference: str, output: str, bins: int, max_categories: int) -> None
     import time
 
     from readiness.data import read_table, sha256_file
-    from readiness.profile import fit_reference, save_profile
+    from readiness.stats.profile import fit_reference, save_profile
 
     started = time.perf_counter()
     frame = read_table(reference, "reference", text_as_categories=True)  # counts only: no model reads it

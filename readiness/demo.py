@@ -86,7 +86,7 @@ def build_scenario(folder: str | Path, seed: int = 7, golden_rows: int = 6000) -
     fresh = train[train["region"] != "north"]
     candidate = _pipeline(CANDIDATE_FEATURES, 250, seed).fit(fresh[CANDIDATE_FEATURES], fresh[TARGET])
 
-    from readiness.manifest import save_model
+    from readiness.artifacts.manifest import save_model
 
     golden.to_parquet(folder / "golden.parquet", index=False)
     # Drift: the training data as reference; this month's customers as current, where the
@@ -271,32 +271,28 @@ def ensure_scenario(folder: str | Path | None = None) -> Path:
     return config
 
 
-def demo_parameters(folder: str | Path | None = None) -> dict:
-    """Notebook parameters for the demo scenario (used when a notebook runs with its defaults)."""
+def scenario_parameters(report: str, folder: str | Path | None = None) -> dict:
+    """Notebook parameters of ``report`` for the demo scenario, from the registry like a real run.
+
+    Used when a notebook is opened in Jupyter and run with its default parameters.
+    """
     from readiness.config import load_config
+    from readiness.registry import RunContext, registry
 
     config = load_config(ensure_scenario(folder))
-    return {
-        "model_path": str(config.model), "baseline_path": str(config.baseline), "golden_path": str(config.golden),
-        "target": config.target, "task": config.task, "segments": list(config.segments),
-        "trust": config.trust.model_dump(mode="json"),
-        "settings": config.golden_benchmark.model_dump(mode="json"),
-    }
+    return registry.get(report).parameters(config, RunContext(python_path=config._base_dir))
+
+
+def demo_parameters(folder: str | Path | None = None) -> dict:
+    """Golden benchmark notebook parameters for the demo scenario."""
+    return scenario_parameters("golden_benchmark", folder)
 
 
 def checklist_parameters(folder: str | Path | None = None) -> dict:
-    """Checklist notebook parameters for the demo scenario."""
-    config_file = ensure_scenario(folder)
-    return {"checklist_path": str(config_file.parent / "checklist.yaml"), "results_dir": "",
-            "project_dir": str(config_file.parent), "min_score": -1.0}
+    """Checklist notebook parameters for the demo scenario (no gate: the demo shows, it does not block)."""
+    return dict(scenario_parameters("workflow_risk_checklist", folder), min_score=-1.0)
 
 
 def drift_parameters(folder: str | Path | None = None) -> dict:
     """Drift notebook parameters for the demo scenario."""
-    from readiness.config import load_config
-
-    config = load_config(ensure_scenario(folder))
-    return {"reference_path": str(config.reference), "current_path": str(config.current),
-            "model_path": str(config.model), "target": config.target,
-            "trust": config.trust.model_dump(mode="json"),
-            "settings": config.drift.model_dump(mode="json")}
+    return scenario_parameters("drift_report", folder)

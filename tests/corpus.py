@@ -468,7 +468,6 @@ def run_api(scenario: Scenario, folder: Path, reports: tuple[str, ...] | None = 
 
     Returns ``{report: results document}``.
     """
-    import json
 
     from readiness.config import load_config
 
@@ -488,7 +487,7 @@ def _run_api(scenario, folder, config, reports, settings):
     for report in reports or scenario.reports:
         results = folder / f"{report}.json"
         if report == "golden_benchmark":
-            from readiness.golden import GoldenBenchmark
+            from readiness.reports.golden.benchmark import GoldenBenchmark
 
             gb = {**config.golden_benchmark.model_dump(mode="json"), **settings.get(report, {})}
             bench = GoldenBenchmark(model_path=str(config.model), baseline_path=str(config.baseline),
@@ -500,7 +499,7 @@ def _run_api(scenario, folder, config, reports, settings):
                 getattr(bench, section)()
             bench.finish(str(results))
         else:
-            from readiness.drift import DriftReport
+            from readiness.reports.drift.report import DriftReport
 
             drift_settings = {**config.drift.model_dump(mode="json"), **settings.get(report, {})}
             drift = DriftReport(str(config.reference), str(config.current), model_path=str(config.model),

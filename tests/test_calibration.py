@@ -14,9 +14,9 @@ from sklearn.preprocessing import StandardScaler
 
 from helpers import ColumnScoreClassifier
 from readiness.data import sha256_file
-from readiness.drift import DriftReport
-from readiness.gates import fmt
-from readiness.golden import GoldenBenchmark
+from readiness.reports.drift.report import DriftReport
+from readiness.stats.gates import fmt
+from readiness.reports.golden.benchmark import GoldenBenchmark
 
 FAST = {"n_bootstrap": 200, "latency": {"single_row_calls": 10}, "artifact": {"fresh_process": False}}
 
@@ -107,7 +107,8 @@ def test_robustness_groups_a_crash_per_perturbation_and_does_not_warn_on_expecte
 
 def test_no_unseen_category_is_injected_into_boolean_or_datetime_columns():
     from readiness.config import RobustnessConfig
-    from readiness.robustness import Scorer, run_trials
+    from readiness.artifacts.loading import Scorer
+    from readiness.reports.golden.robustness import run_trials
 
     class Constant:
         has_proba, has_decision_function, classes = True, False, np.array([0, 1])
@@ -210,7 +211,7 @@ def test_real_drift_and_out_of_range_values_are_still_found_at_small_n(tmp_path,
 
 
 def test_two_values_out_of_range_at_n_114_are_noise_but_most_of_the_rows_fail():
-    from readiness.drift import _share_status
+    from readiness.reports.drift.report import _share_status
 
     assert _share_status(2, 114, 2 / 285, 0.01, 0.25)[0] == "pass"
     assert _share_status(50, 114, 2 / 285, 0.01, 0.25)[0] == "fail"  # 44%: even its 99% lower bound is past 25%
@@ -265,7 +266,7 @@ def test_starter_config_defaults_follow_the_task():
 
 
 def test_starter_checklist_is_unanswered_and_warns_instead_of_failing(tmp_path):
-    from readiness.checklist import WorkflowChecklist
+    from readiness.reports.checklist.report import WorkflowChecklist
     from readiness.resources import templates_dir
 
     path = tmp_path / "checklist.yaml"
@@ -291,7 +292,7 @@ def test_a_floating_point_residue_reads_as_zero():
 
 
 def test_categorical_psi_is_not_called_deciles():
-    from readiness.drift_scores import METHODS
+    from readiness.stats.drift_scores import METHODS
 
     assert METHODS["psi"].title_for("categorical") == "PSI (reference categories)"
     assert METHODS["psi"].title_for("numeric") == "PSI (reference deciles)"
@@ -307,7 +308,7 @@ def test_domain_classifier_names_no_column_when_the_sets_are_alike(tmp_path, can
 def test_fears_register_counts_checks_by_status(tmp_path):
     import json
 
-    from readiness.checklist import WorkflowChecklist
+    from readiness.reports.checklist.report import WorkflowChecklist
 
     results = tmp_path / "results"
     results.mkdir()
@@ -355,7 +356,7 @@ def test_segment_table_shows_each_gate_beside_what_it_judged(tmp_path):
 
 
 def test_learned_thresholds_count_subsamples_exactly_as_profiling_does():
-    from readiness.profile import fit_reference, profile_frame, reference_bins
+    from readiness.stats.profile import fit_reference, profile_frame, reference_bins
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"x": np.r_[rng.normal(size=1000), [np.nan] * 5], "c": rng.choice(list("abcdefg"), 1005),
@@ -388,10 +389,9 @@ def test_new_calibration_keys_are_validated_with_the_key_named(data, message):
 
 @pytest.mark.parametrize("method", ["wasserstein_norm", "ks", "psi", "jensenshannon"])
 def test_null_scores_of_many_draws_equal_scoring_each_draw(method):
-    from dataclasses import replace
 
-    from readiness.drift_scores import METHODS, null_scores
-    from readiness.profile import fit_reference, profile_frame
+    from readiness.stats.drift_scores import METHODS, null_scores
+    from readiness.stats.profile import fit_reference, profile_frame
 
     rng = np.random.default_rng(7)
     frame = pd.DataFrame({"x": rng.gamma(2.0, 3.0, 3000), "c": rng.choice(list("abcdefghij"), 3000)})

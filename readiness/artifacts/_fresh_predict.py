@@ -1,6 +1,6 @@
 """Child process for the fresh-process reproducibility check.
 
-Usage: python -m readiness._fresh_predict REQUEST.json
+Usage: python -m readiness.artifacts._fresh_predict REQUEST.json
 
 Loads the artifact with the same trust as the report, predicts the sample the
 kernel predicted, and saves the scores: a difference reveals a dependency on
@@ -15,8 +15,8 @@ def main(request_path: str) -> int:
     import numpy as np
     import pandas as pd
 
-    from readiness.artifacts import ModelAdapter, load_model
-    from readiness.robustness import Scorer
+    from readiness.artifacts.loading import ModelAdapter, load_model
+    from readiness.artifacts.loading import Scorer
 
     with open(request_path, encoding="utf-8") as handle:
         request = json.load(handle)

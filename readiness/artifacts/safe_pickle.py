@@ -44,7 +44,7 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Iterator
 
 #: Largest number of bytes a pickle may decompress to, and roughly how much memory loading may add.
 DEFAULT_MAX_LOAD_BYTES = 4 * 1024**3

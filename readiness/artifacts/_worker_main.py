@@ -1,9 +1,9 @@
-"""The confined model worker: ``python -m readiness._model_worker IN_FD OUT_FD``.
+"""The confined model worker: ``python -m readiness.artifacts._worker_main IN_FD OUT_FD``.
 
-Reads a load request, confines itself (:func:`readiness.confine.confine`), loads the
+Reads a load request, confines itself (:func:`readiness.artifacts.confine.confine`), loads the
 artifact with readiness's in-process loaders, then answers prediction requests until
 its input closes. Replies are JSON headers and ``.npy`` arrays only (see
-:mod:`readiness.model_worker`). Never started by hand; :class:`SandboxedModel` does it.
+:mod:`readiness.artifacts.worker`). Never started by hand; :class:`SandboxedModel` does it.
 """
 
 import os
@@ -41,7 +41,7 @@ def _die_with_parent() -> None:
 
 
 def main(fd_in: int, fd_out: int) -> int:
-    from readiness.model_worker import encode_reply, read_message, write_message
+    from readiness.artifacts.worker import encode_reply, read_message, write_message
 
     _die_with_parent()
 
@@ -52,8 +52,9 @@ def main(fd_in: int, fd_out: int) -> int:
     def reply(header, arrays=()):
         write_message(fd_out, encode_reply(header, list(arrays)))
 
-    from readiness import confine
-    from readiness.artifacts import TrustPolicy, hidden_dependencies, load_model
+    from readiness.artifacts import confine
+    from readiness.artifacts.trust import TrustPolicy
+    from readiness.artifacts.loading import hidden_dependencies, load_model
     from readiness.exceptions import UntrustedArtifactError, UsageError
 
     warnings.simplefilter("ignore")

@@ -14,189 +14,30 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from readiness.data import sha256_file
 from readiness.display import Section, frame_html
-from readiness.exceptions import ConfigError, InputError
-from readiness.mltestscore import ITEMS, SECTIONS, band, final_score, item_points, section_scores
-from readiness.safe_yaml import load_yaml, read_yaml_file
+from readiness.reports.checklist.mltestscore import ITEMS, SECTIONS, band, final_score, item_points, section_scores
+from readiness.safe_yaml import read_yaml_file
+from readiness.reports.checklist.file import BEYOND_SELF_REPORTED, load_checklist  # noqa: F401 - load_checklist: the public face
 from readiness.results import SCHEMA, Check, RecordsChecks, now_iso, report_document, write_json
 
 REPORT = "workflow_risk_checklist"
-Answer = Literal["automated", "manual", "no", "n/a", "unanswered"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ExternalSystem(_Strict):
-    name: str = Field(min_length=1)
-    pinned: bool = False  # a fixed version / schema contract
-    notified: bool = False  # someone is told when it changes
-
-
-class Step(_Strict):
-    name: str = Field(min_length=1)
-    mode: Literal["automated", "manual"]
-    owner: str | None = None
-    inputs: list[str] = []
-    outputs: list[str] = []
-    depends_on: list[ExternalSystem] = []
-    tests: list[str] = []
-    monitoring: list[str] = []
-
-
-class RubricAnswer(_Strict):
-    answer: Answer
-    reason: str | None = None
-    note: str | None = None
-    evidence: str | None = None
-
-    @field_validator("answer", mode="before")
-    @classmethod
-    def _yaml_no(cls, value):
-        # YAML 1.1 reads an unquoted `no` as false; that is what the user wrote. An empty answer is
-        # not a "no": nobody answered yet.
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return "unanswered"
-        return "no" if value is False else value
-
-    @model_validator(mode="after")
-    def _na_needs_reason(self):
-        if self.answer == "n/a" and not (self.reason and self.reason.strip()):
-            raise ValueError("answer n/a needs a reason")
-        return self
-
-
-class Fear(_Strict):
-    fear: str = Field(min_length=1)
-    severity: int = Field(ge=1, le=10)
-    likelihood: int = Field(ge=1, le=10)
-    detected_by: list[str] = []
-
-
-def _known_rubric_items(items):
-    """The ML Test Score ids given (a list, or a mapping keyed by id), unchanged if all are known."""
-    for item in items:
-        if item not in ITEMS:
-            raise ValueError(f"unknown ML Test Score item {item!r} (ids are data.1 … monitor.7)")
-    return items
-
-
-class Gate(_Strict):
-    min_score: float = Field(1.0, ge=0, le=7)
-    must_not_be_no: list[str] = []
-
-    @field_validator("must_not_be_no")
-    @classmethod
-    def _known(cls, value):
-        return _known_rubric_items(value)
-
-
-class ChecklistFile(_Strict):
-    team: str | None = None
-    workflow: list[Step] = Field(min_length=1)
-    rubric: dict[str, RubricAnswer] = {}
-    beyond: dict[str, RubricAnswer] = {}
-    fears: list[Fear] = []
-    gate: Gate = Gate()
-
-    @field_validator("rubric")
-    @classmethod
-    def _known_items(cls, value):
-        return _known_rubric_items(value)
-
-    @field_validator("beyond")
-    @classmethod
-    def _known_beyond(cls, value):
-        for item in value:
-            if item not in BEYOND_SELF_REPORTED:
-                raise ValueError(f"unknown item {item!r}; known: {', '.join(BEYOND_SELF_REPORTED)}")
-        return value
-
-
-BEYOND_SELF_REPORTED = {"after_training_period": "Tested on data from after the training period (Rules of ML #33)"}
-
-
-# --------------------------------------------------------------------------- loading with line numbers
-
-
-def _line_map(text: str) -> dict[tuple, int]:
-    """1-based line of every key/item path in a YAML document."""
-    lines: dict[tuple, int] = {}
-
-    def walk(node, path):
-        lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                walk(value, path + (key.value,))
-                lines[path + (key.value,)] = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for index, value in enumerate(node.value):
-                walk(value, path + (index,))
-
-    root = yaml.compose(text)
-    if root is not None:
-        walk(root, ())
-    return lines
-
-
-def load_checklist(path: str | Path) -> ChecklistFile:
-    """Read and validate checklist.yaml; errors name the line and the key."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: checklist file not found; write a starter with `readiness init`")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = load_yaml(text)
-        lines = _line_map(text)
-    except yaml.MarkedYAMLError as exc:
-        line = f":{exc.problem_mark.line + 1}" if exc.problem_mark else ""
-        raise ConfigError(f"{path}{line}: not valid YAML ({exc.problem}); fix the syntax there") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: must be a mapping with workflow:, rubric: and fears:")
-    try:
-        return ChecklistFile.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = tuple(error["loc"])
-        key = ".".join(str(p) for p in loc)
-        line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
-        where = f"{path}:{line}" if line else str(path)
-        if error["type"] == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r}; remove or rename it"
-        elif error["type"] == "missing":
-            message = "missing required field; add it"
-        else:
-            message = error["msg"].removeprefix("Value error, ")
-            if error.get("input") is not None and not isinstance(error["input"], (dict, list)):
-                message += f" (got {error['input']!r})"
-        extra = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
-        raise ConfigError(f"{where}: {key}: {message}{extra}") from None
-
-
 # --------------------------------------------------------------------------- evidence
 
 
-#: Which checks of the other reports are evidence for which ML Test Score item.
-REPORT_EVIDENCE = {
-    "infra.4": ("golden.metric.*", "a golden benchmark with thresholds validated model quality before serving"),
-    "model.5": ("golden.dummy.*", "the golden benchmark compared the model with a scikit-learn dummy model"),
-    "model.6": ("golden.segment.*", "the golden benchmark gated quality on every configured segment"),
-    "model.7": ("golden.segment.*", "per-segment quality was measured (inclusion needs the right segments)"),
-    "monitor.6": ("golden.latency.*", "the golden benchmark measured latency and throughput"),
-    "infra.1": ("golden.artifact.fresh_process", "predictions were reproduced in a fresh process"),
-    "data.1": ("drift.schema.*", "the drift report checked the schema against the reference"),
-    "monitor.2": ("drift.*", "the drift report checked data invariants against the reference"),
-}
+def report_evidence() -> dict[str, tuple[str, str]]:
+    """ML Test Score item → (check-id pattern, sentence), as each registered report declares it."""
+    from readiness.registry import registry
+
+    evidence: dict[str, tuple[str, str]] = {}
+    for spec in registry.all():
+        evidence.update(spec.evidence)
+    return evidence
 _PIN_FILES = ("poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "conda-lock.yml", "requirements.lock")
 
 
@@ -286,7 +127,7 @@ class WorkflowChecklist(RecordsChecks):
 
     def _evidence_for(self, item_id: str) -> str | None:
         statuses = self.statuses
-        rule = REPORT_EVIDENCE.get(item_id)
+        rule = report_evidence().get(item_id)
         if rule is None:
             return None
         pattern, meaning = rule
@@ -314,7 +155,7 @@ class WorkflowChecklist(RecordsChecks):
                     source = f"self-reported (evidence: {detail})"
                 if self_reported == "automated" and not automated_ci:
                     flag = "self-reported 'automated' but no CI file runs `readiness run`"
-            elif self_reported == "automated" and item.id in REPORT_EVIDENCE and self.results:
+            elif self_reported == "automated" and item.id in report_evidence() and self.results:
                 flag = "self-reported 'automated' but no readiness report in this run covers it"
             rows.append({"id": item.id, "section": item.section, "title": item.title, "answer": answer,
                          "points": item_points(answer), "source": source, "self_reported": self_reported,
@@ -453,7 +294,7 @@ class WorkflowChecklist(RecordsChecks):
                             "tests, no monitoring, external systems without a pinned version or change notification.")
 
     def workflow_figure(self):
-        from readiness.plots import workflow_figure
+        from readiness.figures.common import workflow_figure
 
         return workflow_figure(self.step_risks())
 

@@ -16,15 +16,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from readiness import plots
-from readiness.artifacts import ArtifactInfo, ModelAdapter, TrustPolicy, load_model
-from readiness.bootstrap import Interval, bootstrap, percentile_interval
+from readiness.figures import common as plots
+from readiness.artifacts.trust import ArtifactInfo, TrustPolicy
+from readiness.artifacts.loading import ModelAdapter, load_model
+from readiness.stats.bootstrap import Interval, bootstrap, percentile_interval
 from readiness.config import ConfigError, GoldenBenchmarkConfig, MetricThreshold
 from readiness.data import read_table, sha256_file
 from readiness.display import Section, frame_html
 from readiness.exceptions import InputError
-from readiness.gates import absolute_decision, allowed_margin, change_decision, fmt, fmt_ci
-from readiness.metrics import METRICS, PRIMARY_METRIC, EvalData, Metric, metrics_for_task, perfect_value
+from readiness.stats.gates import absolute_decision, allowed_margin, change_decision, fmt, fmt_ci
+from readiness.stats.metrics import METRICS, PRIMARY_METRIC, EvalData, Metric, metrics_for_task, perfect_value
 from readiness.results import Check, RecordsChecks, now_iso, report_document, write_json
 
 REPORT = "golden_benchmark"
@@ -704,7 +705,7 @@ class GoldenBenchmark(RecordsChecks):
     # ---------------------------------------------------------------- artifact
 
     def _check_manifest(self, model_path: str):
-        from readiness.manifest import compare_manifest, manifest_path, read_manifest
+        from readiness.artifacts.manifest import compare_manifest, manifest_path, read_manifest
 
         if self.model_info.format == "loader" or Path(model_path).is_dir():
             return None
@@ -730,7 +731,7 @@ class GoldenBenchmark(RecordsChecks):
                                 "loaded and used only in a separate worker process: " + "; ".join(info.sandbox),
                                 severity="info", details={"layers": info.sandbox}))
         if info.loaded is not None:
-            from readiness.safe_pickle import LoadRecord
+            from readiness.artifacts.safe_pickle import LoadRecord
 
             record = LoadRecord(**info.loaded)
             checks.append(Check("golden.artifact.scan", "Pickle loaded through the allow-list", "pass",
@@ -775,7 +776,7 @@ class GoldenBenchmark(RecordsChecks):
         return self.X.iloc[np.sort(rng.choice(len(self.X), min(rows, len(self.X)), replace=False))]
 
     def _prediction_checks(self) -> list[Check]:
-        from readiness.robustness import Scorer
+        from readiness.artifacts.loading import Scorer
 
         scorer = Scorer(self.model, self.task)
         sample = self._sample(self.settings.artifact.sample_rows)
@@ -816,7 +817,7 @@ class GoldenBenchmark(RecordsChecks):
             request = {"path": self.model_info.path, "task": self.task, "sample": str(work / "sample.pkl"),
                        "output": str(work / "scores.npy"), "trust": self.trust.to_mapping()}
             (work / "request.json").write_text(json.dumps(request), encoding="utf-8")
-            done = subprocess.run([sys.executable, "-m", "readiness._fresh_predict", str(work / "request.json")],
+            done = subprocess.run([sys.executable, "-m", "readiness.artifacts._fresh_predict", str(work / "request.json")],
                                   capture_output=True, text=True, timeout=300)
             if done.returncode != 0:
                 last = (done.stderr.strip().splitlines() or ["no output"])[-1]
@@ -831,7 +832,7 @@ class GoldenBenchmark(RecordsChecks):
                      severity="critical", value=gap)
 
     def _hidden_dependencies(self) -> list[str]:
-        from readiness.artifacts import hidden_dependencies
+        from readiness.artifacts.loading import hidden_dependencies
 
         return hidden_dependencies(self.model.estimator)
 
@@ -839,7 +840,8 @@ class GoldenBenchmark(RecordsChecks):
 
     def _robustness(self):
         if getattr(self, "_robustness_result", None) is None:
-            from readiness.robustness import Scorer, run_trials
+            from readiness.artifacts.loading import Scorer
+            from readiness.reports.golden.robustness import run_trials
 
             settings = self.settings.robustness
             for key, columns in (("invariant", settings.invariant), ("direction", list(settings.direction)),
@@ -859,7 +861,7 @@ class GoldenBenchmark(RecordsChecks):
         return self._robustness_result
 
     def robustness_section(self) -> Section:
-        from readiness.robustness import ALL_COLUMNS, OUTCOME_RANK, PERTURBATIONS
+        from readiness.reports.golden.robustness import OUTCOME_RANK, PERTURBATIONS
 
         settings = self.settings.robustness
         if not settings.enabled:
@@ -902,7 +904,7 @@ class GoldenBenchmark(RecordsChecks):
         user declared one. Predictions that move when a feature is replaced are expected (the
         model uses its features) and are shown, not warned.
         """
-        from readiness.robustness import ALL_COLUMNS, PERTURBATIONS
+        from readiness.reports.golden.robustness import ALL_COLUMNS, PERTURBATIONS
 
         settings = self.settings.robustness
         perturbation = PERTURBATIONS[name]

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from readiness.escape import plot_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from readiness.golden import GoldenBenchmark
+    from readiness.reports.golden.benchmark import GoldenBenchmark
 
 DPI = 80
 
@@ -196,7 +196,7 @@ def robustness_figure(result, settings) -> FigurePNG | None:
     """Columns × perturbations: red = crash, orange by share of rows changed, green = unchanged."""
     from matplotlib.colors import LinearSegmentedColormap
 
-    from readiness.robustness import PERTURBATIONS
+    from readiness.reports.golden.robustness import PERTURBATIONS
 
     if not result.trials:
         return None
@@ -268,7 +268,7 @@ def workflow_figure(step_risks: list[dict]) -> FigurePNG | None:
 def drift_scores_figure(report) -> FigurePNG | None:
     """Every column's deciding score relative to its threshold, and missing-rate changes
     (that panel only when some column's missing rate moved)."""
-    from readiness.drift_scores import quality_shifts
+    from readiness.stats.drift_scores import quality_shifts
 
     rows = []
     for name, scores in report.scores.items():
@@ -315,7 +315,7 @@ def drift_distributions_figure(report) -> FigurePNG | None:
     Numeric columns are drawn as densities (share ÷ bin width) on about 30 bins grouped
     from the profile's edges, so unequal bin widths do not distort the shape.
     """
-    from readiness.drift_scores import METHODS
+    from readiness.stats.drift_scores import METHODS
 
     ranked = []
     for name, scores in report.scores.items():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import threading
-from pathlib import Path
 from typing import Any
 
 import nbformat

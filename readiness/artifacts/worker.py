@@ -5,7 +5,7 @@ ways no allow-list of types can see: a pipeline of admitted scikit-learn objects
 be composed to write a file when ``predict`` is called, and compiled code can be fed
 states that corrupt memory. So such a model is never loaded, nor used, in the
 notebook kernel (nor in the ``readiness`` process): a worker process confines itself
-(:mod:`readiness.confine`: Landlock, seccomp, resource limits, an audit hook), loads
+(:mod:`readiness.artifacts.confine`: Landlock, seccomp, resource limits, an audit hook), loads
 the artifact with the allow-listing loader, and answers ``predict``,
 ``predict_proba`` and ``decision_function`` requests. :class:`SandboxedModel` is
 the kernel's side: it looks like a fitted estimator to the rest of readiness.
@@ -188,7 +188,7 @@ class SandboxedModel:
     @classmethod
     def start(cls, path: str, key: str, trust: Any, deadline_s: float = DEFAULT_DEADLINE_S) -> "SandboxedModel":
         """Start a worker, have it confine itself and load ``path``; raise its one-line refusal."""
-        from readiness.artifacts import TrustPolicy
+        from readiness.artifacts.trust import TrustPolicy
         from readiness.exceptions import InputError, UntrustedArtifactError
 
         policy = trust if isinstance(trust, TrustPolicy) else TrustPolicy.from_mapping(trust)
@@ -197,7 +197,7 @@ class SandboxedModel:
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", LOKY_MAX_CPU_COUNT=str(os.cpu_count() or 1),
                    PYTHONWARNINGS="ignore")
         process = subprocess.Popen(
-            [sys.executable, "-m", "readiness._model_worker", str(to_read), str(to_write)],
+            [sys.executable, "-m", "readiness.artifacts._worker_main", str(to_read), str(to_write)],
             # the model's own output (and any native library's) is not readiness's to show
             pass_fds=(to_read, to_write), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, env=env, close_fds=True)

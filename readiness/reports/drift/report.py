@@ -28,10 +28,10 @@ import pandas as pd
 from readiness.config import DriftConfig
 from readiness.data import parquet_text_columns, read_table, sha256_file, table_format
 from readiness.display import Section, frame_html
-from readiness.drift_scores import DEFAULT_METHOD, METHODS, column_scores, null_scores, quality_shifts
+from readiness.stats.drift_scores import DEFAULT_METHOD, METHODS, column_scores, null_scores, quality_shifts
 from readiness.exceptions import ConfigError, InputError
-from readiness.gates import fmt
-from readiness.profile import (ColumnProfile, family_of, fit_reference, load_profile, merge_profiles, profile_frame,
+from readiness.stats.gates import fmt
+from readiness.stats.profile import (family_of, fit_reference, load_profile, merge_profiles, profile_frame,
                                reference_bins)
 from readiness.results import Check, RecordsChecks, now_iso, report_document, write_json
 
@@ -146,7 +146,7 @@ class DriftReport(RecordsChecks):
         self.target = target or None
         self.model = None
         if model_path:
-            from readiness.artifacts import ModelAdapter, load_model
+            from readiness.artifacts.loading import ModelAdapter, load_model
 
             estimator, self.model_info = load_model(model_path, "model", trust)
             self.model = ModelAdapter(estimator, "model")
@@ -170,7 +170,7 @@ class DriftReport(RecordsChecks):
     # ---------------------------------------------------------------- reading
 
     def _predict(self, frame: pd.DataFrame) -> np.ndarray:
-        from readiness.robustness import Scorer
+        from readiness.artifacts.loading import Scorer
 
         columns = self.model.feature_names or [c for c in frame.columns if c not in (self.target, PREDICTION)]
         missing = [c for c in columns if c not in frame.columns]
@@ -639,12 +639,12 @@ class DriftReport(RecordsChecks):
         return Section("Multivariate drift", checks=self._record("multivariate", checks))
 
     def scores_figure(self):
-        from readiness.plots import drift_scores_figure
+        from readiness.figures.common import drift_scores_figure
 
         return drift_scores_figure(self)
 
     def distributions_figure(self):
-        from readiness.plots import drift_distributions_figure
+        from readiness.figures.common import drift_distributions_figure
 
         return drift_distributions_figure(self)
 

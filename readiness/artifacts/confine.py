@@ -1,7 +1,7 @@
 """Confine the current process before it touches an untrusted model: the model worker's walls.
 
 A model artifact that the user has not trusted by hash is loaded and used only in
-a separate worker process (:mod:`readiness.model_worker`) that first calls
+a separate worker process (:mod:`readiness.artifacts.worker`) that first calls
 :func:`confine`. Its layers, each applied where the platform offers it:
 
 * **Landlock** (Linux 5.13+, unprivileged): the filesystem becomes read-only and
@@ -277,7 +277,7 @@ def confine(read_paths: Iterable[str | Path], extra_address_bytes: int) -> list[
     Examples
     --------
     >>> import subprocess, sys
-    >>> code = "from readiness.confine import *; confine(default_read_paths(), 2**31); open('/tmp/x', 'w')"
+    >>> code = "from readiness.artifacts.confine import *; confine(default_read_paths(), 2**31); open('/tmp/x', 'w')"
     >>> subprocess.run([sys.executable, "-c", code], capture_output=True).returncode != 0
     True
     """

@@ -28,9 +28,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from readiness.bootstrap import Interval
+from readiness.stats.bootstrap import Interval
 from readiness.config import MetricThreshold
-from readiness.metrics import Metric
+from readiness.stats.metrics import Metric
 
 
 def fmt(value: float | None, digits: int = 4) -> str:
@@ -155,7 +155,7 @@ def change_decision(
     if improvement_limits:
         limit, source = min(improvement_limits, key=lambda item: item[0])
         threshold_doc["max_improvement"] = limit
-        improvement_low, improvement_high = -regression.high, -regression.low
+        improvement_low = -regression.high
         improvement = -(change if not metric.higher_is_better else -change)
         if improvement_low > limit:
             statuses.append("fail")

@@ -1,6 +1,6 @@
 """Child process: execute one notebook with papermill and record how it ended.
 
-Usage: python -m readiness._execute INPUT OUTPUT PARAMETERS_YAML KERNEL_NAME CWD STATUS_JSON PROGRESS
+Usage: python -m readiness.run._execute INPUT OUTPUT PARAMETERS_YAML KERNEL_NAME CWD STATUS_JSON PROGRESS
 
 Runs apart from the ``readiness`` driver so that the driver can enforce a
 wall-clock timeout by killing this process group (papermill has none), and so

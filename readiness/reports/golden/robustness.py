@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+from readiness.artifacts.loading import Scorer
 
 UNSEEN_CATEGORY = "__readiness_unseen__"
 EXTRA_COLUMN = "__readiness_extra__"
@@ -184,29 +185,6 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:240]}" if text else type(exc).__name__
-
-
-class Scorer:
-    """Predictions of one model as a number per row (or a probability row) plus the class."""
-
-    def __init__(self, model, task: str):
-        self.model = model
-        self.task = task
-
-    def __call__(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
-        if self.task == "regression":
-            return np.asarray(self.model.predict(frame), dtype=float).ravel(), None
-        if self.model.has_proba:
-            proba = self.model.predict_proba(frame)
-            return proba, proba.argmax(axis=1)
-        labels = np.asarray(self.model.predict(frame))
-        score = self.model.decision_function(frame) if self.model.has_decision_function else None
-        return (np.asarray(score, dtype=float) if score is not None else np.zeros(len(frame))), labels
-
-    @staticmethod
-    def positive_score(scores: np.ndarray) -> np.ndarray:
-        """The number a direction rule follows: P(positive) / the prediction."""
-        return scores[:, -1] if scores.ndim == 2 else scores
 
 
 def changed_rows(reference, perturbed, task: str, tolerance: float, scale: float) -> np.ndarray:

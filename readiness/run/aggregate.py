@@ -24,11 +24,10 @@ from typing import Any
 
 from readiness.escape import markdown_cell, xml_text
 from readiness.exceptions import InputError
-from readiness.gates import fmt
+from readiness.registry import registry
+from readiness.stats.gates import fmt
 from readiness.results import SCHEMA, STATUSES, now_iso, worst_status, write_json
 
-REPORT_TITLES = {"golden_benchmark": "Golden benchmark", "drift_report": "Drift report",
-                 "workflow_risk_checklist": "Workflow risk checklist"}
 MARKDOWN_LIMIT = 64 * 1024
 STATUS_ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "⏭️"}
 RUN_FILES = ("summary.json", "index.html", "junit.xml", "summary.md")
@@ -55,8 +54,7 @@ def load_results(folder: str | Path) -> list[dict[str, Any]]:
             documents.append(doc)
     if not documents:
         raise InputError(f"{folder}: holds no readiness results (*.json with schema {SCHEMA}); run `readiness run` first")
-    order = list(REPORT_TITLES)
-    return sorted(documents, key=lambda d: (order.index(d["report"]) if d["report"] in order else len(order), d["report"]))
+    return sorted(documents, key=lambda d: (registry.order(d["report"]), d["report"]))
 
 
 def _check_document(path: Path, doc: dict) -> None:
@@ -216,7 +214,7 @@ def summary_markdown(documents: list[dict[str, Any]], links_base: str = "", limi
         counts = _counts(doc.get("checks", []))
         link = linked_files(doc).get("html")
         report_link = f"[report]({links_base}{link})" if link else ""
-        title = REPORT_TITLES.get(doc["report"]) or markdown_cell(doc["report"], 64)
+        title = markdown_cell(registry.title(doc["report"]), 64)
         head.append(f"| {title} | {STATUS_ICON[doc['status']]} {doc['status']} "
                     f"| {len(doc.get('checks', []))} | {counts.get('fail', 0) + counts.get('error', 0)} "
                     f"| {counts.get('warn', 0)} | {report_link} |")
@@ -273,7 +271,7 @@ def index_html(documents: list[dict[str, Any]]) -> str:
         shown = [c for c in checks if c["status"] in ("fail", "error", "warn")]
         shown.sort(key=lambda c: {"error": 0, "fail": 1, "warn": 2}[c["status"]])
         reports.append({
-            "name": doc["report"], "title": REPORT_TITLES.get(doc["report"], doc["report"]),
+            "name": doc["report"], "title": registry.title(doc["report"]),
             "status": doc["status"], "counts": _counts(checks), "total": len(checks),
             "error": doc.get("error"), "files": linked_files(doc), "duration_s": doc.get("duration_s"),
             "checks": [{"id": c["id"], "status": c["status"], "message": c.get("message", ""),

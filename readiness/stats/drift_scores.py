@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 if TYPE_CHECKING:  # annotations only: the registry loads without pandas (config validation uses it)
-    from readiness.profile import ColumnProfile
+    from readiness.stats.profile import ColumnProfile
 
 PSI_FLOOR = 1e-4  # proportions floored so an empty bin gives a large but finite PSI
 
