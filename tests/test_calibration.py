@@ -84,7 +84,7 @@ def test_robustness_groups_a_crash_per_perturbation_and_does_not_warn_on_expecte
     features = [c for c in frame.columns if c != "benign"]
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(frame[features], frame["benign"])
     path, digest, golden = _golden_for(tmp_path, model, frame.iloc[order[:200]], "benign")
-    bench = GoldenBenchmark(path, golden, "benign", trusted_sha256=[digest], settings=FAST)
+    bench = GoldenBenchmark(path, golden, "benign", trust={"sha256": [digest]}, settings=FAST)
     checks = {c.id: c for c in bench.robustness_section().checks}
     warned = [c for c in checks.values() if c.status == "warn"]
     assert [c.id for c in warned] == ["golden.robustness.nan"]  # one finding, not 30
@@ -96,11 +96,11 @@ def test_robustness_groups_a_crash_per_perturbation_and_does_not_warn_on_expecte
     assert checks["golden.robustness.shuffled_columns"].status == "pass"
     assert "refused" in checks["golden.robustness.shuffled_columns"].message
     # control: the same crash fails when the team declared NaN expected in production
-    strict = GoldenBenchmark(path, golden, "benign", trusted_sha256=[digest],
+    strict = GoldenBenchmark(path, golden, "benign", trust={"sha256": [digest]},
                              settings={**FAST, "robustness": {"expected": ["nan"]}})
     assert {c.id: c for c in strict.robustness_section().checks}["golden.robustness.nan"].status == "fail"
     # control: a change beyond a declared max_changed_share warns
-    gated = GoldenBenchmark(path, golden, "benign", trusted_sha256=[digest],
+    gated = GoldenBenchmark(path, golden, "benign", trust={"sha256": [digest]},
                             settings={**FAST, "robustness": {"max_changed_share": 0.0}})
     assert {c.id: c for c in gated.robustness_section().checks}["golden.robustness.out_of_range"].status == "warn"
 
@@ -154,7 +154,7 @@ def test_determinism_tolerates_rounding_and_shows_the_difference(tmp_path, jitte
     model = JitterClassifier(jitter).fit(golden[["score"]])
     path, digest, golden_path = _golden_for(tmp_path, model, golden, "label")
 
-    bench = GoldenBenchmark(path, golden_path, "label", trusted_sha256=[digest], settings=FAST)
+    bench = GoldenBenchmark(path, golden_path, "label", trust={"sha256": [digest]}, settings=FAST)
     check = {c.id: c for c in bench.artifact_section().checks}["golden.artifact.determinism"]
     assert check.status == status
     assert "largest difference" in check.message and check.value is not None
@@ -174,7 +174,7 @@ def test_a_segment_with_one_class_skips_with_the_reason(tmp_path):
     model = ColumnScoreClassifier("score").fit(golden[["score"]], None)
     path, digest, golden_path = _golden_for(tmp_path, model, golden, "label")
     settings = {**FAST, "metrics": {"roc_auc": {"min": 0.6}}}
-    bench = GoldenBenchmark(path, golden_path, "label", segments=["region"], trusted_sha256=[digest], settings=settings)
+    bench = GoldenBenchmark(path, golden_path, "label", segments=["region"], trust={"sha256": [digest]}, settings=settings)
     bench.metrics_section()
     checks = {c.id: c for c in bench.segments_section().checks}
     pure = checks["golden.segment.roc_auc[region=pure]"]
@@ -330,7 +330,7 @@ def test_latency_reports_the_cold_call_apart_from_warm_percentiles(tmp_path):
     golden["label"] = (rng.random(200) < golden["score"]).astype(int)
     path, digest, golden_path = _golden_for(tmp_path, ColumnScoreClassifier("score").fit(golden[["score"]], None),
                                             golden, "label")
-    bench = GoldenBenchmark(path, golden_path, "label", trusted_sha256=[digest], settings=FAST)
+    bench = GoldenBenchmark(path, golden_path, "label", trust={"sha256": [digest]}, settings=FAST)
     check = {c.id: c for c in bench.latency_section().checks}["golden.latency.p95_ms"]
     assert "warm single-row calls" in check.message and "cold call" in check.message
     assert "cold_ms" in check.details
@@ -348,7 +348,7 @@ def test_segment_table_shows_each_gate_beside_what_it_judged(tmp_path):
         joblib.dump(ColumnScoreClassifier(column).fit(golden[["p_cand", "p_base"]], None), tmp_path / f"{name}.joblib")
     digests = [sha256_file(tmp_path / f"{n}.joblib") for n in ("cand", "base")]
     bench = GoldenBenchmark(str(tmp_path / "cand.joblib"), str(tmp_path / "golden.csv"), "label",
-                            baseline_path=str(tmp_path / "base.joblib"), segments=["segment"], trusted_sha256=digests,
+                            baseline_path=str(tmp_path / "base.joblib"), segments=["segment"], trust={"sha256": digests},
                             settings={**FAST, "metrics": {"roc_auc": {"min": 0.99, "max_regression": 0.01}}})
     bench.metrics_section()
     table = bench.segments_section().tables[0]
