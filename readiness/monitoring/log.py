@@ -1,0 +1,402 @@
+"""Reading a prediction log in bounded memory, and cutting it into chunks.
+
+A log is a CSV or Parquet file, a folder of Parquet (or CSV) files, or a glob of them,
+as a serving system writes them. It is never loaded whole: Parquet is read one row
+group at a time (only the columns asked for), CSV in row batches. A *piece* is the unit
+of reading (one Parquet row group, or one CSV file); :func:`plan_chunks` reads only the
+timestamp column once, to fix the chunk grid and to know which pieces hold which
+chunks, so that the reference period can later be read without reading the rest.
+
+Chunks are calendar periods in UTC (``12h``, ``1d``, ``1w`` starting on Mondays,
+``1M`` calendar months) or runs of ``N`` rows in the order the log is read (files
+sorted by name, row groups in order). Empty periods between the first and the last
+are chunks too: a day without predictions is a signal.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from readiness.exceptions import InputError
+from readiness.monitoring.settings import parse_chunk
+
+NS_PER_HOUR = 3_600_000_000_000
+NS_PER_DAY = 24 * NS_PER_HOUR
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
+
+
+def _kind_of(path: Path) -> str | None:
+    name = path.name.lower()
+    if name.endswith(_PARQUET):
+        return "parquet"
+    if name.endswith(_CSV):
+        return "csv"
+    return None
+
+
+@dataclass(frozen=True)
+class LogSource:
+    """The files of a prediction log, in reading order, and their format."""
+
+    spec: str
+    files: tuple[Path, ...]
+    format: str  # "parquet" or "csv"
+
+
+def resolve_log(spec: str | Path, key: str = "log") -> LogSource:
+    """The files a log argument names: a file, a folder (searched recursively) or a glob.
+
+    Parameters
+    ----------
+    spec : str or Path
+        ``predictions.parquet``, ``logs/`` or ``"logs/2017-*/*.parquet"``.
+    key : str
+        The config key or argument named in error messages.
+
+    Returns
+    -------
+    LogSource
+        Files sorted by path; all Parquet or all CSV.
+
+    Raises
+    ------
+    InputError
+        Nothing matches, the files mix formats, or a file is empty.
+
+    Examples
+    --------
+    >>> resolve_log("missing.parquet")  # doctest: +SKIP
+    InputError: missing.parquet: file not found; check the 'log' path
+    """
+    text = str(spec)
+    path = Path(text).expanduser()
+    if any(ch in text for ch in "*?["):
+        files = [Path(p) for p in sorted(glob.glob(str(path), recursive=True)) if Path(p).is_file()]
+        if not files:
+            raise InputError(f"{text}: the pattern matches no file; check the {key!r} path")
+    elif path.is_dir():
+        found = sorted(p for p in path.rglob("*") if p.is_file() and _kind_of(p) and not p.name.startswith((".", "_")))
+        parquet = [p for p in found if _kind_of(p) == "parquet"]
+        files = parquet or found  # a folder of Parquet files may hold a stray CSV export
+        if not files:
+            raise InputError(f"{path}: folder holds no .parquet or .csv file; point {key!r} at the prediction log")
+    elif path.exists():
+        files = [path]
+    else:
+        raise InputError(f"{path}: file not found; check the {key!r} path")
+    kinds = {_kind_of(p) for p in files}
+    if None in kinds:
+        odd = next(p for p in files if _kind_of(p) is None)
+        raise InputError(f"{odd}: unsupported file type for {key!r}; use .parquet or .csv")
+    if len(kinds) > 1:
+        raise InputError(f"{text}: mixes Parquet and CSV files; give {key!r} one format")
+    for file in files:
+        if file.stat().st_size == 0:
+            raise InputError(f"{file}: file is empty; {key!r} needs a header and rows")
+    return LogSource(text, tuple(files), kinds.pop())
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One unit of reading: a Parquet row group, or a whole CSV file."""
+
+    file: Path
+    row_group: int | None
+    rows: int
+
+
+def _parquet_file(path: Path, text_columns: list[str] | None = None):
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path, read_dictionary=text_columns or None)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise InputError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0][:150]}); re-export it") from None
+
+
+def log_columns(source: LogSource) -> list[str]:
+    """Column names across the log's files, in first-seen order (files may add columns)."""
+    names: dict[str, None] = {}
+    if source.format == "parquet":
+        for file in source.files:
+            names.update(dict.fromkeys(_parquet_file(file).schema_arrow.names))
+    else:
+        for file in source.files:
+            try:
+                head = pd.read_csv(file, nrows=0)
+            except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+                raise InputError(f"{file}: not a readable CSV file ({str(exc).splitlines()[0][:150]})") from None
+            names.update(dict.fromkeys(str(c) for c in head.columns))
+    return list(names)
+
+
+def log_pieces(source: LogSource) -> list[Piece]:
+    """Every piece of the log in reading order (Parquet metadata only; CSV rows unknown: -1)."""
+    pieces = []
+    for file in source.files:
+        if source.format == "parquet":
+            metadata = _parquet_file(file).metadata
+            pieces.extend(Piece(file, g, metadata.row_group(g).num_rows) for g in range(metadata.num_row_groups))
+        else:
+            pieces.append(Piece(file, None, -1))
+    return pieces
+
+
+def read_piece(source: LogSource, piece: Piece, columns: list[str], batch_rows: int,
+               text_columns: list[str] = ()) -> Iterator[pd.DataFrame]:
+    """The rows of one piece in batches, with ``columns`` (absent ones filled with missing values).
+
+    Text columns named in ``text_columns`` are read dictionary-encoded (pandas
+    categoricals): counting them is then a bincount of codes.
+    """
+    if source.format == "parquet":
+        handle = _parquet_file(piece.file, [c for c in text_columns if c in columns])
+        present = [c for c in columns if c in handle.schema_arrow.names]
+        try:
+            for batch in handle.iter_batches(batch_size=batch_rows, row_groups=[piece.row_group], columns=present):
+                frame = batch.to_pandas(split_blocks=True)
+                yield _with_columns(frame, columns)
+        except InputError:
+            raise
+        except Exception as exc:
+            raise InputError(f"{piece.file}: row group {piece.row_group} is not readable "
+                             f"({str(exc).splitlines()[0][:150]}); re-export the file") from None
+        return
+    present = [c for c in columns if c in set(log_columns(LogSource(source.spec, (piece.file,), "csv")))]
+    try:
+        for frame in pd.read_csv(piece.file, usecols=present, chunksize=batch_rows,
+                                 dtype={c: "category" for c in text_columns if c in present}):
+            yield _with_columns(frame.reset_index(drop=True), columns)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{piece.file}: not a readable CSV file ({str(exc).splitlines()[0][:150]})") from None
+
+
+def _with_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        frame = frame.assign(**{c: np.nan for c in missing})
+    return frame
+
+
+# ------------------------------------------------------------------ timestamps and chunk codes
+
+
+def timestamps_ns(series: pd.Series, column: str, where: str) -> np.ndarray:
+    """UTC nanoseconds since the epoch as int64; missing or unreadable timestamps are ``MISSING``.
+
+    Naive timestamps are taken as UTC; text is parsed (ISO 8601 and the like).
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(object)
+    if pd.api.types.is_datetime64_any_dtype(series):
+        values = series
+    elif pd.api.types.is_numeric_dtype(series) and not series.isna().all():
+        raise InputError(f"{where}: column {column!r} holds numbers, not timestamps; "
+                         "store datetimes (or ISO 8601 text), or chunk by rows (e.g. --chunk 10000rows)")
+    else:
+        values = pd.to_datetime(series, utc=True, errors="coerce", format="mixed")
+        if values.isna().all() and series.notna().any():
+            example = str(series.dropna().iloc[0])[:40]
+            raise InputError(f"{where}: column {column!r} holds text that is not a timestamp (e.g. {example!r}); "
+                             "write ISO 8601 timestamps such as 2017-03-01T12:00:00Z")
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    ns = values.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT")).view(np.int64)
+    return ns
+
+
+MISSING = np.iinfo(np.int64).min  # NaT as int64
+
+
+@dataclass(frozen=True)
+class ChunkRule:
+    """How a row gets its chunk: a calendar period or a run of rows.
+
+    Examples
+    --------
+    >>> rule = ChunkRule.parse("1w")
+    >>> rule.start(rule.codes(np.array([0])))  # 1970-01-01 was a Thursday
+    array(['1969-12-29T00:00:00.000000000'], dtype='datetime64[ns]')
+    """
+
+    every: int
+    unit: str  # h, d, w, M, rows
+
+    @classmethod
+    def parse(cls, text: str) -> "ChunkRule":
+        return cls(*parse_chunk(text))
+
+    @property
+    def by_rows(self) -> bool:
+        return self.unit == "rows"
+
+    def codes(self, ns: np.ndarray) -> np.ndarray:
+        """Period number of each timestamp (UTC); consecutive periods have consecutive codes."""
+        if self.unit == "h":
+            return np.floor_divide(ns, self.every * NS_PER_HOUR)
+        if self.unit == "d":
+            return np.floor_divide(ns, self.every * NS_PER_DAY)
+        if self.unit == "w":  # weeks start on Monday; day 0 (1970-01-01) was a Thursday
+            return np.floor_divide(np.floor_divide(ns, NS_PER_DAY) + 3, 7 * self.every)
+        if self.unit == "M":
+            months = ns.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+            return np.floor_divide(months, self.every)
+        raise ValueError("row chunks have no period codes")
+
+    def start(self, codes: np.ndarray) -> np.ndarray:
+        """The first instant of each period, as datetime64[ns]."""
+        codes = np.asarray(codes, dtype=np.int64)
+        if self.unit == "h":
+            return (codes * self.every * NS_PER_HOUR).view("datetime64[ns]")
+        if self.unit == "d":
+            return (codes * self.every * NS_PER_DAY).view("datetime64[ns]")
+        if self.unit == "w":
+            return ((codes * 7 * self.every - 3) * NS_PER_DAY).view("datetime64[ns]")
+        if self.unit == "M":
+            return (codes * self.every).astype("datetime64[M]").astype("datetime64[ns]")
+        raise ValueError("row chunks have no period start")
+
+    def describe(self) -> str:
+        names = {"h": "hour", "d": "day", "w": "week (from Monday, UTC)", "M": "calendar month", "rows": "rows"}
+        if self.by_rows:
+            return f"{self.every:,} rows"
+        plural = "s" if self.every > 1 else ""
+        return f"{self.every} {names[self.unit]}{plural}" if self.every > 1 else f"1 {names[self.unit]}"
+
+
+@dataclass
+class ChunkPlan:
+    """The chunk grid of a log, from one read of its timestamp column.
+
+    Attributes
+    ----------
+    first_code : int
+        Code of chunk 0 (period chunks); chunk ``i`` has code ``first_code + i``.
+    n_chunks : int
+        Chunks from the first to the last, empty periods included.
+    piece_span : list of (int, int)
+        Per piece, the first and last chunk index it holds ((-1, -1) when it holds no dated row).
+    rows : int
+        Rows in the log.
+    undated_rows : int
+        Rows whose timestamp is missing or unreadable (period chunks leave them out).
+    ordered : bool
+        True when rows arrive in time order (then chunks complete one after another).
+    """
+
+    rule: ChunkRule
+    pieces: list[Piece]
+    first_code: int = 0
+    n_chunks: int = 0
+    piece_span: list[tuple[int, int]] = field(default_factory=list)
+    piece_offset: list[int] = field(default_factory=list)
+    rows: int = 0
+    undated_rows: int = 0
+    ordered: bool = True
+    time_range: tuple[np.datetime64, np.datetime64] | None = None
+    chunk_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def starts(self) -> np.ndarray:
+        """Start of each chunk (period chunks), datetime64[ns]."""
+        return self.rule.start(self.first_code + np.arange(self.n_chunks))
+
+    def pieces_for(self, first: int, last: int) -> list[int]:
+        """Indexes of the pieces that hold any of chunks ``first..last``."""
+        return [i for i, (lo, hi) in enumerate(self.piece_span) if lo >= 0 and lo <= last and hi >= first]
+
+
+def plan_chunks(source: LogSource, rule: ChunkRule, timestamp: str | None, batch_rows: int, max_chunks: int) -> ChunkPlan:
+    """Read the timestamp column once and fix the chunk grid.
+
+    Raises
+    ------
+    InputError
+        No rows, no dated row, or more chunks than ``max_chunks`` (a coarser chunk is named).
+    """
+    pieces = log_pieces(source)
+    plan = ChunkPlan(rule, pieces)
+    low, high, previous_high = None, None, None
+    counts: dict[int, int] = {}
+    offset = 0
+    for piece in pieces:
+        piece_rows, piece_low, piece_high = 0, None, None
+        columns = [timestamp] if timestamp else []
+        for frame in read_piece(source, piece, columns, batch_rows):
+            n = len(frame)
+            if rule.by_rows:
+                codes = (offset + piece_rows + np.arange(n)) // rule.every if n else np.empty(0, np.int64)
+                dated = codes
+                if timestamp:
+                    ns = timestamps_ns(frame[timestamp], timestamp, str(piece.file))
+                    _extend_range(plan, ns[ns != MISSING])
+            else:
+                ns = timestamps_ns(frame[timestamp], timestamp, str(piece.file))
+                valid = ns != MISSING
+                plan.undated_rows += int(n - valid.sum())
+                dated = rule.codes(ns[valid])
+                _extend_range(plan, ns[valid])
+            piece_rows += n
+            if dated.size:
+                _count_codes(counts, dated)
+                if np.any(np.diff(dated) < 0):
+                    plan.ordered = False
+                b_low, b_high = int(dated.min()), int(dated.max())
+                if piece_high is not None and b_low < piece_high:
+                    plan.ordered = False
+                piece_low = b_low if piece_low is None else min(piece_low, b_low)
+                piece_high = b_high if piece_high is None else max(piece_high, b_high)
+        if piece_low is not None:
+            if previous_high is not None and piece_low < previous_high:
+                plan.ordered = False
+            previous_high = piece_high if previous_high is None else max(previous_high, piece_high)
+            low = piece_low if low is None else min(low, piece_low)
+            high = piece_high if high is None else max(high, piece_high)
+        plan.piece_span.append((piece_low, piece_high) if piece_low is not None else None)
+        plan.piece_offset.append(offset)
+        offset += piece_rows
+    plan.rows = offset
+    plan.pieces = [Piece(p.file, p.row_group, n) for p, n in zip(pieces, np.diff([*plan.piece_offset, offset]))]
+    if offset == 0:
+        raise InputError(f"{source.spec}: the log has no rows; it needs predictions")
+    if low is None:
+        raise InputError(f"{source.spec}: no row has a readable timestamp in column {timestamp!r}; "
+                         "fix the column or chunk by rows (e.g. --chunk 10000rows)")
+    plan.first_code = low
+    plan.n_chunks = high - low + 1
+    if plan.n_chunks > max_chunks:
+        raise InputError(f"{source.spec}: chunks of {rule.describe()} cut the log into {plan.n_chunks:,} chunks "
+                         f"(more than {max_chunks:,}); choose a coarser chunk (e.g. --chunk 1w) or raise monitoring.max_chunks")
+    plan.piece_span = [(span[0] - low, span[1] - low) if span else (-1, -1) for span in plan.piece_span]
+    plan.chunk_rows = np.zeros(plan.n_chunks, dtype=np.int64)
+    for code, count in counts.items():
+        plan.chunk_rows[code - low] += count
+    return plan
+
+
+def _count_codes(counts: dict[int, int], codes: np.ndarray) -> None:
+    low, high = int(codes.min()), int(codes.max())
+    if high - low < 1_000_000:
+        per = np.bincount(codes - low)
+        for i in np.flatnonzero(per):
+            counts[low + int(i)] = counts.get(low + int(i), 0) + int(per[i])
+    else:
+        values, per = np.unique(codes, return_counts=True)
+        for v, c in zip(values.tolist(), per.tolist()):
+            counts[v] = counts.get(v, 0) + c
+
+
+def _extend_range(plan: ChunkPlan, ns: np.ndarray) -> None:
+    if not ns.size:
+        return
+    low, high = ns.min().view("datetime64[ns]"), ns.max().view("datetime64[ns]")
+    if plan.time_range is None:
+        plan.time_range = (low, high)
+    else:
+        plan.time_range = (min(plan.time_range[0], low), max(plan.time_range[1], high))

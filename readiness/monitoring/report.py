@@ -1,0 +1,552 @@
+"""Monitoring report: the model's behaviour over time, and the release that changed it.
+
+:class:`MonitoringReport` reads a prediction log three times at most, each bounded:
+
+1. the timestamp column, to fix the chunk grid (:func:`~readiness.monitoring.log.plan_chunks`);
+2. a uniform sample of the reference period (only the pieces that hold it), to fix the
+   features' kinds, bin edges and categories (:func:`readiness.profile.fit_reference`) —
+   or a reference file or saved profile instead;
+3. every row once, into per-chunk statistics (:class:`~readiness.monitoring.chunks.ChunkAccumulator`).
+
+Then every series gets its band from the reference chunks, its changepoints, and a
+check. Sections return plain data (checks, tables as records, series); figures are
+drawn from that data by :mod:`readiness.monitoring.plots`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from readiness.exceptions import InputError
+from readiness.gates import fmt
+from readiness.monitoring.changepoints import detect_changepoints
+from readiness.monitoring.chunks import GRID, ChunkAccumulator, LogColumns, _as_float
+from readiness.monitoring.log import MISSING, ChunkRule, log_columns, plan_chunks, read_piece, resolve_log, timestamps_ns
+from readiness.monitoring.performance import (DEFAULT_METRICS, ESTIMATED_METRICS, calibration_check, estimated_accuracy,
+                                              estimated_auc, eval_data, realized_metrics)
+from readiness.monitoring.series import (Series, VersionTimeline, change_sentence, judge, learn_band)
+from readiness.monitoring.settings import MonitoringConfig, parse_monitoring_settings
+from readiness.profile import ColumnProfile, fit_reference, load_profile, merge_profiles
+from readiness.results import Check, now_iso, report_document, write_json
+
+REPORT = "monitoring_report"
+QUANTILES = (0.1, 0.5, 0.9)
+VERSION_NAMES = ("model_version", "version")
+
+
+@dataclass
+class SectionData:
+    """A report section as plain data: checks, tables (lists of records) and the series it shows."""
+
+    name: str
+    title: str
+    checks: list[Check] = field(default_factory=list)
+    tables: dict[str, list[dict]] = field(default_factory=dict)
+    series: list[Series] = field(default_factory=list)
+    note: str = ""
+
+    def _repr_html_(self) -> str:
+        from readiness.display import Section, frame_html
+
+        tables = [frame_html(pd.DataFrame(rows)) for rows in self.tables.values() if rows]
+        return Section(self.title, checks=self.checks, tables=tables, note=self.note)._repr_html_()
+
+
+class MonitoringReport:
+    """A prediction log judged over time.
+
+    Parameters
+    ----------
+    log : str or Path
+        A CSV/Parquet file, a folder of Parquet files, or a glob.
+    settings : dict or MonitoringConfig, optional
+        The ``monitoring:`` settings (column names, chunk, reference, gates).
+    reference : str or Path, optional
+        Reference data (.csv/.parquet) or a saved profile (.json) fixing the features'
+        bins and baseline; default: the log's first ``reference_chunks`` chunks.
+    labels : str or Path, optional
+        A file with ``settings.id`` and ``settings.label`` columns, joined on the id.
+    release_lookup : object with ``releases_near(chunk)``, optional
+        Names releases instead of the version column (e.g. a release history).
+
+    Examples
+    --------
+    >>> report = MonitoringReport("predictions.parquet", {"prediction": "score", "chunk": "1d"})  # doctest: +SKIP
+    >>> report.headline()  # doctest: +SKIP
+    'Mean prediction 100× higher from 2017-03-01, when model_version changed from v1 to v2'
+    """
+
+    def __init__(self, log: str | Path, settings: dict | MonitoringConfig | None = None,
+                 reference: str | Path | None = None, labels: str | Path | None = None, release_lookup=None):
+        self.started_at = now_iso()
+        self._clock = time.perf_counter()
+        self.settings = s = parse_monitoring_settings(settings)
+        self.source = resolve_log(log)
+        available = log_columns(self.source)
+        self.columns = self._roles(available, labels)
+        self.rule = ChunkRule.parse(s.chunk)
+        if not self.rule.by_rows and not self.columns.timestamp:
+            raise InputError(f"{self.source.spec}: no column {s.timestamp!r} for the timestamp; name it with "
+                             "--timestamp, or chunk by rows (e.g. --chunk 10000rows)")
+        self.plan = plan_chunks(self.source, self.rule, self.columns.timestamp, s.batch_rows, s.max_chunks)
+        self.n = self.plan.n_chunks
+        self.k = min(s.reference_chunks or min(10, max(1, self.n // 3)), self.n)
+        self.reference_label = "the first " + (f"{self.k} chunks" if self.k > 1 else "chunk")
+        self.labels = self._load_labels(labels) if labels else None
+        sample = self._reference_sample()
+        self.task = self._task(sample)
+        self.classifier = self.task == "binary"
+        self.reference_source = str(reference) if reference else None
+        self.fixed = self._reference_profile(sample, reference)
+        self._accumulate()
+        self.timeline = (VersionTimeline(self.columns.version, self.acc.versions) if self.columns.version else None)
+        self.lookup = release_lookup or self.timeline
+        self.series = self._build_series()
+
+    # ------------------------------------------------------------------ reading
+
+    def _roles(self, available: list[str], labels) -> LogColumns:
+        s = self.settings
+        where = self.source.spec
+        if s.prediction not in available:
+            raise InputError(f"{where}: no prediction column {s.prediction!r} (columns: {', '.join(available[:12])}); "
+                             "name it with --prediction")
+        version = s.version
+        if version is None:
+            version = next((v for v in VERSION_NAMES if v in available), "")
+        elif version and version not in available:
+            raise InputError(f"{where}: no version column {version!r}; name it with --version or leave it out")
+        label = s.label
+        if label and not labels and label not in available:
+            raise InputError(f"{where}: no label column {label!r}; name it with --label, or give --labels FILE --id COL")
+        if labels and not (s.id and s.label):
+            raise InputError("labels file: name its id and label columns (--id COL --label COL)")
+        if s.id and s.id not in available:
+            raise InputError(f"{where}: no id column {s.id!r} to join the labels on; name it with --id")
+        timestamp = s.timestamp if s.timestamp in available else None
+        roles = {timestamp, s.prediction, version or None, label if not labels else None, s.id}
+        features = s.features if s.features is not None else [c for c in available if c not in roles]
+        unknown = [c for c in features if c not in available]
+        if unknown:
+            raise InputError(f"{where}: feature column(s) not in the log: {', '.join(map(repr, unknown[:5]))}")
+        return LogColumns(timestamp, s.prediction, version or None, label if not labels else None, s.id, features)
+
+    def _load_labels(self, path) -> pd.Series:
+        """The separate label file as a Series indexed by id (the last label of a repeated id wins)."""
+        from readiness.data import read_table
+
+        frame = read_table(path, "labels")
+        s = self.settings
+        for column in (s.id, s.label):
+            if column not in frame.columns:
+                raise InputError(f"{path}: no column {column!r} in the labels file; it needs {s.id!r} and {s.label!r}")
+        frame = frame.drop_duplicates(s.id, keep="last")
+        return pd.Series(_as_float(frame[s.label]), index=pd.Index(frame[s.id]))
+
+    def _read_columns(self) -> list[str]:
+        c = self.columns
+        wanted = [c.timestamp, c.prediction, c.version, c.label, c.id, *c.features]
+        return list(dict.fromkeys(w for w in wanted if w))
+
+    def _text_columns(self) -> list[str]:
+        return [self.columns.version] if self.columns.version else []
+
+    def _batches(self, pieces: list[int]):
+        """(frame, chunk index per row, ns or None, labels or None) for the given pieces."""
+        wanted = self._read_columns()
+        for index in pieces:
+            piece = self.plan.pieces[index]
+            offset = self.plan.piece_offset[index]
+            for frame in read_piece(self.source, piece, wanted, self.settings.batch_rows, self._text_columns()):
+                ns = None
+                if self.columns.timestamp:
+                    ns = timestamps_ns(frame[self.columns.timestamp], self.columns.timestamp, str(piece.file))
+                if self.rule.by_rows:
+                    chunk = (offset + np.arange(len(frame))) // self.rule.every
+                else:
+                    chunk = np.where(ns == MISSING, -1, self.rule.codes(ns) - self.plan.first_code)
+                offset += len(frame)
+                yield frame, chunk, ns, self._labels_for(frame)
+
+    def _labels_for(self, frame: pd.DataFrame) -> np.ndarray | None:
+        if self.labels is not None:
+            return self.labels.reindex(frame[self.columns.id].to_numpy()).to_numpy(dtype=float)
+        if self.columns.label:
+            return _as_float(frame[self.columns.label])
+        return None
+
+    def _reference_sample(self) -> pd.DataFrame:
+        """A uniform sample (≤ reference_rows) of the reference chunks' rows."""
+        s = self.settings
+        rows = int(self.plan.chunk_rows[: self.k].sum())
+        rate = min(1.0, s.reference_rows / max(rows, 1))
+        rng = np.random.default_rng(s.seed + 1)
+        parts = []
+        for frame, chunk, _, labels in self._batches(self.plan.pieces_for(0, self.k - 1)):
+            keep = (chunk >= 0) & (chunk < self.k) & (rng.random(len(frame)) < rate)
+            if keep.any():
+                part = frame.loc[keep]
+                if labels is not None:
+                    part = part.assign(__label__=labels[keep])
+                parts.append(part)
+        if not parts:
+            raise InputError(f"{self.source.spec}: the reference period has no rows")
+        return pd.concat(parts, ignore_index=True)
+
+    def _task(self, sample: pd.DataFrame) -> str:
+        if self.settings.task != "auto":
+            return self.settings.task
+        p = _as_float(sample[self.columns.prediction])
+        p = p[np.isfinite(p)]
+        in_unit = bool(p.size) and p.min() >= 0 and p.max() <= 1
+        if "__label__" in sample:
+            y = sample["__label__"].to_numpy(dtype=float)
+            y = y[np.isfinite(y)]
+            if y.size and not np.isin(y, (0.0, 1.0)).all():
+                return "regression"
+        return "binary" if in_unit else "regression"
+
+    def _reference_profile(self, sample: pd.DataFrame, reference) -> dict[str, ColumnProfile]:
+        s = self.settings
+        watched = [*self.columns.features, self.columns.prediction]
+        if reference is None:
+            return fit_reference(sample[watched], s.bins, s.max_categories)
+        path = Path(reference)
+        if path.suffix.lower() == ".json":
+            profile = load_profile(path)
+            missing = [c for c in self.columns.features if c not in profile]
+            if missing:
+                raise InputError(f"{path}: the profile has no column(s) {', '.join(map(repr, missing[:5]))} of the log")
+            return {k: v for k, v in profile.items() if k in watched}
+        from readiness.data import read_table
+
+        frame = read_table(path, "reference")
+        if len(frame) > s.reference_rows:
+            frame = frame.sample(s.reference_rows, random_state=s.seed)
+        columns = [c for c in watched if c in frame.columns]
+        missing = [c for c in self.columns.features if c not in frame.columns]
+        if missing:
+            raise InputError(f"{path}: the reference data has no column(s) {', '.join(map(repr, missing[:5]))} of the log")
+        return fit_reference(frame[columns], s.bins, s.max_categories)
+
+    def _accumulate(self) -> None:
+        s = self.settings
+        rate = np.minimum(1.0, s.profile_rows / np.maximum(self.plan.chunk_rows, 1))
+        self.acc = ChunkAccumulator(self.n, self.columns, self.fixed, rate, self.classifier, s.decision_threshold,
+                                    s.quantile_rows, s.metric_rows, s.seed)
+        for frame, chunk, ns, labels in self._batches(list(range(len(self.plan.pieces)))):
+            self.acc.add(frame, chunk, ns, labels)
+
+    # ------------------------------------------------------------------ series
+
+    def chunk_labels(self) -> list[str]:
+        """How each chunk is named in tables and sentences (its start, or its rows)."""
+        if self.rule.by_rows:
+            labels = []
+            for i in range(self.n):
+                first = self.acc.first_ns[i]
+                when = (f" ({pd.Timestamp(first).strftime('%Y-%m-%d %H:%M')})"
+                        if self.columns.timestamp and first != np.iinfo(np.int64).max else "")
+                labels.append(f"row {i * self.rule.every:,}{when}")
+            return labels
+        form = "%Y-%m-%d %H:%M" if self.rule.unit == "h" else "%Y-%m-%d"
+        return [pd.Timestamp(t).strftime(form) for t in self.plan.starts()]
+
+    def _build_series(self) -> list[Series]:
+        s, acc = self.settings, self.acc
+        ref = slice(0, self.k)
+        nan = lambda: np.full(self.n, np.nan)  # noqa: E731
+        series = []
+        rows = acc.rows.astype(float)
+        if not self.rule.by_rows:
+            series.append(Series("rows", "Rows per chunk", rows, critical="rows" in s.critical, relative=True))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = acc.pred_sum / acc.pred_n
+            var = (acc.pred_sq - acc.pred_sum ** 2 / acc.pred_n) / np.maximum(acc.pred_n - 1, 1)
+        half = 1.959963984540054 * np.sqrt(np.maximum(var, 0) / acc.pred_n)
+        series.append(Series("mean_prediction", "Mean prediction", mean, mean - half, mean + half,
+                             critical="mean_prediction" in s.critical, relative=True))
+        quantiles = {q: nan() for q in QUANTILES}
+        for c in acc.quantile_sample.chunks():
+            (values,) = acc.quantile_sample.values(c)
+            values = values[np.isfinite(values)]
+            if values.size:
+                for q, v in zip(QUANTILES, np.quantile(values, QUANTILES)):
+                    quantiles[q][c] = v
+        for q in QUANTILES:
+            series.append(Series(f"prediction_quantile.q{int(q * 100)}", f"Prediction {int(q * 100)}th percentile",
+                                 quantiles[q], relative=True))
+        if self.classifier:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                positive = acc.positives / acc.pred_n
+            series.append(Series("positive_rate", f"Positive rate (score ≥ {s.decision_threshold:g})", positive,
+                                 critical="positive_rate" in s.critical, unit="%"))
+        series += self._feature_series()
+        series += self._performance_series()
+        for item in series:
+            item.band = learn_band(item.values, ref, s.band_coverage)
+            item.changepoints = detect_changepoints(item.values, s.false_alarm_rate)
+        return series
+
+    def _feature_series(self) -> list[Series]:
+        from readiness.drift_scores import DEFAULT_METHOD, METHODS
+
+        acc = self.acc
+        out = []
+        reference_profile = self.reference_profile()
+        for j, name in enumerate(self.columns.features):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(acc.rows > 0, acc.missing[:, j] / acc.rows, np.nan)
+            out.append(Series(f"missing.{name}", f"Missing values in {name}", share, direction="up", unit="%"))
+            ref = reference_profile.get(name)
+            if ref is None or ref.kind == "skipped":
+                continue
+            method = METHODS[DEFAULT_METHOD[ref.kind]]
+            scores = np.full(self.n, np.nan)
+            for c, profiles in acc.profiles.items():
+                if profiles[name].present:
+                    scores[c] = method.compute(ref, profiles[name])
+            out.append(Series(f"drift.{name}", f"Drift of {name} ({method.symbol})", scores, direction="up",
+                              note=method.title))
+        return out
+
+    def reference_profile(self) -> dict[str, ColumnProfile]:
+        """The profile drift is scored against: the reference chunks binned like every chunk, or the given reference."""
+        if self.reference_source:
+            return self.fixed
+        parts = [self.acc.profiles[c] for c in range(self.k) if c in self.acc.profiles]
+        return merge_profiles(parts) if parts else self.fixed
+
+    def _performance_series(self) -> list[Series]:
+        s, acc = self.settings, self.acc
+        out = []
+        if acc.labelled.sum() > 0:
+            from readiness.metrics import METRICS
+
+            names = s.metrics or DEFAULT_METRICS[self.task]
+            for name in names:
+                if self.task not in METRICS[name].tasks:
+                    raise InputError(f"monitoring.metrics: {name} is not a {self.task} metric")
+            table = {name: [np.full(self.n, np.nan) for _ in range(3)] for name in names}
+            for c in acc.metric_sample.chunks():
+                p, y = acc.metric_sample.values(c)
+                data = eval_data(self.task, p, y, s.decision_threshold, where=f"labels of chunk {c}")
+                results = realized_metrics(names, data, int(acc.labelled[c]), s.confidence, s.n_bootstrap,
+                                           s.ci_rows, s.seed + c)
+                for name, result in results.items():
+                    values, low, high = table[name]
+                    values[c], low[c], high[c] = result.value, result.low, result.high
+            for position, name in enumerate(names):
+                metric = METRICS[name]
+                values, low, high = table[name]
+                out.append(Series(f"performance.{name}", f"{metric.title} (realized)", values, low, high,
+                                  critical=position == 0 and "performance" in s.critical,
+                                  direction="down" if metric.higher_is_better else "up"))
+        if self.classifier:
+            accuracy, auc = (np.full(self.n, np.nan) for _ in range(2))
+            acc_low, acc_high, auc_low, auc_high = (np.full(self.n, np.nan) for _ in range(4))
+            for c in np.flatnonzero(acc.pred_n > 0):
+                accuracy[c], acc_low[c], acc_high[c] = estimated_accuracy(acc.exp_tp[c], acc.exp_tn[c], acc.pred_n[c],
+                                                                          acc.conf_var[c], s.confidence)
+                auc[c], auc_low[c], auc_high[c] = estimated_auc(acc.hist_n[c], acc.hist_p[c], s.confidence,
+                                                                seed=s.seed + int(c))
+            out.append(Series("estimated.roc_auc", "ROC AUC (estimated without labels)", auc, auc_low, auc_high,
+                              direction="down"))
+            out.append(Series("estimated.accuracy", "Accuracy (estimated without labels)", accuracy, acc_low, acc_high,
+                              direction="down"))
+        return out
+
+    def get(self, key: str) -> Series | None:
+        return next((item for item in self.series if item.key == key), None)
+
+    def sentences(self, item: Series) -> list[str]:
+        labels = self.chunk_labels()
+        version = self.columns.version
+        return [change_sentence(item, c, labels[c.index], self.lookup, version) for c in item.changepoints]
+
+    def headline(self) -> str:
+        """The most important change: of the mean prediction first, else the largest change of any critical series."""
+        for key in ("mean_prediction",):
+            item = self.get(key)
+            if item is not None and item.changepoints:
+                biggest = max(item.changepoints, key=lambda c: c.size_in_noise)
+                return change_sentence(item, biggest, self.chunk_labels()[biggest.index], self.lookup, self.columns.version)
+        changes = [(c.size_in_noise, item, c) for item in self.series if item.critical for c in item.changepoints]
+        if changes:
+            _, item, change = max(changes, key=lambda entry: entry[0])
+            return change_sentence(item, change, self.chunk_labels()[change.index], self.lookup, self.columns.version)
+        return "No level change in the mean prediction or the critical series"
+
+    # ------------------------------------------------------------------ sections (plain data)
+
+    def _judge(self, item: Series, extra: list[str] = ()) -> Check:
+        return judge(item, self.n, self.settings.recent_chunks, self.sentences(item), self.k, extra)
+
+    def overview_section(self) -> SectionData:
+        acc, labels = self.acc, self.chunk_labels()
+        versions = self.timeline.dominant() if self.timeline else [None] * self.n
+        rows = []
+        for i in range(self.n):
+            rows.append({"chunk": labels[i], "rows": int(acc.rows[i]), "version": versions[i] or "–",
+                         "labelled": f"{acc.labelled[i] / acc.rows[i]:.0%}" if acc.rows[i] else "–",
+                         "reference": "yes" if i < self.k else ""})
+        plan = self.plan
+        facts = [f"{plan.rows:,} rows in {self.n} chunks of {self.rule.describe()}",
+                 f"reference: {self.reference_label}" + (f" (bins and baseline from {self.reference_source})"
+                                                         if self.reference_source else "")]
+        if plan.undated_rows:
+            facts.append(f"{plan.undated_rows:,} rows without a readable timestamp left out")
+        if not plan.ordered:
+            facts.append("rows are not in time order (read in full before any chunk completed)")
+        checks = [Check("monitoring.chunks", "Chunks", "pass", "; ".join(facts), severity="info",
+                        value=float(self.n), details={"rows": plan.rows, "reference_chunks": self.k})]
+        if self.n == 1:
+            checks[0].message += "; a single chunk: its statistics are shown, but nothing over time can be judged"
+        item = self.get("rows")
+        if item is not None:
+            checks.append(self._judge(item))
+        note = "Each chunk's model version is the one that served most of its rows."
+        return SectionData("overview", "Chunks and versions", checks, {"chunks": rows}, [item] if item else [], note)
+
+    def predictions_section(self) -> SectionData:
+        checks, shown = [], []
+        mean = self.get("mean_prediction")
+        extra = []
+        reference_mean = self._reference_mean()
+        latest = mean.latest_index
+        low, high = self.settings.mean_prediction_ratio
+        if latest is not None and reference_mean and np.isfinite(reference_mean) and self.n > 1:
+            ratio = mean.values[latest] / reference_mean
+            if not (low <= ratio <= high):
+                extra.append(f"latest mean ×{fmt(ratio)} the reference mean (outside [{fmt(low)}, {fmt(high)}])")
+        checks.append(self._judge(mean, extra))
+        shown.append(mean)
+        for key in [f"prediction_quantile.q{int(q * 100)}" for q in QUANTILES] + ["positive_rate"]:
+            item = self.get(key)
+            if item is not None:
+                checks.append(self._judge(item))
+                shown.append(item)
+        return SectionData("predictions", "Predictions over time", checks, {"changes": self._change_rows(shown)}, shown,
+                           "Bands: prediction intervals for one more chunk, learned from the reference chunks.")
+
+    def _reference_mean(self) -> float:
+        profile = self.fixed.get(self.columns.prediction) if self.reference_source else None
+        if profile is not None and profile.present:
+            return profile.mean
+        acc = self.acc
+        n = acc.pred_n[: self.k].sum()
+        return float(acc.pred_sum[: self.k].sum() / n) if n else float("nan")
+
+    def features_section(self) -> SectionData:
+        checks, shown, rows = [], [], []
+        for item in self.series:
+            if item.key.startswith(("missing.", "drift.")):
+                check = self._judge(item)
+                checks.append(check)
+                shown.append(item)
+                rows.append({"series": item.title, "status": check.status, "latest": fmt(item.values[item.latest_index])
+                             if item.latest_index is not None else "–", "changepoints": len(item.changepoints)})
+        return SectionData("features", "Features: missing values and drift", checks, {"features": rows}, shown,
+                           "Drift of each chunk against the reference profile (Wasserstein / reference std for numbers, "
+                           "Jensen-Shannon distance for categories), on a uniform sample of each chunk's rows.")
+
+    def performance_section(self) -> SectionData:
+        acc, s = self.acc, self.settings
+        checks, shown = [], []
+        labelled = int(acc.labelled.sum())
+        with_labels = int((acc.labelled > 0).sum())
+        if labelled:
+            checks.append(Check("monitoring.labels", "Label coverage", "pass",
+                                f"{labelled:,} labelled rows ({labelled / max(self.plan.rows, 1):.1%}) in {with_labels} of "
+                                f"{self.n} chunks; realized metrics use up to {s.metric_rows:,} labelled rows per chunk",
+                                severity="info", value=labelled / max(self.plan.rows, 1)))
+        else:
+            checks.append(Check("monitoring.labels", "Label coverage", "skip",
+                                "no labels in the log: realized performance cannot be measured"
+                                + ("; performance is estimated from the scores below" if self.classifier else ""),
+                                severity="info"))
+        for item in self.series:
+            if item.key.startswith("performance."):
+                checks.append(self._judge(item))
+                shown.append(item)
+        coverage = [{"chunk": label, "rows": int(acc.rows[i]), "labelled rows": int(acc.labelled[i]),
+                     "coverage": f"{acc.labelled[i] / acc.rows[i]:.1%}" if acc.rows[i] else "–"}
+                    for i, label in enumerate(self.chunk_labels())]
+        return SectionData("performance", "Realized performance", checks, {"label coverage": coverage}, shown,
+                           "Metrics equal scikit-learn's on each chunk's labelled rows; CIs are bootstrap percentiles.")
+
+    def estimation_section(self) -> SectionData:
+        if not self.classifier:
+            return SectionData("estimation", "Estimated performance", [Check(
+                "monitoring.estimated.calibration", "Estimated performance", "skip",
+                "performance is estimated without labels for binary classifiers only", severity="info")])
+        acc, s = self.acc, self.settings
+        ref = slice(0, self.k)
+        verdict = calibration_check(acc.hist_ln[ref].sum(axis=0), acc.hist_lp[ref].sum(axis=0),
+                                    acc.hist_y[ref].sum(axis=0), s.decision_threshold, s.estimate_tolerance, s.confidence)
+        status = {True: "pass", False: "warn", None: "skip"}[verdict.trusted]
+        checks = [Check("monitoring.estimated.calibration", "Can the estimate be trusted?", status, verdict.message,
+                        severity="major", value=verdict.ece, details={"differences": verdict.differences})]
+        shown = [item for item in self.series if item.key.startswith("estimated.")]
+        for item in shown:
+            if verdict.trusted is False:
+                checks.append(Check(f"monitoring.{item.key}", item.title, "skip",
+                                    "not judged: the scores were not calibrated on the reference period", severity="major"))
+            else:
+                checks.append(self._judge(item))
+        return SectionData("estimation", "Estimated performance (no labels needed)", checks, {}, shown,
+                           "Assumes calibrated scores (a score p is right with probability p); a change in how "
+                           "features relate to the label (concept shift) breaks it, and only labels show that.")
+
+    def changes_section(self) -> SectionData:
+        rows = self._change_rows(self.series)
+        return SectionData("changes", "What changed when", [], {"changepoints": rows}, [],
+                           f"Changepoints: PELT (ruptures) with a penalty calibrated so that {self.settings.false_alarm_rate:.0%} "
+                           "of stationary series show any false changepoint.")
+
+    def _change_rows(self, series: list[Series]) -> list[dict]:
+        labels = self.chunk_labels()
+        rows = []
+        for item in series:
+            for change, sentence in zip(item.changepoints, self.sentences(item)):
+                rows.append({"chunk": labels[change.index], "series": item.title, "change": sentence,
+                             "size (noise units)": fmt(change.size_in_noise)})
+        return sorted(rows, key=lambda r: r["chunk"])
+
+    def sections(self) -> list[SectionData]:
+        return [self.overview_section(), self.predictions_section(), self.features_section(),
+                self.performance_section(), self.estimation_section(), self.changes_section()]
+
+    # ------------------------------------------------------------------ results
+
+    def document(self, sections: list[SectionData] | None = None) -> dict[str, Any]:
+        """The results JSON (schema readiness/1) with the series, changepoints and tables the HTML shows."""
+        sections = sections or self.sections()
+        checks = [c for section in sections for c in section.checks]
+        inputs = {"log": {"path": self.source.spec, "files": len(self.source.files), "rows": self.plan.rows,
+                          "bytes": sum(f.stat().st_size for f in self.source.files)}}
+        document = report_document(REPORT, checks, inputs, self.started_at, time.perf_counter() - self._clock,
+                                   parameters={"settings": self.settings.model_dump(mode="json"), "task": self.task})
+        document["data"] = {
+            "headline": self.headline(),
+            "chunks": {"labels": self.chunk_labels(), "rows": self.acc.rows, "labelled": self.acc.labelled,
+                       "reference": self.k, "rule": self.rule.describe()},
+            "series": [item.to_dict() for item in self.series],
+            "versions": {"column": self.columns.version,
+                         "releases": [vars(r) for r in getattr(self.timeline, "releases", [])],
+                         "rows": self.acc.versions},
+            "tables": {f"{section.name}.{name}": rows for section in sections for name, rows in section.tables.items()},
+        }
+        return document
+
+    def finish(self, results_path: str | Path, sections: list[SectionData] | None = None) -> dict[str, Any]:
+        """Write the results JSON atomically and return it."""
+        document = self.document(sections)
+        write_json(results_path, document)
+        return document
