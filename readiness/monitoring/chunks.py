@@ -131,6 +131,7 @@ class ChunkAccumulator:
         self.last_ns = np.full(n_chunks, np.iinfo(np.int64).min)
         self.pred_n, self.pred_sum, self.pred_sq = zeros(), zeros(), zeros()
         self.positives = zeros()
+        self.outside_unit = zeros()  # classifier scores outside [0, 1]: not probabilities
         self.missing = np.zeros((n_chunks, len(columns.features)))
         self.labelled = zeros()
         # expected confusion counts (sums of probabilities) and confidence sums, for estimation
@@ -205,6 +206,7 @@ class ChunkAccumulator:
         self.pred_sq[c] += np.einsum("i,i->", present, present)
         if not self.classifier or not present.size:
             return
+        self.outside_unit[c] += np.count_nonzero((present < 0) | (present > 1))
         scores = np.clip(present, 0.0, 1.0)
         predicted = scores >= self.threshold
         self.positives[c] += predicted.sum()

@@ -52,9 +52,16 @@ class SectionData:
     note: str = ""
 
     def _repr_html_(self) -> str:
-        from readiness.display import Section, frame_html
+        from readiness.display import Section, esc, frame_html
 
-        tables = [frame_html(pd.DataFrame(rows)) for rows in self.tables.values() if rows]
+        tables = []
+        for name, rows in self.tables.items():
+            if not rows:
+                continue
+            table = frame_html(pd.DataFrame(rows))
+            if len(rows) > 12:  # long per-chunk tables fold away; the figures show the same over time
+                table = f"<details><summary>{esc(name)}: {len(rows)} rows</summary>{table}</details>"
+            tables.append(table)
         return Section(self.title, checks=self.checks, tables=tables, note=self.note)._repr_html_()
 
 
@@ -290,8 +297,10 @@ class MonitoringReport:
         series += self._feature_series()
         series += self._performance_series()
         for item in series:
-            item.band = learn_band(item.values, ref, s.band_coverage)
-            item.changepoints = detect_changepoints(item.values, s.false_alarm_rate)
+            item.band = learn_band(item.values, ref, s.band_coverage, log=item.log_band, margin=item.margin)
+            if item.band is not None and (item.unit == "%" or item.log_band):
+                item.band = (max(item.band[0], 0.0), item.band[1])  # shares and distances are never negative
+            item.changepoints = detect_changepoints(item.values, s.false_alarm_rate, log=item.relative, reference=self.k)
         return series
 
     def _feature_series(self) -> list[Series]:
@@ -303,7 +312,8 @@ class MonitoringReport:
         for j, name in enumerate(self.columns.features):
             with np.errstate(invalid="ignore", divide="ignore"):
                 share = np.where(acc.rows > 0, acc.missing[:, j] / acc.rows, np.nan)
-            out.append(Series(f"missing.{name}", f"Missing values in {name}", share, direction="up", unit="%"))
+            out.append(Series(f"missing.{name}", f"Missing values in {name}", share, direction="up", unit="%",
+                              margin=self.settings.missing_change))
             ref = reference_profile.get(name)
             if ref is None or ref.kind == "skipped":
                 continue
@@ -312,8 +322,10 @@ class MonitoringReport:
             for c, profiles in acc.profiles.items():
                 if profiles[name].present:
                     scores[c] = method.compute(ref, profiles[name])
+            # the band is learned on log scores (distances are skewed) and never ends below the
+            # drift report's threshold for the method: smaller drifts are not worth a warning
             out.append(Series(f"drift.{name}", f"Drift of {name} ({method.symbol})", scores, direction="up",
-                              note=method.title))
+                              note=method.title, log_band=True, margin=method.threshold))
         return out
 
     def reference_profile(self) -> dict[str, ColumnProfile]:
@@ -351,7 +363,8 @@ class MonitoringReport:
         if self.classifier:
             accuracy, auc = (np.full(self.n, np.nan) for _ in range(2))
             acc_low, acc_high, auc_low, auc_high = (np.full(self.n, np.nan) for _ in range(4))
-            for c in np.flatnonzero(acc.pred_n > 0):
+            probabilities = (acc.pred_n > 0) & (acc.outside_unit <= 0.001 * acc.pred_n)
+            for c in np.flatnonzero(probabilities):
                 accuracy[c], acc_low[c], acc_high[c] = estimated_accuracy(acc.exp_tp[c], acc.exp_tn[c], acc.pred_n[c],
                                                                           acc.conf_var[c], s.confidence)
                 auc[c], auc_low[c], auc_high[c] = estimated_auc(acc.hist_n[c], acc.hist_p[c], s.confidence,
@@ -384,6 +397,10 @@ class MonitoringReport:
         return "No level change in the mean prediction or the critical series"
 
     # ------------------------------------------------------------------ sections (plain data)
+
+    def headline_section(self) -> SectionData:
+        """The report's point in one sentence (no checks of its own)."""
+        return SectionData("headline", "In one sentence", note=self.headline())
 
     def _judge(self, item: Series, extra: list[str] = ()) -> Check:
         return judge(item, self.n, self.settings.recent_chunks, self.sentences(item), self.k, extra)
@@ -494,8 +511,14 @@ class MonitoringReport:
         checks = [Check("monitoring.estimated.calibration", "Can the estimate be trusted?", status, verdict.message,
                         severity="major", value=verdict.ece, details={"differences": verdict.differences})]
         shown = [item for item in self.series if item.key.startswith("estimated.")]
+        last = int(np.flatnonzero(acc.rows)[-1])
+        outside = acc.outside_unit[last] / max(acc.pred_n[last], 1)
         for item in shown:
-            if verdict.trusted is False:
+            if outside > 0.001:
+                checks.append(Check(f"monitoring.{item.key}", item.title, "warn",
+                                    f"no estimate for the latest chunk: {outside:.1%} of its scores lie outside [0, 1], "
+                                    "so they are not probabilities", severity="major"))
+            elif verdict.trusted is False:
                 checks.append(Check(f"monitoring.{item.key}", item.title, "skip",
                                     "not judged: the scores were not calibrated on the reference period", severity="major"))
             else:
@@ -522,6 +545,27 @@ class MonitoringReport:
     def sections(self) -> list[SectionData]:
         return [self.overview_section(), self.predictions_section(), self.features_section(),
                 self.performance_section(), self.estimation_section(), self.changes_section()]
+
+    # ------------------------------------------------------------------ figures
+
+    def releases_marked(self) -> list[tuple[int, str]]:
+        """(chunk, "v1 → v2") for every model version that went live."""
+        if self.timeline is None:
+            return []
+        return [(r.chunk, f"{r.previous} → {r.version}") for r in self.timeline.releases]
+
+    def figure(self, section: SectionData):
+        """The section's series over time (None when it has none)."""
+        from readiness.monitoring.plots import series_figure
+
+        return series_figure(section.series, self.chunk_labels(), self.k, self.releases_marked())
+
+    def coverage_figure(self):
+        from readiness.monitoring.plots import label_coverage_figure
+
+        if not self.acc.labelled.sum():
+            return None
+        return label_coverage_figure(self.chunk_labels(), self.acc.rows, self.acc.labelled)
 
     # ------------------------------------------------------------------ results
 

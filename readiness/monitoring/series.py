@@ -48,6 +48,8 @@ class Series:
     relative: bool = False  # describe changes as ratios (mean prediction, quantiles, rows)
     unit: str = ""  # "%" for shares
     note: str = ""
+    log_band: bool = False  # learn the band on log values (positive, skewed scores)
+    margin: float = 0.0  # the band is at least ± margin around the reference mean
 
     @property
     def latest_index(self) -> int | None:
@@ -73,8 +75,13 @@ class Series:
                                  for c in self.changepoints]}
 
 
-def learn_band(values: np.ndarray, reference: slice, coverage: float) -> tuple[float, float] | None:
+def learn_band(values: np.ndarray, reference: slice, coverage: float, log: bool = False,
+               margin: float = 0.0) -> tuple[float, float] | None:
     """Prediction interval for one more chunk from the reference chunks' values; None with < 2 of them.
+
+    ``log`` learns it on log values (for positive, right-skewed scores such as drift
+    distances); ``margin`` widens it to at least ± margin around the reference mean
+    (an effect too small to act on never leaves the band, however steady the reference).
 
     Examples
     --------
@@ -84,11 +91,16 @@ def learn_band(values: np.ndarray, reference: slice, coverage: float) -> tuple[f
     """
     known = values[reference]
     known = known[np.isfinite(known)]
+    if log:
+        known = np.log(known[known > 0])
     if known.size < 2:
         return None
     centre, spread = float(known.mean()), float(known.std(ddof=1))
     half = student_t.ppf(0.5 + coverage / 2, known.size - 1) * spread * np.sqrt(1 + 1 / known.size)
-    return centre - half, centre + half
+    low, high = centre - half, centre + half
+    if log:
+        centre, low, high = float(np.exp(centre)), float(np.exp(low)), float(np.exp(high))
+    return min(low, centre - margin), max(high, centre + margin)
 
 
 # ------------------------------------------------------------------ versions and releases
@@ -242,7 +254,9 @@ def judge(series: Series, n_chunks: int, recent: int, sentences: list[str], refe
     if series.band is None:
         band_text = (f"no band: the reference has fewer than 2 chunks with a value ({reference_chunks} reference chunk(s))")
     else:
-        band_text = f"band {fmt(series.band[0] * scale)} to {fmt(series.band[1] * scale)}{suffix} from the reference chunks"
+        low, high = f"{fmt(series.band[0] * scale)}{suffix}", f"{fmt(series.band[1] * scale)}{suffix}"
+        span = {"up": f"up to {high}", "down": f"from {low}"}.get(series.direction, f"{low} to {high}")
+        band_text = f"band {span} (learned from {reference_chunks} reference chunks)"
         if where:
             problems.append(f"latest chunk {where} its band")
     recent_changes = [c for c in series.changepoints if c.index >= n_chunks - recent]

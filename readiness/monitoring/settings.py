@@ -75,6 +75,8 @@ class MonitoringConfig(BaseModel):
     critical: list[Literal["mean_prediction", "performance", "positive_rate", "rows"]] = ["mean_prediction", "performance"]
     #: Mean prediction outside [low, high] × the reference mean always fails, however wide the band.
     mean_prediction_ratio: tuple[float, float] = (0.5, 2.0)
+    #: Missing-value shares closer than this to the reference's never leave their band (1 percentage point).
+    missing_change: float = Field(0.01, ge=0, le=1)
     #: Estimated performance is trusted when, on the labelled reference, it is within this of the realized value.
     estimate_tolerance: float = Field(0.02, gt=0, le=1)
     #: Rows per chunk binned for feature drift (a uniform sample; counts of missing values use every row).

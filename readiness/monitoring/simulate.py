@@ -88,3 +88,15 @@ def write_log_parquet(frame: pd.DataFrame, folder: str | Path, rows_per_file: in
         pq.write_table(table, path, row_group_size=row_group_rows)
         paths.append(path)
     return paths
+
+
+def simulated_parameters(folder: str | Path | None = None) -> dict:
+    """Notebook parameters for a simulated log (60 days; release v2 on day 40 multiplies scores by 100;
+    labels for the first 50 days), written once as Parquet files under ``folder`` (default: a temp folder)."""
+    import tempfile
+
+    folder = Path(folder) if folder else Path(tempfile.gettempdir()) / "readiness-simulated-log"
+    if not any(folder.glob("*.parquet")):
+        log = simulate_log(days=60, rows_per_day=2000, releases={40: ("v2", 100.0)}, labels_until_day=50)
+        write_log_parquet(log, folder, rows_per_file=20_000, row_group_rows=10_000)
+    return {"log_path": str(folder), "settings": {"prediction": "score", "label": "label"}}
