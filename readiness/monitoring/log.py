@@ -185,6 +185,55 @@ def _with_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
+def prefetch(iterator, depth: int = 2):
+    """Run ``iterator`` on a background thread, ``depth`` items ahead of the consumer.
+
+    Parquet decoding and the Arrow → pandas conversion release the GIL, so reading the
+    next batch overlaps the work on this one; ``depth`` bounds the batches held. An
+    exception in the reader is raised in the consumer; a consumer that stops early stops
+    the reader.
+    """
+    import queue
+    import threading
+
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        try:
+            for item in iterator:
+                while not stop.is_set():
+                    try:
+                        items.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(("done", done))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            items.put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="readiness-log-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = items.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.1)
+
+
 # ------------------------------------------------------------------ timestamps and chunk codes
 
 

@@ -146,7 +146,7 @@ def binned_auc(positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:
         return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
 
 
-def estimated_auc(counts: np.ndarray, score_sums: np.ndarray, confidence: float, draws: int = 300, seed: int = 0):
+def estimated_auc(counts: np.ndarray, score_sums: np.ndarray, confidence: float, draws: int = 200, seed: int = 0):
     """CBPE ROC AUC from a score histogram (rows and Σ score per bin), with a CI for the realized AUC.
 
     The CI draws each bin's positives around their expectation with the binomial

@@ -27,7 +27,8 @@ from readiness.exceptions import InputError
 from readiness.gates import fmt
 from readiness.monitoring.changepoints import detect_changepoints
 from readiness.monitoring.chunks import GRID, ChunkAccumulator, LogColumns, _as_float
-from readiness.monitoring.log import MISSING, ChunkRule, log_columns, plan_chunks, read_piece, resolve_log, timestamps_ns
+from readiness.monitoring.log import (MISSING, ChunkRule, log_columns, plan_chunks, prefetch, read_piece, resolve_log,
+                                      timestamps_ns)
 from readiness.monitoring.performance import (DEFAULT_METRICS, ESTIMATED_METRICS, calibration_check, estimated_accuracy,
                                               estimated_auc, eval_data, realized_metrics)
 from readiness.monitoring.series import (Series, VersionTimeline, change_sentence, judge, learn_band)
@@ -167,19 +168,26 @@ class MonitoringReport:
     def _batches(self, pieces: list[int]):
         """(frame, chunk index per row, ns or None, labels or None) for the given pieces."""
         wanted = self._read_columns()
-        for index in pieces:
+
+        def frames():
+            for index in pieces:
+                for frame in read_piece(self.source, self.plan.pieces[index], wanted, self.settings.batch_rows,
+                                        self._text_columns()):
+                    yield index, frame
+
+        offsets = {}
+        for index, frame in prefetch(frames()):
             piece = self.plan.pieces[index]
-            offset = self.plan.piece_offset[index]
-            for frame in read_piece(self.source, piece, wanted, self.settings.batch_rows, self._text_columns()):
-                ns = None
-                if self.columns.timestamp:
-                    ns = timestamps_ns(frame[self.columns.timestamp], self.columns.timestamp, str(piece.file))
-                if self.rule.by_rows:
-                    chunk = (offset + np.arange(len(frame))) // self.rule.every
-                else:
-                    chunk = np.where(ns == MISSING, -1, self.rule.codes(ns) - self.plan.first_code)
-                offset += len(frame)
-                yield frame, chunk, ns, self._labels_for(frame)
+            offset = offsets.setdefault(index, self.plan.piece_offset[index])
+            ns = None
+            if self.columns.timestamp:
+                ns = timestamps_ns(frame[self.columns.timestamp], self.columns.timestamp, str(piece.file))
+            if self.rule.by_rows:
+                chunk = (offset + np.arange(len(frame))) // self.rule.every
+            else:
+                chunk = np.where(ns == MISSING, -1, self.rule.codes(ns) - self.plan.first_code)
+            offsets[index] = offset + len(frame)
+            yield frame, chunk, ns, self._labels_for(frame)
 
     def _labels_for(self, frame: pd.DataFrame) -> np.ndarray | None:
         if self.labels is not None:
@@ -346,14 +354,21 @@ class MonitoringReport:
                 if self.task not in METRICS[name].tasks:
                     raise InputError(f"monitoring.metrics: {name} is not a {self.task} metric")
             table = {name: [np.full(self.n, np.nan) for _ in range(3)] for name in names}
-            for c in acc.metric_sample.chunks():
+
+            def measure(c: int):
                 p, y = acc.metric_sample.values(c)
                 data = eval_data(self.task, p, y, s.decision_threshold, where=f"labels of chunk {c}")
-                results = realized_metrics(names, data, int(acc.labelled[c]), s.confidence, s.n_bootstrap,
+                return c, realized_metrics(names, data, int(acc.labelled[c]), s.confidence, s.n_bootstrap,
                                            s.ci_rows, s.seed + c)
-                for name, result in results.items():
-                    values, low, high = table[name]
-                    values[c], low[c], high[c] = result.value, result.low, result.high
+
+            # chunks on two threads: sorting and the bootstrap's matrix products release the GIL
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                for c, results in pool.map(measure, acc.metric_sample.chunks()):
+                    for name, result in results.items():
+                        values, low, high = table[name]
+                        values[c], low[c], high[c] = result.value, result.low, result.high
             for position, name in enumerate(names):
                 metric = METRICS[name]
                 values, low, high = table[name]

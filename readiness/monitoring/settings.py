@@ -86,7 +86,7 @@ class MonitoringConfig(BaseModel):
     #: Labelled rows per chunk the realized metrics use (uniform sample beyond; exact below).
     metric_rows: int = Field(200_000, ge=100)
     #: Rows the bootstrap resamples per chunk (its spread is scaled to the chunk's labelled rows).
-    ci_rows: int = Field(5000, ge=100)
+    ci_rows: int = Field(2000, ge=100)
     n_bootstrap: int = Field(200, ge=50, le=10_000)
     #: Reference rows sampled to fix kinds, bin edges and categories.
     reference_rows: int = Field(200_000, ge=1000)
