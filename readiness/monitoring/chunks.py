@@ -4,7 +4,8 @@ Everything a chunk needs is either an exact mergeable sum (rows, prediction sum 
 sum of squares, positives, missing values per feature, rows per model version,
 expected confusion counts, a fine histogram of the scores) or a bounded uniform
 sample (rows binned into :mod:`readiness.profile` profiles for feature drift, scores
-for quantiles, labelled rows for realized metrics). Samples are *bottom-k* samples:
+for quantiles, labelled rows for realized metrics: all of them in chunks of up to
+``metric_rows`` rows, a uniform sample beyond). Samples are *bottom-k* samples:
 every row draws a uniform key and the rows with the smallest keys are kept, so the
 sample of a chunk is uniform however its rows are spread over batches, files or
 workers, and two partial samples merge by keeping the smallest keys again.
@@ -90,39 +91,193 @@ class BottomK:
         return sorted(self._parts)
 
 
-class ChunkAccumulator:
-    """Adds batches of a log to per-chunk statistics.
+@dataclass
+class PartSettings:
+    """What :func:`summarize` needs to know; shared read-only by the worker threads."""
 
-    Parameters
-    ----------
-    n_chunks : int
-        Chunks in the plan; rows carry their chunk index.
-    columns : LogColumns
-        The parts columns play.
-    reference : dict of str to ColumnProfile
-        Kinds, edges and categories that sampled rows are binned against (features and prediction).
-    profile_rate : ndarray of shape (n_chunks,)
-        Per chunk, the share of rows binned for drift (a uniform Bernoulli sample).
-    classifier : bool
-        Scores in [0, 1]: positive rate, expected confusion counts and the score histogram are kept.
-    threshold : float
-        Decision threshold of the classifier.
-    quantile_rows, metric_rows : int
-        Sizes of the per-chunk samples for quantiles and realized metrics.
-    seed : int
-        The samples' generator seed: the same log gives the same report.
+    columns: LogColumns
+    reference: dict[str, ColumnProfile]  # kinds, edges and categories sampled rows are binned against
+    profile_rate: np.ndarray  # per chunk, the share of rows binned for drift (a uniform Bernoulli sample)
+    metric_rate: np.ndarray  # per chunk, the share of rows whose labels are kept for realized metrics
+    classifier: bool  # scores in [0, 1]: positive rate, expected confusion counts and the score histogram
+    threshold: float
+    quantile_rows: int
+    metric_rows: int
+
+
+@dataclass
+class ChunkPart:
+    """Everything one piece of the log contributes to one chunk; parts add up exactly."""
+
+    chunk: int
+    n_features: int
+    classifier: bool
+    rows: int = 0
+    first_ns: int = np.iinfo(np.int64).max
+    last_ns: int = np.iinfo(np.int64).min
+    pred_n: float = 0.0
+    pred_sum: float = 0.0
+    pred_sq: float = 0.0
+    positives: float = 0.0
+    outside_unit: float = 0.0
+    labelled: float = 0.0
+    expected: np.ndarray = field(default_factory=lambda: np.zeros(5))  # E[TP], E[FP], E[FN], E[TN], Σc(1−c)
+    missing: np.ndarray | None = None
+    hist: np.ndarray | None = None  # (5, GRID): rows, Σp; labelled rows, Σp, Σy per score bin
+    versions: dict[str, int] = field(default_factory=dict)
+    profile: dict[str, ColumnProfile] | None = None
+    quantile: BottomK | None = None
+    metric: BottomK | None = None
+
+    def __post_init__(self):
+        if self.missing is None:
+            self.missing = np.zeros(self.n_features)
+        if self.hist is None and self.classifier:
+            self.hist = np.zeros((5, GRID))
+
+
+def summarize(frame: pd.DataFrame, chunk: np.ndarray, ns: np.ndarray | None, labels: np.ndarray | None,
+              rng: np.random.Generator, settings: PartSettings, parts: dict[int, ChunkPart] | None = None
+              ) -> dict[int, ChunkPart]:
+    """One batch's contribution to each chunk it touches (``chunk``: each row's chunk, -1 = none).
+
+    Pure apart from ``rng`` and ``parts`` (which it adds to), so pieces of a log can be
+    summarized on several threads and their parts added up in order afterwards.
+    """
+    parts = {} if parts is None else parts
+    keep = chunk >= 0
+    if not keep.all():
+        frame, chunk = frame.loc[keep].reset_index(drop=True), chunk[keep]
+        ns = None if ns is None else ns[keep]
+        labels = None if labels is None else labels[keep]
+    if not len(frame):
+        return parts
+    if np.any(chunk[1:] < chunk[:-1]):  # rows out of time order: group them by chunk first
+        order = np.argsort(chunk, kind="stable")
+        frame, chunk = frame.take(order).reset_index(drop=True), chunk[order]
+        ns = None if ns is None else ns[order]
+        labels = None if labels is None else labels[order]
+    columns = settings.columns
+    bounds = np.flatnonzero(np.r_[True, chunk[1:] != chunk[:-1], True])
+    prediction = _as_float(frame[columns.prediction])
+    features = [_missing_source(frame[name]) for name in columns.features]
+    version_codes, version_names = _version_codes(frame, columns.version)
+    rate = settings.profile_rate[chunk]
+    draws = rng.random(len(frame))
+    sampled = draws < rate
+    profile_columns = [c for c in settings.reference if c in frame.columns]
+    for start, end in zip(bounds[:-1], bounds[1:]):
+        c = int(chunk[start])
+        part = parts.get(c)
+        if part is None:
+            part = parts[c] = ChunkPart(c, len(columns.features), settings.classifier,
+                                        quantile=BottomK(settings.quantile_rows), metric=BottomK(settings.metric_rows))
+        rows = slice(start, end)
+        part.rows += end - start
+        if ns is not None:
+            part.first_ns = min(part.first_ns, int(ns[rows].min()))
+            part.last_ns = max(part.last_ns, int(ns[rows].max()))
+        p = prediction[rows]
+        _add_prediction(part, p, settings.threshold)
+        for j, source in enumerate(features):
+            part.missing[j] += _count_missing(source[rows])
+        if version_codes is not None:
+            counts = np.bincount(version_codes[rows] + 1, minlength=len(version_names) + 1)[1:]  # -1: no version
+            for k in np.flatnonzero(counts):
+                part.versions[version_names[k]] = part.versions.get(version_names[k], 0) + int(counts[k])
+        if labels is not None:
+            _add_labels(part, p, labels[rows], draws[rows], settings.metric_rate[c])
+        chosen = np.flatnonzero(sampled[rows]) + start
+        if chosen.size:
+            part.quantile.add(0, draws[chosen], prediction[chosen])
+            counted = profile_frame(frame.iloc[chosen][profile_columns], settings.reference)
+            part.profile = counted if part.profile is None else {k: part.profile[k].merge(v) for k, v in counted.items()}
+    return parts
+
+
+def _missing_source(series: pd.Series):
+    """A float column as its numpy values (NaN counting is then a vectorised count), others as a missing mask."""
+    if pd.api.types.is_float_dtype(series.dtype) and not isinstance(series.dtype, pd.CategoricalDtype):
+        return series.to_numpy()
+    return series.isna().to_numpy()
+
+
+def _count_missing(values: np.ndarray) -> int:
+    if values.dtype == bool:
+        return int(np.count_nonzero(values))
+    return int(np.count_nonzero(np.isnan(values)))
+
+
+def _add_prediction(part: ChunkPart, p: np.ndarray, threshold: float) -> None:
+    present = p[~np.isnan(p)]
+    part.pred_n += present.size
+    part.pred_sum += float(present.sum())
+    part.pred_sq += float(np.einsum("i,i->", present, present))
+    if not part.classifier or not present.size:
+        return
+    part.outside_unit += np.count_nonzero((present < 0) | (present > 1))
+    scores = np.clip(present, 0.0, 1.0)
+    predicted = scores >= threshold
+    n_positive = int(np.count_nonzero(predicted))
+    part.positives += n_positive
+    positive_p = float(scores[predicted].sum())
+    negative_p = float(scores.sum()) - positive_p
+    confidence = np.where(predicted, scores, 1.0 - scores)
+    part.expected += (positive_p, n_positive - positive_p, negative_p, (scores.size - n_positive) - negative_p,
+                      float(np.einsum("i,i->", confidence, 1.0 - confidence)))
+    bins = np.minimum((scores * GRID).astype(np.int64), GRID - 1)
+    part.hist[0] += np.bincount(bins, minlength=GRID)
+    part.hist[1] += np.bincount(bins, weights=scores, minlength=GRID)
+
+
+def _add_labels(part: ChunkPart, p: np.ndarray, y: np.ndarray, keys: np.ndarray, rate: float) -> None:
+    """Count the labelled rows; keep those whose key is under ``rate`` (all of them at rate 1) for metrics.
+
+    The keys are the rows' uniform draws, so the rows kept are a uniform sample of the
+    labelled rows, and the bottom-k sample over them stays uniform.
+    """
+    known = ~np.isnan(y) & ~np.isnan(p)
+    count = int(np.count_nonzero(known))
+    if not count:
+        return
+    part.labelled += count
+    if rate < 1.0:
+        known &= keys < rate
+    p, y, keys = p[known], y[known], keys[known]
+    part.metric.add(0, keys, p, y)
+    if part.classifier:
+        scores = np.clip(p, 0.0, 1.0)
+        bins = np.minimum((scores * GRID).astype(np.int64), GRID - 1)
+        part.hist[2] += np.bincount(bins, minlength=GRID)
+        part.hist[3] += np.bincount(bins, weights=scores, minlength=GRID)
+        part.hist[4] += np.bincount(bins, weights=y, minlength=GRID)
+
+
+def _version_codes(frame: pd.DataFrame, name: str | None):
+    if not name or name not in frame.columns:
+        return None, None
+    series = frame[name]
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype("category")
+    return series.cat.codes.to_numpy(), [str(v) for v in series.cat.categories]
+
+
+class ChunkAccumulator:
+    """Per-chunk statistics of a whole log: parts from every piece, added up in reading order.
+
+    Examples
+    --------
+    >>> settings = PartSettings(LogColumns(None, "p"), {}, np.ones(2), np.ones(2), False, 0.5, 10, 10)
+    >>> frame = pd.DataFrame({"p": [1.0, 2.0, 3.0]})
+    >>> acc = ChunkAccumulator(2, settings)
+    >>> acc.absorb(summarize(frame, np.array([0, 0, 1]), None, None, np.random.default_rng(0), settings))
+    >>> acc.pred_sum.tolist()
+    [3.0, 3.0]
     """
 
-    def __init__(self, n_chunks: int, columns: LogColumns, reference: dict[str, ColumnProfile],
-                 profile_rate: np.ndarray, classifier: bool, threshold: float, quantile_rows: int,
-                 metric_rows: int, seed: int):
+    def __init__(self, n_chunks: int, settings: PartSettings):
         self.n = n_chunks
-        self.columns = columns
-        self.reference = reference
-        self.profile_rate = profile_rate
-        self.classifier = classifier
-        self.threshold = threshold
-        self.rng = np.random.default_rng(seed)
+        self.settings = settings
         zeros = lambda: np.zeros(n_chunks)  # noqa: E731
         self.rows = np.zeros(n_chunks, dtype=np.int64)
         self.first_ns = np.full(n_chunks, np.iinfo(np.int64).max)
@@ -130,132 +285,49 @@ class ChunkAccumulator:
         self.pred_n, self.pred_sum, self.pred_sq = zeros(), zeros(), zeros()
         self.positives = zeros()
         self.outside_unit = zeros()  # classifier scores outside [0, 1]: not probabilities
-        self.missing = np.zeros((n_chunks, len(columns.features)))
+        self.missing = np.zeros((n_chunks, len(settings.columns.features)))
         self.labelled = zeros()
-        # expected confusion counts (sums of probabilities) and confidence sums, for estimation
-        self.exp_tp, self.exp_fp, self.exp_fn, self.exp_tn = zeros(), zeros(), zeros(), zeros()
-        self.conf_var = zeros()  # Σ c(1 − c): variance of the number of correct predictions
-        self.hist_n = np.zeros((n_chunks, GRID)) if classifier else None
-        self.hist_p = np.zeros((n_chunks, GRID)) if classifier else None
-        self.hist_y = np.zeros((n_chunks, GRID)) if classifier else None  # labelled rows: Σ label per bin
-        self.hist_ln = np.zeros((n_chunks, GRID)) if classifier else None  # labelled rows per bin
-        self.hist_lp = np.zeros((n_chunks, GRID)) if classifier else None  # labelled rows: Σ p per bin
+        # expected confusion counts (sums of probabilities) and Σ c(1 − c), the variance of the number correct
+        self.exp_tp, self.exp_fp, self.exp_fn, self.exp_tn, self.conf_var = (zeros() for _ in range(5))
+        classifier = settings.classifier
+        # score histograms: all rows (count, Σp) and labelled rows (count, Σp, Σ label) per score bin
+        self.hist_n, self.hist_p, self.hist_ln, self.hist_lp, self.hist_y = (
+            (np.zeros((n_chunks, GRID)) if classifier else None) for _ in range(5))
         self.versions: dict[str, np.ndarray] = {}
-        self.version_first: dict[str, int] = {}
-        self.version_last: dict[str, int] = {}
         self.profiles: dict[int, dict[str, ColumnProfile]] = {}
-        self.quantile_sample = BottomK(quantile_rows)
-        self.metric_sample = BottomK(metric_rows)
+        self.quantile_sample = BottomK(settings.quantile_rows)
+        self.metric_sample = BottomK(settings.metric_rows)
 
-    # ------------------------------------------------------------------ adding
-
-    def add(self, frame: pd.DataFrame, chunk: np.ndarray, ns: np.ndarray | None, labels: np.ndarray | None) -> None:
-        """Add one batch: ``chunk`` is each row's chunk index (-1: no chunk, skipped)."""
-        keep = chunk >= 0
-        if not keep.all():
-            frame, chunk = frame.loc[keep].reset_index(drop=True), chunk[keep]
-            ns = None if ns is None else ns[keep]
-            labels = None if labels is None else labels[keep]
-        if not len(frame):
-            return
-        if np.any(chunk[1:] < chunk[:-1]):  # rows out of time order: group them by chunk first
-            order = np.argsort(chunk, kind="stable")
-            frame, chunk = frame.take(order).reset_index(drop=True), chunk[order]
-            ns = None if ns is None else ns[order]
-            labels = None if labels is None else labels[order]
-        bounds = np.flatnonzero(np.r_[True, chunk[1:] != chunk[:-1], True])
-        prediction = _as_float(frame[self.columns.prediction])
-        label_values = None if labels is None else labels
-        missing = self._missing_masks(frame)
-        version_codes, version_names = self._version_codes(frame)
-        rate = self.profile_rate[chunk]
-        draws = self.rng.random(len(frame))
-        sampled = draws < rate
-        profile_columns = [c for c in self.reference if c in frame.columns]
-        for start, end in zip(bounds[:-1], bounds[1:]):
-            c = int(chunk[start])
-            part = slice(start, end)
-            self.rows[c] += end - start
-            if ns is not None:
-                self.first_ns[c] = min(self.first_ns[c], int(ns[part].min()))
-                self.last_ns[c] = max(self.last_ns[c], int(ns[part].max()))
-            p = prediction[part]
-            self._add_prediction(c, p)
-            for j, mask in enumerate(missing):
-                self.missing[c, j] += mask[part].sum()
-            if version_codes is not None:
-                self._add_versions(c, version_codes[part], version_names)
-            if label_values is not None:
-                self._add_labels(c, p, label_values[part])
-            chosen = np.flatnonzero(sampled[part]) + start
-            if chosen.size:
-                self.quantile_sample.add(c, draws[chosen] / np.maximum(rate[chosen], 1e-300), prediction[chosen])
-                counted = profile_frame(frame.iloc[chosen][profile_columns], self.reference)
+    def absorb(self, parts: dict[int, ChunkPart]) -> None:
+        """Add one piece's parts."""
+        for c, part in parts.items():
+            self.rows[c] += part.rows
+            self.first_ns[c] = min(self.first_ns[c], part.first_ns)
+            self.last_ns[c] = max(self.last_ns[c], part.last_ns)
+            self.pred_n[c] += part.pred_n
+            self.pred_sum[c] += part.pred_sum
+            self.pred_sq[c] += part.pred_sq
+            self.positives[c] += part.positives
+            self.outside_unit[c] += part.outside_unit
+            self.labelled[c] += part.labelled
+            self.missing[c] += part.missing
+            for target, value in zip((self.exp_tp, self.exp_fp, self.exp_fn, self.exp_tn, self.conf_var), part.expected):
+                target[c] += value
+            if part.hist is not None:
+                for target, row in zip((self.hist_n, self.hist_p, self.hist_ln, self.hist_lp, self.hist_y), part.hist):
+                    target[c] += row
+            for version, count in part.versions.items():
+                if version not in self.versions and len(self.versions) >= MAX_VERSIONS:
+                    version = OTHER_VERSION
+                self.versions.setdefault(version, np.zeros(self.n, dtype=np.int64))[c] += count
+            if part.profile is not None:
                 previous = self.profiles.get(c)
-                self.profiles[c] = counted if previous is None else {k: previous[k].merge(v) for k, v in counted.items()}
-
-    def _missing_masks(self, frame: pd.DataFrame) -> list[np.ndarray]:
-        return [frame[name].isna().to_numpy() for name in self.columns.features]
-
-    def _add_prediction(self, c: int, p: np.ndarray) -> None:
-        present = p[~np.isnan(p)]
-        self.pred_n[c] += present.size
-        self.pred_sum[c] += present.sum()
-        self.pred_sq[c] += np.einsum("i,i->", present, present)
-        if not self.classifier or not present.size:
-            return
-        self.outside_unit[c] += np.count_nonzero((present < 0) | (present > 1))
-        scores = np.clip(present, 0.0, 1.0)
-        predicted = scores >= self.threshold
-        self.positives[c] += predicted.sum()
-        positive_p = scores[predicted].sum()
-        negative_p = scores[~predicted].sum()
-        self.exp_tp[c] += positive_p
-        self.exp_fp[c] += predicted.sum() - positive_p
-        self.exp_fn[c] += negative_p
-        self.exp_tn[c] += (~predicted).sum() - negative_p
-        confidence = np.where(predicted, scores, 1.0 - scores)
-        self.conf_var[c] += np.einsum("i,i->", confidence, 1.0 - confidence)
-        bins = np.minimum((scores * GRID).astype(np.int64), GRID - 1)
-        self.hist_n[c] += np.bincount(bins, minlength=GRID)
-        self.hist_p[c] += np.bincount(bins, weights=scores, minlength=GRID)
-
-    def _add_labels(self, c: int, p: np.ndarray, y: np.ndarray) -> None:
-        known = ~np.isnan(y) & ~np.isnan(p)
-        count = int(known.sum())
-        if not count:
-            return
-        self.labelled[c] += count
-        p, y = p[known], y[known]
-        self.metric_sample.add(c, self.rng.random(count), p, y)
-        if self.classifier:
-            scores = np.clip(p, 0.0, 1.0)
-            bins = np.minimum((scores * GRID).astype(np.int64), GRID - 1)
-            self.hist_ln[c] += np.bincount(bins, minlength=GRID)
-            self.hist_lp[c] += np.bincount(bins, weights=scores, minlength=GRID)
-            self.hist_y[c] += np.bincount(bins, weights=y, minlength=GRID)
-
-    def _version_codes(self, frame: pd.DataFrame):
-        name = self.columns.version
-        if not name or name not in frame.columns:
-            return None, None
-        series = frame[name]
-        if not isinstance(series.dtype, pd.CategoricalDtype):
-            series = series.astype("category")
-        names = [str(v) for v in series.cat.categories]
-        return series.cat.codes.to_numpy(), names
-
-    def _add_versions(self, c: int, codes: np.ndarray, names: list[str]) -> None:
-        counts = np.bincount(codes + 1, minlength=len(names) + 1)[1:]  # code -1 = missing version
-        for k in np.flatnonzero(counts):
-            version = names[k]
-            if version not in self.versions and len(self.versions) >= MAX_VERSIONS:
-                version = OTHER_VERSION
-            if version not in self.versions:
-                self.versions[version] = np.zeros(self.n, dtype=np.int64)
-            self.versions[version][c] += counts[k]
-            self.version_first[version] = min(self.version_first.get(version, c), c)
-            self.version_last[version] = max(self.version_last.get(version, c), c)
+                self.profiles[c] = part.profile if previous is None else {
+                    k: previous[k].merge(v) for k, v in part.profile.items()}
+            for sample, own in ((part.quantile, self.quantile_sample), (part.metric, self.metric_sample)):
+                if sample is not None and sample._parts.get(0):
+                    keys, columns = sample._joined(0)
+                    own.add(c, keys, *columns)
 
 
 def _as_float(series: pd.Series) -> np.ndarray:

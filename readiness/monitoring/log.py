@@ -361,57 +361,146 @@ class ChunkPlan:
         return [i for i, (lo, hi) in enumerate(self.piece_span) if lo >= 0 and lo <= last and hi >= first]
 
 
-def plan_chunks(source: LogSource, rule: ChunkRule, timestamp: str | None, batch_rows: int, max_chunks: int) -> ChunkPlan:
-    """Read the timestamp column once and fix the chunk grid.
+@dataclass
+class _PieceCodes:
+    """What one piece tells the plan: its rows and the chunk codes of its dated rows."""
+
+    rows: int = 0
+    low: int | None = None
+    high: int | None = None
+    counts: dict[int, int] = field(default_factory=dict)
+    ordered: bool = True
+    undated: int = 0
+    first: np.datetime64 | None = None
+    last: np.datetime64 | None = None
+
+
+_UNIT_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+
+
+def _codes_from_statistics(source: LogSource, piece: Piece, rule: ChunkRule, timestamp: str) -> _PieceCodes | None:
+    """A row group whose timestamp statistics put all of it in one chunk needs no reading (None otherwise)."""
+    import pyarrow as pa
+
+    if source.format != "parquet" or rule.by_rows:
+        return None
+    handle = _parquet_file(piece.file)
+    names = handle.schema_arrow.names
+    if timestamp not in names:
+        return None
+    kind = handle.schema_arrow.field(timestamp).type
+    column = handle.metadata.row_group(piece.row_group).column(names.index(timestamp))
+    statistics = column.statistics
+    if (not pa.types.is_timestamp(kind) or column.physical_type != "INT64" or statistics is None
+            or not statistics.has_min_max or statistics.null_count != 0):
+        return None
+    unit = _UNIT_NS[kind.unit]
+    low_ns, high_ns = int(statistics.min_raw) * unit, int(statistics.max_raw) * unit
+    low, high = (int(c) for c in rule.codes(np.array([low_ns, high_ns], dtype=np.int64)))
+    if low != high:
+        return None
+    rows = handle.metadata.row_group(piece.row_group).num_rows
+    return _PieceCodes(rows, low, high, {low: rows} if rows else {}, True, 0,
+                       np.int64(low_ns).view("datetime64[ns]"), np.int64(high_ns).view("datetime64[ns]"))
+
+
+def _piece_codes(source: LogSource, piece: Piece, rule: ChunkRule, timestamp: str | None, batch_rows: int,
+                 offset: int | None) -> _PieceCodes:
+    """Read one piece's timestamps (or use its statistics) into chunk codes.
+
+    ``offset`` is the piece's first row number (row chunks need it; None when unknown yet).
+    """
+    if timestamp:
+        known = _codes_from_statistics(source, piece, rule, timestamp)
+        if known is not None:
+            return known
+    if rule.by_rows and piece.rows >= 0 and offset is not None:  # row chunks of Parquet: metadata only
+        found = _PieceCodes(piece.rows)
+        if piece.rows:
+            codes = np.array([offset, offset + piece.rows - 1]) // rule.every
+            found.low, found.high = int(codes[0]), int(codes[1])
+            for code in range(found.low, found.high + 1):
+                first, last = max(offset, code * rule.every), min(offset + piece.rows, (code + 1) * rule.every)
+                found.counts[code] = last - first
+        return found
+    found = _PieceCodes()
+    columns = [timestamp] if timestamp else []
+    for frame in read_piece(source, piece, columns, batch_rows):
+        n = len(frame)
+        if rule.by_rows:
+            dated = (offset + found.rows + np.arange(n)) // rule.every if n else np.empty(0, np.int64)
+        else:
+            ns = timestamps_ns(frame[timestamp], timestamp, str(piece.file))
+            valid = ns != MISSING
+            found.undated += int(n - valid.sum())
+            ns = ns[valid]
+            if ns.size:
+                first, last = ns.min().view("datetime64[ns]"), ns.max().view("datetime64[ns]")
+                found.first = first if found.first is None else min(found.first, first)
+                found.last = last if found.last is None else max(found.last, last)
+            dated = rule.codes(ns)
+        found.rows += n
+        if dated.size:
+            _count_codes(found.counts, dated)
+            if np.any(np.diff(dated) < 0) or (found.high is not None and int(dated.min()) < found.high):
+                found.ordered = False
+            found.low = int(dated.min()) if found.low is None else min(found.low, int(dated.min()))
+            found.high = int(dated.max()) if found.high is None else max(found.high, int(dated.max()))
+    return found
+
+
+def plan_chunks(source: LogSource, rule: ChunkRule, timestamp: str | None, batch_rows: int, max_chunks: int,
+                workers: int = 2) -> ChunkPlan:
+    """Fix the chunk grid from the timestamps (Parquet statistics where they settle it, else one read).
+
+    A row group whose timestamp statistics (min and max) fall in one chunk is counted
+    from its metadata; others are read, timestamp column only, on ``workers`` threads.
 
     Raises
     ------
     InputError
         No rows, no dated row, or more chunks than ``max_chunks`` (a coarser chunk is named).
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     pieces = log_pieces(source)
     plan = ChunkPlan(rule, pieces)
+    # row chunks need each piece's first row: known from the metadata for Parquet, after reading for CSV
+    offsets = np.r_[0, np.cumsum([max(p.rows, 0) for p in pieces])][:-1]
+    known_offsets = all(p.rows >= 0 for p in pieces)
+
+    def codes_of(index: int) -> _PieceCodes:
+        return _piece_codes(source, pieces[index], rule, timestamp, batch_rows,
+                            int(offsets[index]) if known_offsets else None)
+
+    if known_offsets or not rule.by_rows:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            found = list(pool.map(codes_of, range(len(pieces))))
+    else:  # CSV row chunks: each file's first row is known once the files before it are read
+        found, offset = [], 0
+        for piece in pieces:
+            found.append(_piece_codes(source, piece, rule, timestamp, batch_rows, offset))
+            offset += found[-1].rows
     low, high, previous_high = None, None, None
     counts: dict[int, int] = {}
     offset = 0
-    for piece in pieces:
-        piece_rows, piece_low, piece_high = 0, None, None
-        columns = [timestamp] if timestamp else []
-        for frame in read_piece(source, piece, columns, batch_rows):
-            n = len(frame)
-            if rule.by_rows:
-                codes = (offset + piece_rows + np.arange(n)) // rule.every if n else np.empty(0, np.int64)
-                dated = codes
-                if timestamp:
-                    ns = timestamps_ns(frame[timestamp], timestamp, str(piece.file))
-                    _extend_range(plan, ns[ns != MISSING])
-            else:
-                ns = timestamps_ns(frame[timestamp], timestamp, str(piece.file))
-                valid = ns != MISSING
-                plan.undated_rows += int(n - valid.sum())
-                dated = rule.codes(ns[valid])
-                _extend_range(plan, ns[valid])
-            piece_rows += n
-            if dated.size:
-                _count_codes(counts, dated)
-                if np.any(np.diff(dated) < 0):
-                    plan.ordered = False
-                b_low, b_high = int(dated.min()), int(dated.max())
-                if piece_high is not None and b_low < piece_high:
-                    plan.ordered = False
-                piece_low = b_low if piece_low is None else min(piece_low, b_low)
-                piece_high = b_high if piece_high is None else max(piece_high, b_high)
-        if piece_low is not None:
-            if previous_high is not None and piece_low < previous_high:
-                plan.ordered = False
-            previous_high = piece_high if previous_high is None else max(previous_high, piece_high)
-            low = piece_low if low is None else min(low, piece_low)
-            high = piece_high if high is None else max(high, piece_high)
-        plan.piece_span.append((piece_low, piece_high) if piece_low is not None else None)
+    for item in found:
+        plan.undated_rows += item.undated
+        if item.first is not None:
+            plan.time_range = ((item.first, item.last) if plan.time_range is None else
+                               (min(plan.time_range[0], item.first), max(plan.time_range[1], item.last)))
+        if item.low is not None:
+            plan.ordered &= item.ordered and (previous_high is None or item.low >= previous_high)
+            previous_high = item.high if previous_high is None else max(previous_high, item.high)
+            low = item.low if low is None else min(low, item.low)
+            high = item.high if high is None else max(high, item.high)
+            for code, count in item.counts.items():
+                counts[code] = counts.get(code, 0) + count
+        plan.piece_span.append((item.low, item.high) if item.low is not None else None)
         plan.piece_offset.append(offset)
-        offset += piece_rows
+        offset += item.rows
     plan.rows = offset
-    plan.pieces = [Piece(p.file, p.row_group, n) for p, n in zip(pieces, np.diff([*plan.piece_offset, offset]))]
+    plan.pieces = [Piece(p.file, p.row_group, item.rows) for p, item in zip(pieces, found)]
     if offset == 0:
         raise InputError(f"{source.spec}: the log has no rows; it needs predictions")
     if low is None:
@@ -439,13 +528,3 @@ def _count_codes(counts: dict[int, int], codes: np.ndarray) -> None:
         values, per = np.unique(codes, return_counts=True)
         for v, c in zip(values.tolist(), per.tolist()):
             counts[v] = counts.get(v, 0) + c
-
-
-def _extend_range(plan: ChunkPlan, ns: np.ndarray) -> None:
-    if not ns.size:
-        return
-    low, high = ns.min().view("datetime64[ns]"), ns.max().view("datetime64[ns]")
-    if plan.time_range is None:
-        plan.time_range = (low, high)
-    else:
-        plan.time_range = (min(plan.time_range[0], low), max(plan.time_range[1], high))

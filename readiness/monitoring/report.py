@@ -26,7 +26,7 @@ import pandas as pd
 from readiness.exceptions import InputError
 from readiness.gates import fmt
 from readiness.monitoring.changepoints import detect_changepoints
-from readiness.monitoring.chunks import GRID, ChunkAccumulator, LogColumns, _as_float
+from readiness.monitoring.chunks import ChunkAccumulator, LogColumns, PartSettings, _as_float, summarize
 from readiness.monitoring.log import (MISSING, ChunkRule, log_columns, plan_chunks, prefetch, read_piece, resolve_log,
                                       timestamps_ns)
 from readiness.monitoring.performance import (DEFAULT_METRICS, ESTIMATED_METRICS, calibration_check, estimated_accuracy,
@@ -39,6 +39,8 @@ from readiness.results import Check, now_iso, report_document, write_json
 REPORT = "monitoring_report"
 QUANTILES = (0.1, 0.5, 0.9)
 VERSION_NAMES = ("model_version", "version")
+#: Pieces summarized at once (numpy, pandas and Parquet decoding release the GIL for large arrays).
+WORKERS = 2
 
 
 @dataclass
@@ -165,20 +167,12 @@ class MonitoringReport:
     def _text_columns(self) -> list[str]:
         return [self.columns.version] if self.columns.version else []
 
-    def _batches(self, pieces: list[int]):
-        """(frame, chunk index per row, ns or None, labels or None) for the given pieces."""
-        wanted = self._read_columns()
-
-        def frames():
-            for index in pieces:
-                for frame in read_piece(self.source, self.plan.pieces[index], wanted, self.settings.batch_rows,
-                                        self._text_columns()):
-                    yield index, frame
-
-        offsets = {}
-        for index, frame in prefetch(frames()):
-            piece = self.plan.pieces[index]
-            offset = offsets.setdefault(index, self.plan.piece_offset[index])
+    def _piece_batches(self, index: int):
+        """(frame, chunk index per row, ns or None, labels or None) for one piece of the log."""
+        piece = self.plan.pieces[index]
+        offset = self.plan.piece_offset[index]
+        for frame in read_piece(self.source, piece, self._read_columns(), self.settings.batch_rows,
+                                self._text_columns()):
             ns = None
             if self.columns.timestamp:
                 ns = timestamps_ns(frame[self.columns.timestamp], self.columns.timestamp, str(piece.file))
@@ -186,7 +180,7 @@ class MonitoringReport:
                 chunk = (offset + np.arange(len(frame))) // self.rule.every
             else:
                 chunk = np.where(ns == MISSING, -1, self.rule.codes(ns) - self.plan.first_code)
-            offsets[index] = offset + len(frame)
+            offset += len(frame)
             yield frame, chunk, ns, self._labels_for(frame)
 
     def _labels_for(self, frame: pd.DataFrame) -> np.ndarray | None:
@@ -203,7 +197,8 @@ class MonitoringReport:
         rate = min(1.0, s.reference_rows / max(rows, 1))
         rng = np.random.default_rng(s.seed + 1)
         parts = []
-        for frame, chunk, _, labels in self._batches(self.plan.pieces_for(0, self.k - 1)):
+        batches = (batch for index in self.plan.pieces_for(0, self.k - 1) for batch in self._piece_batches(index))
+        for frame, chunk, _, labels in prefetch(batches):
             keep = (chunk >= 0) & (chunk < self.k) & (rng.random(len(frame)) < rate)
             if keep.any():
                 part = frame.loc[keep]
@@ -251,12 +246,33 @@ class MonitoringReport:
         return fit_reference(frame[columns], s.bins, s.max_categories)
 
     def _accumulate(self) -> None:
+        """Every piece summarized on two threads (map), the parts added up in reading order (reduce).
+
+        Each piece draws its samples from its own generator (seeded by the piece's
+        number), so the result does not depend on which thread ran which piece.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
         s = self.settings
-        rate = np.minimum(1.0, s.profile_rows / np.maximum(self.plan.chunk_rows, 1))
-        self.acc = ChunkAccumulator(self.n, self.columns, self.fixed, rate, self.classifier, s.decision_threshold,
-                                    s.quantile_rows, s.metric_rows, s.seed)
-        for frame, chunk, ns, labels in self._batches(list(range(len(self.plan.pieces)))):
-            self.acc.add(frame, chunk, ns, labels)
+        chunk_rows = np.maximum(self.plan.chunk_rows, 1)
+        profile_rate = np.minimum(1.0, s.profile_rows / chunk_rows)
+        # chunks of up to metric_rows rows keep every labelled row; larger ones a uniform 1.5 × metric_rows
+        # of their rows' labels (at least the cap when most rows are labelled), trimmed to the cap after
+        metric_rate = np.where(self.plan.chunk_rows <= s.metric_rows, 1.0, np.minimum(1.0, 1.5 * s.metric_rows / chunk_rows))
+        settings = PartSettings(self.columns, self.fixed, profile_rate, metric_rate, self.classifier,
+                                s.decision_threshold, s.quantile_rows, s.metric_rows)
+        self.acc = ChunkAccumulator(self.n, settings)
+
+        def summarize_piece(index: int):
+            rng = np.random.default_rng([s.seed, index])
+            parts = {}
+            for frame, chunk, ns, labels in self._piece_batches(index):
+                summarize(frame, chunk, ns, labels, rng, settings, parts)
+            return parts
+
+        with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="readiness-monitor") as pool:
+            for parts in pool.map(summarize_piece, range(len(self.plan.pieces))):
+                self.acc.absorb(parts)
 
     # ------------------------------------------------------------------ series
 

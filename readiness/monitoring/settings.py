@@ -80,10 +80,10 @@ class MonitoringConfig(BaseModel):
     #: Estimated performance is trusted when, on the labelled reference, it is within this of the realized value.
     estimate_tolerance: float = Field(0.02, gt=0, le=1)
     #: Rows per chunk binned for feature drift (a uniform sample; counts of missing values use every row).
-    profile_rows: int = Field(100_000, ge=1000)
+    profile_rows: int = Field(50_000, ge=1000)
     #: Rows per chunk kept for prediction quantiles (uniform sample).
     quantile_rows: int = Field(20_000, ge=100)
-    #: Labelled rows per chunk the realized metrics use (uniform sample beyond; exact below).
+    #: Realized metrics use every labelled row of chunks up to this many rows, a uniform sample of at most this many beyond.
     metric_rows: int = Field(200_000, ge=100)
     #: Rows the bootstrap resamples per chunk (its spread is scaled to the chunk's labelled rows).
     ci_rows: int = Field(2000, ge=100)
