@@ -90,6 +90,15 @@ class BottomK:
     def chunks(self) -> list[int]:
         return sorted(self._parts)
 
+    def pop(self, chunk: int) -> tuple[np.ndarray, ...] | None:
+        """The kept columns of a finished chunk, released from the sample (None when it has none)."""
+        if not self._parts.get(chunk):
+            self._parts.pop(chunk, None)
+            return None
+        columns = self.values(chunk)
+        del self._parts[chunk], self._sizes[chunk]
+        return columns
+
 
 @dataclass
 class PartSettings:

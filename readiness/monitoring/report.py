@@ -15,6 +15,8 @@ drawn from that data by :mod:`readiness.monitoring.plots`.
 
 from __future__ import annotations
 
+import collections
+import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from readiness.exceptions import InputError
+from readiness.exceptions import ConfigError, InputError
 from readiness.gates import fmt
 from readiness.monitoring.changepoints import detect_changepoints
 from readiness.monitoring.chunks import ChunkAccumulator, LogColumns, PartSettings, _as_float, summarize
@@ -114,6 +116,9 @@ class MonitoringReport:
         self.classifier = self.task == "binary"
         self.reference_source = str(reference) if reference else None
         self.fixed = self._reference_profile(sample, reference)
+        self.metric_names = self._metric_names()
+        self.realized = {name: [np.full(self.n, np.nan) for _ in range(3)] for name in self.metric_names}
+        self.quantiles = np.full((self.n, len(QUANTILES)), np.nan)
         self._accumulate()
         self.timeline = (VersionTimeline(self.columns.version, self.acc.versions) if self.columns.version else None)
         self.lookup = release_lookup or self.timeline
@@ -222,6 +227,18 @@ class MonitoringReport:
                 return "regression"
         return "binary" if in_unit else "regression"
 
+    def _metric_names(self) -> list[str]:
+        from readiness.metrics import METRICS
+
+        if not (self.labels is not None or self.columns.label):
+            return []
+        names = self.settings.metrics or DEFAULT_METRICS[self.task]
+        for name in names:
+            if self.task not in METRICS[name].tasks:
+                raise ConfigError(f"monitoring.metrics: {name} is not a {self.task} metric; "
+                                  f"use one of {', '.join(m for m, metric in METRICS.items() if self.task in metric.tasks)}")
+        return names
+
     def _reference_profile(self, sample: pd.DataFrame, reference) -> dict[str, ColumnProfile]:
         s = self.settings
         watched = [*self.columns.features, self.columns.prediction]
@@ -270,9 +287,62 @@ class MonitoringReport:
                 summarize(frame, chunk, ns, labels, rng, settings, parts)
             return parts
 
+        # In a log in time order a chunk is complete once the next piece starts after it: its
+        # quantiles and realized metrics are computed then (on the same threads, between pieces)
+        # and its samples released, so memory holds the open chunks only.
+        pieces = len(self.plan.pieces)
+        starts = [lo for lo, _ in self.plan.piece_span]
+        complete_before = np.full(pieces, self.n)
+        following = self.n
+        for index in range(pieces - 1, -1, -1):
+            complete_before[index] = following if self.plan.ordered else 0
+            if starts[index] >= 0:
+                following = min(following, starts[index])
+        finished, measured = 0, []
         with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="readiness-monitor") as pool:
-            for parts in pool.map(summarize_piece, range(len(self.plan.pieces))):
+            queue = collections.deque()
+            upcoming = iter(range(pieces))
+            for index in itertools.islice(upcoming, 2 * WORKERS):  # a few pieces ahead, not the whole log
+                queue.append((index, pool.submit(summarize_piece, index)))
+            while queue:
+                index, future = queue.popleft()
+                parts = future.result()
+                following_piece = next(upcoming, None)
+                if following_piece is not None:
+                    queue.append((following_piece, pool.submit(summarize_piece, following_piece)))
                 self.acc.absorb(parts)
+                while finished < complete_before[index]:
+                    measured.append(self._finish_chunk(finished, pool))
+                    finished += 1
+            while finished < self.n:
+                measured.append(self._finish_chunk(finished, pool))
+                finished += 1
+            for future in measured:
+                if future is not None:
+                    future.result()
+
+    def _finish_chunk(self, c: int, pool):
+        """Quantiles now; realized metrics on the pool (returns its future); the chunk's samples released."""
+        acc, s = self.acc, self.settings
+        sample = acc.quantile_sample.pop(c)
+        if sample is not None:
+            values = sample[0][np.isfinite(sample[0])]
+            if values.size:
+                self.quantiles[c] = np.quantile(values, QUANTILES)
+        labelled = acc.metric_sample.pop(c)
+        if labelled is None or not self.metric_names:
+            return None
+        p, y = labelled
+
+        def measure():
+            data = eval_data(self.task, p, y, s.decision_threshold, where=f"labels of chunk {c + 1}")
+            results = realized_metrics(self.metric_names, data, int(acc.labelled[c]), s.confidence, s.n_bootstrap,
+                                       s.ci_rows, s.seed + c)
+            for name, result in results.items():
+                values, low, high = self.realized[name]
+                values[c], low[c], high[c] = result.value, result.low, result.high
+
+        return pool.submit(measure)
 
     # ------------------------------------------------------------------ series
 
@@ -292,7 +362,6 @@ class MonitoringReport:
     def _build_series(self) -> list[Series]:
         s, acc = self.settings, self.acc
         ref = slice(0, self.k)
-        nan = lambda: np.full(self.n, np.nan)  # noqa: E731
         series = []
         rows = acc.rows.astype(float)
         if not self.rule.by_rows:
@@ -303,13 +372,7 @@ class MonitoringReport:
         half = 1.959963984540054 * np.sqrt(np.maximum(var, 0) / acc.pred_n)
         series.append(Series("mean_prediction", "Mean prediction", mean, mean - half, mean + half,
                              critical="mean_prediction" in s.critical, relative=True))
-        quantiles = {q: nan() for q in QUANTILES}
-        for c in acc.quantile_sample.chunks():
-            (values,) = acc.quantile_sample.values(c)
-            values = values[np.isfinite(values)]
-            if values.size:
-                for q, v in zip(QUANTILES, np.quantile(values, QUANTILES)):
-                    quantiles[q][c] = v
+        quantiles = {q: self.quantiles[:, i] for i, q in enumerate(QUANTILES)}
         for q in QUANTILES:
             series.append(Series(f"prediction_quantile.q{int(q * 100)}", f"Prediction {int(q * 100)}th percentile",
                                  quantiles[q], relative=True))
@@ -365,29 +428,9 @@ class MonitoringReport:
         if acc.labelled.sum() > 0:
             from readiness.metrics import METRICS
 
-            names = s.metrics or DEFAULT_METRICS[self.task]
-            for name in names:
-                if self.task not in METRICS[name].tasks:
-                    raise InputError(f"monitoring.metrics: {name} is not a {self.task} metric")
-            table = {name: [np.full(self.n, np.nan) for _ in range(3)] for name in names}
-
-            def measure(c: int):
-                p, y = acc.metric_sample.values(c)
-                data = eval_data(self.task, p, y, s.decision_threshold, where=f"labels of chunk {c}")
-                return c, realized_metrics(names, data, int(acc.labelled[c]), s.confidence, s.n_bootstrap,
-                                           s.ci_rows, s.seed + c)
-
-            # chunks on two threads: sorting and the bootstrap's matrix products release the GIL
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                for c, results in pool.map(measure, acc.metric_sample.chunks()):
-                    for name, result in results.items():
-                        values, low, high = table[name]
-                        values[c], low[c], high[c] = result.value, result.low, result.high
-            for position, name in enumerate(names):
+            for position, name in enumerate(self.metric_names):
                 metric = METRICS[name]
-                values, low, high = table[name]
+                values, low, high = self.realized[name]
                 out.append(Series(f"performance.{name}", f"{metric.title} (realized)", values, low, high,
                                   critical=position == 0 and "performance" in s.critical,
                                   direction="down" if metric.higher_is_better else "up"))
