@@ -218,6 +218,16 @@ def test_a_change_without_a_release_says_so(tmp_path):
     assert headline.endswith("with no change of model_version (v1 served before and after)")
 
 
+def test_releases_from_a_release_history_name_the_change(tmp_path):
+    log = simulate_log(days=20, rows_per_day=400, releases={12: ("v2", 100.0)}, seed=9).drop(columns="model_version")
+    log.to_parquet(tmp_path / "log.parquet")
+    history = [{"version": "2.0.0", "deployed_at": "2017-01-13T00:00:00Z", "previous": "1.4.2",
+                "source": "the release history"}, {"version": "1.4.2", "deployed_at": "2016-12-01"}]
+    report = MonitoringReport(tmp_path / "log.parquet", SETTINGS, releases=history)
+    assert report.headline().endswith("from 2017-01-13, when the model version changed from 1.4.2 to 2.0.0 "
+                                      "(per the release history)")
+
+
 def test_single_chunk_log_gives_a_useful_result(tmp_path):
     log = simulate_log(days=1, rows_per_day=3000, seed=1)
     log.to_csv(tmp_path / "log.csv", index=False)

@@ -11,9 +11,9 @@ Public API:
 
 from readiness.monitoring.changepoints import Changepoint, detect_changepoints
 from readiness.monitoring.report import MonitoringReport, SectionData
-from readiness.monitoring.series import Release, ReleaseLookup, Series, VersionTimeline
+from readiness.monitoring.series import Release, ReleaseList, ReleaseLookup, Series, VersionTimeline
 from readiness.monitoring.settings import MonitoringConfig, parse_monitoring_settings
 from readiness.monitoring.simulate import simulate_log
 
-__all__ = ["Changepoint", "MonitoringConfig", "MonitoringReport", "Release", "ReleaseLookup", "SectionData", "Series",
+__all__ = ["Changepoint", "MonitoringConfig", "MonitoringReport", "Release", "ReleaseList", "ReleaseLookup", "SectionData", "Series",
            "VersionTimeline", "detect_changepoints", "parse_monitoring_settings", "simulate_log"]

@@ -33,7 +33,7 @@ from readiness.monitoring.log import (MISSING, ChunkRule, log_columns, plan_chun
                                       timestamps_ns)
 from readiness.monitoring.performance import (DEFAULT_METRICS, ESTIMATED_METRICS, calibration_check, estimated_accuracy,
                                               estimated_auc, eval_data, realized_metrics)
-from readiness.monitoring.series import (Series, VersionTimeline, change_sentence, judge, learn_band)
+from readiness.monitoring.series import ReleaseList, Series, VersionTimeline, change_sentence, judge, learn_band
 from readiness.monitoring.settings import MonitoringConfig, parse_monitoring_settings
 from readiness.profile import ColumnProfile, fit_reference, load_profile, merge_profiles
 from readiness.results import Check, now_iso, report_document, write_json
@@ -84,8 +84,11 @@ class MonitoringReport:
         bins and baseline; default: the log's first ``reference_chunks`` chunks.
     labels : str or Path, optional
         A file with ``settings.id`` and ``settings.label`` columns, joined on the id.
+    releases : list of dict, optional
+        Releases from outside the log (``{"version", "deployed_at", "previous"}``, e.g. from
+        readiness's release history); they name changepoints instead of the version column.
     release_lookup : object with ``releases_near(chunk)``, optional
-        Names releases instead of the version column (e.g. a release history).
+        Any other source of release names (see :class:`~readiness.monitoring.series.ReleaseLookup`).
 
     Examples
     --------
@@ -95,7 +98,8 @@ class MonitoringReport:
     """
 
     def __init__(self, log: str | Path, settings: dict | MonitoringConfig | None = None,
-                 reference: str | Path | None = None, labels: str | Path | None = None, release_lookup=None):
+                 reference: str | Path | None = None, labels: str | Path | None = None,
+                 releases: list[dict] | None = None, release_lookup=None):
         self.started_at = now_iso()
         self._clock = time.perf_counter()
         self.settings = s = parse_monitoring_settings(settings)
@@ -121,6 +125,10 @@ class MonitoringReport:
         self.quantiles = np.full((self.n, len(QUANTILES)), np.nan)
         self._accumulate()
         self.timeline = (VersionTimeline(self.columns.version, self.acc.versions) if self.columns.version else None)
+        if releases and not release_lookup:
+            if self.rule.by_rows:
+                raise ConfigError("releases: release dates need period chunks (e.g. --chunk 1d), not row chunks")
+            release_lookup = ReleaseList(releases, lambda ns: self.rule.codes(ns) - self.plan.first_code)
         self.lookup = release_lookup or self.timeline
         self.series = self._build_series()
 

@@ -123,6 +123,48 @@ class ReleaseLookup(Protocol):
     def releases_near(self, chunk: int) -> list[Release]: ...
 
 
+class ReleaseList:
+    """Releases from outside the log (e.g. readiness's release history): version and when it went live.
+
+    Parameters
+    ----------
+    releases : list of dict
+        ``{"version": "v2", "deployed_at": "2017-03-01T09:00Z", "previous": "v1"}``
+        (``previous`` optional; ``source`` optional, said in sentences).
+    chunk_of : callable
+        Maps int64 UTC nanoseconds to chunk indexes (the report passes its chunk grid).
+
+    Examples
+    --------
+    >>> lookup = ReleaseList([{"version": "v2", "deployed_at": "1970-01-03"}], lambda ns: ns // 86_400_000_000_000)
+    >>> [(r.version, r.chunk) for r in lookup.releases_near(2)]
+    [('v2', 2)]
+    """
+
+    def __init__(self, releases: list[dict], chunk_of, source: str = "the release history"):
+        import pandas as pd
+
+        from readiness.exceptions import ConfigError
+
+        def utc(entry) -> pd.Timestamp:  # naive times are UTC, like the log's
+            try:
+                when = pd.Timestamp(entry["deployed_at"])
+                str(entry["version"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ConfigError(f"releases: each release needs a version and a deployed_at time ({exc})") from None
+            return when.tz_convert("UTC").tz_localize(None) if when.tzinfo else when
+
+        self.releases = []
+        for entry in sorted(releases, key=utc):
+            when = utc(entry)
+            chunk = int(chunk_of(np.array([when.value], dtype=np.int64))[0])
+            previous = entry.get("previous", self.releases[-1].version if self.releases else None)
+            self.releases.append(Release(str(entry["version"]), previous, chunk, 1.0, entry.get("source", source)))
+
+    def releases_near(self, chunk: int) -> list[Release]:
+        return [r for r in self.releases if chunk - 1 <= r.chunk <= chunk]
+
+
 class VersionTimeline:
     """Which model version served each chunk, from the log's version column.
 
