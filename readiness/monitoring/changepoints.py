@@ -17,6 +17,14 @@ at all is the stated false-alarm rate (0.01, 0.05 or 0.1). The table below holds
 calibrated ``beta`` at a grid of lengths; between grid points it is interpolated in
 log(n). Autocorrelated or heavy-tailed chunk values raise the real rate; the report
 states the assumption.
+
+Measured with the report's settings (``benchmarks/calibrate_changepoints.py``, 2,000
+fresh stationary series per cell, the first third of the chunks as reference): at a
+stated 5% the share of series with any false changepoint was 1.5–3.6% for 5 to 365
+chunks (≤ 0.6% at a stated 1%, ≤ 7.2% at 10%). Power: a 5% rise of the mean prediction
+(scores Beta(2, 8)) after 20 chunks is found within one chunk of where it happened,
+with three chunks after it, in 99.6% of 500 trials at 5,000 rows per chunk (84% at
+2,000 rows, 43% at 1,000).
 """
 
 from __future__ import annotations

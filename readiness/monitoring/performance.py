@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtri  # the normal quantile; scipy.stats costs a second of imports
 
 from readiness.bootstrap import bootstrap, percentile_interval
 from readiness.exceptions import InputError
@@ -125,7 +125,7 @@ def estimated_accuracy(tp: float, tn: float, rows: float, variance: float, confi
     if rows <= 0:
         return float("nan"), float("nan"), float("nan")
     value = (tp + tn) / rows
-    half = norm.ppf(0.5 + confidence / 2) * np.sqrt(variance) / rows
+    half = ndtri(0.5 + confidence / 2) * np.sqrt(variance) / rows
     return value, max(value - half, 0.0), min(value + half, 1.0)
 
 
@@ -175,7 +175,13 @@ def estimated_auc(counts: np.ndarray, score_sums: np.ndarray, confidence: float,
     n, sums = n[used].astype(np.int64), sums[used]
     p = np.clip(sums / n, 0.0, 1.0)
     centre = float(binned_auc(sums, n - sums))
-    drawn = np.random.default_rng(seed).binomial(n, p, size=(draws, n.size)).astype(float)
+    # normal draws with the binomial variance for groups of 30 rows or more (clipped to the group), exact
+    # binomial draws for smaller ones: a tenth of the cost of binomial draws everywhere
+    rng = np.random.default_rng(seed)
+    drawn = np.clip(n * p + np.sqrt(n * p * (1 - p)) * rng.standard_normal((draws, n.size)), 0, n)
+    small = n < 30
+    if small.any():
+        drawn[:, small] = rng.binomial(n[small], p[small], size=(draws, int(small.sum())))
     aucs = value + binned_auc(drawn, n - drawn) - centre
     interval = percentile_interval(aucs, confidence)
     return value, interval.low, interval.high

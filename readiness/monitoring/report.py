@@ -395,7 +395,9 @@ class MonitoringReport:
             item.band = learn_band(item.values, ref, s.band_coverage, log=item.log_band, margin=item.margin)
             if item.band is not None and (item.unit == "%" or item.log_band):
                 item.band = (max(item.band[0], 0.0), item.band[1])  # shares and distances are never negative
-            item.changepoints = detect_changepoints(item.values, s.false_alarm_rate, log=item.relative, reference=self.k)
+            # ratio-like series and distances change multiplicatively: detected on log values
+            item.changepoints = detect_changepoints(item.values, s.false_alarm_rate, log=item.relative or item.log_band,
+                                                    reference=self.k)
         return series
 
     def _feature_series(self) -> list[Series]:
@@ -485,7 +487,8 @@ class MonitoringReport:
         return SectionData("headline", "In one sentence", note=self.headline())
 
     def _judge(self, item: Series, extra: list[str] = ()) -> Check:
-        return judge(item, self.n, self.settings.recent_chunks, self.sentences(item), self.k, extra)
+        return judge(item, self.n, self.settings.recent_chunks, self.sentences(item), self.k, extra,
+                     self.settings.min_relative_change)
 
     def overview_section(self) -> SectionData:
         acc, labels = self.acc, self.chunk_labels()
@@ -551,6 +554,9 @@ class MonitoringReport:
                 shown.append(item)
                 rows.append({"series": item.title, "status": check.status, "latest": fmt(item.values[item.latest_index])
                              if item.latest_index is not None else "–", "changepoints": len(item.changepoints)})
+        # the figure draws every drift series, and missing values only where some chunk has any
+        shown = [item for item in shown if item.key.startswith("drift.") or np.nanmax(item.values, initial=0) > 0
+                 or any(c.status != "pass" for c in checks if c.id == f"monitoring.{item.key}")]
         return SectionData("features", "Features: missing values and drift", checks, {"features": rows}, shown,
                            "Drift of each chunk against the reference profile (Wasserstein / reference std for numbers, "
                            "Jensen-Shannon distance for categories), on a uniform sample of each chunk's rows.")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-from scipy.stats import t as student_t
+from scipy.special import stdtrit  # Student t quantile; scipy.stats costs a second of imports
 
 from readiness.gates import fmt
 from readiness.monitoring.changepoints import Changepoint
@@ -96,7 +96,7 @@ def learn_band(values: np.ndarray, reference: slice, coverage: float, log: bool 
     if known.size < 2:
         return None
     centre, spread = float(known.mean()), float(known.std(ddof=1))
-    half = student_t.ppf(0.5 + coverage / 2, known.size - 1) * spread * np.sqrt(1 + 1 / known.size)
+    half = stdtrit(known.size - 1, 0.5 + coverage / 2) * spread * np.sqrt(1 + 1 / known.size)
     low, high = centre - half, centre + half
     if log:
         centre, low, high = float(np.exp(centre)), float(np.exp(low)), float(np.exp(high))
@@ -273,12 +273,25 @@ def change_sentence(series: Series, change: Changepoint, chunk_label: str, looku
     return sentence
 
 
+def actionable(series: Series, change: Changepoint, min_relative_change: float) -> bool:
+    """Is a level change big enough to act on? Statistically real changes can still be tiny at
+    millions of rows: a change must exceed the series' margin (drift, missing values) or,
+    for ratio-like series, ``min_relative_change`` of the level before."""
+    size = abs(change.after - change.before)
+    if series.margin:
+        return size >= series.margin
+    if series.relative and change.before:
+        return size / abs(change.before) >= min_relative_change
+    return True
+
+
 def judge(series: Series, n_chunks: int, recent: int, sentences: list[str], reference_chunks: int,
-          extra_problems: list[str] = ()) -> Check:
+          extra_problems: list[str] = (), min_relative_change: float = 0.02) -> Check:
     """The check of one series: the latest chunk against its band, and recent changepoints.
 
     Fails (critical series) or warns (others) when the latest chunk with a value lies
-    outside the band, or a changepoint lies within the last ``recent`` chunks.
+    outside the band, or an actionable changepoint (see :func:`actionable`) lies within
+    the last ``recent`` chunks.
     """
     check_id = f"monitoring.{series.key}"
     severity = "critical" if series.critical else "major"
@@ -301,7 +314,8 @@ def judge(series: Series, n_chunks: int, recent: int, sentences: list[str], refe
         band_text = f"band {span} (learned from {reference_chunks} reference chunks)"
         if where:
             problems.append(f"latest chunk {where} its band")
-    recent_changes = [c for c in series.changepoints if c.index >= n_chunks - recent]
+    recent_changes = [c for c in series.changepoints
+                      if c.index >= n_chunks - recent and actionable(series, c, min_relative_change)]
     if recent_changes:
         problems.append(f"a changepoint in the last {recent} chunks")
     message = f"latest chunk {shown}; {band_text}"

@@ -73,6 +73,8 @@ class MonitoringConfig(BaseModel):
     recent_chunks: int = Field(3, ge=1, le=100)
     #: Series that fail (others warn): mean_prediction and the realized primary metric by default.
     critical: list[Literal["mean_prediction", "performance", "positive_rate", "rows"]] = ["mean_prediction", "performance"]
+    #: A recent changepoint of a ratio-like series (mean prediction, quantiles, rows) gates only beyond this relative size.
+    min_relative_change: float = Field(0.02, ge=0, le=10)
     #: Mean prediction outside [low, high] × the reference mean always fails, however wide the band.
     mean_prediction_ratio: tuple[float, float] = (0.5, 2.0)
     #: Missing-value shares closer than this to the reference's never leave their band (1 percentage point).
@@ -80,13 +82,13 @@ class MonitoringConfig(BaseModel):
     #: Estimated performance is trusted when, on the labelled reference, it is within this of the realized value.
     estimate_tolerance: float = Field(0.02, gt=0, le=1)
     #: Rows per chunk binned for feature drift (a uniform sample; counts of missing values use every row).
-    profile_rows: int = Field(50_000, ge=1000)
+    profile_rows: int = Field(20_000, ge=1000)
     #: Rows per chunk kept for prediction quantiles (uniform sample).
     quantile_rows: int = Field(20_000, ge=100)
     #: Realized metrics use every labelled row of chunks up to this many rows, a uniform sample of at most this many beyond.
     metric_rows: int = Field(200_000, ge=100)
     #: Rows the bootstrap resamples per chunk (its spread is scaled to the chunk's labelled rows).
-    ci_rows: int = Field(2000, ge=100)
+    ci_rows: int = Field(1000, ge=100)
     n_bootstrap: int = Field(200, ge=50, le=10_000)
     #: Reference rows sampled to fix kinds, bin edges and categories.
     reference_rows: int = Field(200_000, ge=1000)
