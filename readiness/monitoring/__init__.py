@@ -10,7 +10,8 @@ Public API:
 """
 
 from readiness.monitoring.changepoints import Changepoint, detect_changepoints
-from readiness.monitoring.report import MonitoringReport, SectionData
+from readiness.monitoring.report import MonitoringReport
+from readiness.monitoring.sections import SectionData
 from readiness.monitoring.series import Release, ReleaseList, ReleaseLookup, Series, VersionTimeline
 from readiness.monitoring.settings import MonitoringConfig, parse_monitoring_settings
 from readiness.monitoring.simulate import simulate_log

@@ -55,7 +55,7 @@ def noise_scale(values: np.ndarray) -> float:
 
     Examples
     --------
-    >>> round(noise_scale(np.random.default_rng(0).normal(0, 2, 5000)), 1)
+    >>> round(float(noise_scale(np.random.default_rng(0).normal(0, 2, 5000))), 1)
     2.0
     """
     values = np.asarray(values, dtype=float)

@@ -81,7 +81,7 @@ def realized_metrics(names: list[str], data: EvalData, labelled: int, confidence
 
     Examples
     --------
-    >>> data = eval_data("binary", np.array([0.1, 0.4, 0.35, 0.8] * 50), np.array([0, 0, 1, 1] * 50.0), 0.5)
+    >>> data = eval_data("binary", np.array([0.1, 0.4, 0.35, 0.8] * 50), np.array([0.0, 0.0, 1.0, 1.0] * 50), 0.5)
     >>> round(realized_metrics(["roc_auc"], data, 200, 0.95, 200, 20_000, 0)["roc_auc"].value, 4)
     0.75
     """
@@ -119,7 +119,7 @@ def estimated_accuracy(tp: float, tn: float, rows: float, variance: float, confi
     Examples
     --------
     >>> value, low, high = estimated_accuracy(40.0, 40.0, 100.0, 16.0, 0.95)
-    >>> round(value, 2), round(high - value, 3)
+    >>> round(float(value), 2), round(float(high - value), 3)
     (0.8, 0.078)
     """
     if rows <= 0:

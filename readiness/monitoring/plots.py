@@ -64,7 +64,7 @@ def series_figure(series: Sequence, chunk_labels: Sequence[str], reference_chunk
     --------
     >>> from readiness.monitoring.series import Series
     >>> figure = series_figure([Series("rows", "Rows", np.array([1.0, 2.0, 3.0]))], ["a", "b", "c"], 1)
-    >>> figure.figure.get_size_inches()[0]
+    >>> float(figure.figure.get_size_inches()[0])
     11.0
     """
     shown = [s for s in series if np.isfinite(np.asarray(s.values, float)).any()]
