@@ -316,6 +316,11 @@ def test_labels_from_a_separate_file_joined_on_the_id(tmp_path, bug_log, bug_rep
     np.testing.assert_allclose(report.get("performance.roc_auc").values, bug_report.get("performance.roc_auc").values,
                                rtol=1e-12)
     assert "request_id" not in report.columns.features
+    labels.assign(request_id=range(len(labels))).to_csv(tmp_path / "numbered.csv", index=False)
+    report = MonitoringReport(tmp_path / "log.parquet", {"prediction": "score", "label": "label", "id": "request_id"},
+                              labels=tmp_path / "numbered.csv")
+    check = checks_of(report)["monitoring.labels"]
+    assert check.status == "warn" and "none of the" in check.message and "'r000000'" in check.message
 
 
 def test_reference_profile_from_other_data(tmp_path, bug_log):
@@ -324,9 +329,14 @@ def test_reference_profile_from_other_data(tmp_path, bug_log):
     training = simulate_log(days=5, rows_per_day=2000, seed=20)
     training["f1"] += 1.0  # the log's f1 sits one standard deviation below the training data
     save_profile(fit_reference(training[["f0", "f1", "f2", "f3", "score"]]), tmp_path / "reference.json")
-    report = MonitoringReport(bug_log, SETTINGS, reference=tmp_path / "reference.json")
-    drift_f1, drift_f0 = report.get("drift.f1").values, report.get("drift.f0").values
-    assert np.nanmin(drift_f1) > 0.5 > np.nanmax(drift_f0)
+    training.to_parquet(tmp_path / "training.parquet")
+    for reference in (tmp_path / "reference.json", tmp_path / "training.parquet"):
+        report = MonitoringReport(bug_log, SETTINGS, reference=reference)
+        drift_f1, drift_f0 = report.get("drift.f1").values, report.get("drift.f0").values
+        assert np.nanmin(drift_f1) > 0.5 > np.nanmax(drift_f0)
+        assert checks_of(report)["monitoring.drift.f1"].status == "warn"  # judged against the given reference
+        assert checks_of(report)["monitoring.drift.f0"].status == "pass"
+        assert "bins and baseline from" in checks_of(report)["monitoring.chunks"].message
 
 
 def test_bottom_k_sample_is_uniform_and_independent_of_batching():

@@ -86,6 +86,7 @@ class MonitoringReport(ReportSections):
         self.k = min(s.reference_chunks or min(10, max(1, self.n // 3)), self.n)
         self.reference_label = "the first " + (f"{self.k} chunks" if self.k > 1 else "chunk")
         self.labels = self._load_labels(labels) if labels else None
+        self.label_id_examples: list = []  # a few of the log's ids, named when none matches the labels file
         sample = self._reference_sample()
         self.task = self._task(sample)
         self.classifier = self.task == "binary"
@@ -169,7 +170,10 @@ class MonitoringReport(ReportSections):
 
     def _labels_for(self, frame: pd.DataFrame) -> np.ndarray | None:
         if self.labels is not None:
-            return self.labels.reindex(frame[self.columns.id].to_numpy()).to_numpy(dtype=float)
+            ids = frame[self.columns.id].to_numpy()
+            if len(self.label_id_examples) < 3 and len(ids):
+                self.label_id_examples.append(ids[0])
+            return self.labels.reindex(ids).to_numpy(dtype=float)
         if self.columns.label:
             return _as_float(frame[self.columns.label])
         return None
@@ -364,6 +368,10 @@ class MonitoringReport(ReportSections):
         series += self._performance_series()
         for item in series:
             item.band = learn_band(item.values, ref, s.band_coverage, log=item.log_band, margin=item.margin)
+            if self.reference_source and item.key.startswith("drift."):
+                # drift against a given reference is judged against it, not against the first chunks:
+                # up to the drift report's threshold for the method
+                item.band = (0.0, item.margin)
             if item.band is not None and (item.unit == "%" or item.log_band):
                 item.band = (max(item.band[0], 0.0), item.band[1])  # shares and distances are never negative
             # ratio-like series and distances change multiplicatively: detected on log values

@@ -144,6 +144,13 @@ class ReportSections:
                                 f"{labelled:,} labelled rows ({labelled / max(self.plan.rows, 1):.1%}) in {with_labels} of "
                                 f"{self.n} chunks; realized metrics use up to {s.metric_rows:,} labelled rows per chunk",
                                 severity="info", value=labelled / max(self.plan.rows, 1)))
+        elif self.labels is not None:
+            example_log = next(iter(self.label_id_examples), None)
+            checks.append(Check("monitoring.labels", "Label coverage", "warn",
+                                f"none of the {len(self.labels):,} ids in the labels file matched the log's "
+                                f"{self.columns.id!r} column (e.g. {example_log!r} in the log, "
+                                f"{self.labels.index[0]!r} in the labels file); check that both hold the same ids",
+                                severity="major"))
         else:
             checks.append(Check("monitoring.labels", "Label coverage", "skip",
                                 "no labels in the log: realized performance cannot be measured"
