@@ -34,6 +34,7 @@ class SectionData:
     tables: dict[str, list[dict]] = field(default_factory=dict)
     series: list[Series] = field(default_factory=list)
     note: str = ""
+    lead: str = ""  # one sentence shown large above the rest (the report's point)
 
     def _repr_html_(self) -> str:
         from readiness.display import Section, esc, frame_html
@@ -46,7 +47,10 @@ class SectionData:
             if len(rows) > 12:  # long per-chunk tables fold away; the figures show the same over time
                 table = f"<details><summary>{esc(name)}: {len(rows)} rows</summary>{table}</details>"
             tables.append(table)
-        return Section(self.title, checks=self.checks, tables=tables, note=self.note)._repr_html_()
+        html = Section(self.title, checks=self.checks, tables=tables, note=self.note)._repr_html_()
+        if self.lead:
+            html = f'<p style="font-size:18px;font-weight:600;margin:8px 0">{esc(self.lead)}</p>' + html
+        return html
 
 
 class ReportSections:
@@ -57,7 +61,7 @@ class ReportSections:
 
     def headline_section(self) -> SectionData:
         """The report's point in one sentence (no checks of its own)."""
-        return SectionData("headline", "In one sentence", note=self.headline())
+        return SectionData("headline", "In one sentence", lead=self.headline())
 
     def _judge(self, item: Series, extra: list[str] = ()) -> Check:
         return judge(item, self.n, self.settings.recent_chunks, self.sentences(item), self.k, extra,
