@@ -339,6 +339,14 @@ def test_reference_profile_from_other_data(tmp_path, bug_log):
         assert "bins and baseline from" in checks_of(report)["monitoring.chunks"].message
 
 
+def test_the_same_log_gives_the_same_report(tmp_path, bug_log, bug_report):
+    bug_report.finish(tmp_path / "first.json")
+    MonitoringReport(bug_log, SETTINGS).finish(tmp_path / "second.json")
+    first, second = (json.loads((tmp_path / name).read_text()) for name in ("first.json", "second.json"))
+    assert first["checks"] == second["checks"]
+    assert first["data"] == second["data"]
+
+
 def test_bottom_k_sample_is_uniform_and_independent_of_batching():
     rng = np.random.default_rng(0)
     values = np.arange(100_000, dtype=float)
