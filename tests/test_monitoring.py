@@ -305,6 +305,24 @@ def test_rows_out_of_time_order_give_the_same_exact_series(tmp_path, bug_log, bu
     assert [c.index for c in report.get("mean_prediction").changepoints] == [25]
 
 
+def test_timestamps_in_other_units_and_zones_and_missing_ones(tmp_path, bug_log, bug_report):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    log = pd.concat(pd.read_parquet(p) for p in sorted(bug_log.glob("*.parquet"))).reset_index(drop=True)
+    # the same instants in microseconds, written with a time zone three hours east of UTC
+    moved = log.assign(timestamp=log["timestamp"].dt.tz_localize("UTC").dt.tz_convert("Etc/GMT-3").astype("datetime64[us, Etc/GMT-3]"))
+    pq.write_table(pa.Table.from_pandas(moved, preserve_index=False), tmp_path / "zoned.parquet", row_group_size=3000)
+    report = MonitoringReport(tmp_path / "zoned.parquet", SETTINGS)
+    np.testing.assert_allclose(report.get("mean_prediction").values, bug_report.get("mean_prediction").values, rtol=1e-12)
+    undated = log.copy()
+    undated.loc[::100, "timestamp"] = pd.NaT
+    undated.to_parquet(tmp_path / "undated.parquet")
+    report = MonitoringReport(tmp_path / "undated.parquet", SETTINGS)
+    assert report.plan.undated_rows == len(log[::100]) and report.acc.rows.sum() == len(log) - len(log[::100])
+    assert "rows without a readable timestamp left out" in checks_of(report)["monitoring.chunks"].message
+
+
 def test_labels_from_a_separate_file_joined_on_the_id(tmp_path, bug_log, bug_report):
     log = pd.concat(pd.read_parquet(p) for p in sorted(bug_log.glob("*.parquet"))).reset_index(drop=True)
     log["request_id"] = [f"r{i:06d}" for i in range(len(log))]
