@@ -266,6 +266,11 @@ def test_single_chunk_log_gives_a_useful_result(tmp_path):
     assert mean["value"] == pytest.approx(log["score"].mean())
     assert checks["monitoring.performance.roc_auc"]["value"] > 0.6
     assert document["status"] in ("pass", "warn")
+    # one chunk, ten times the scores: only a reference with predictions can tell, and it does
+    log.assign(score=log["score"] * 10).to_csv(tmp_path / "tenfold.csv", index=False)
+    simulate_log(days=3, rows_per_day=3000, seed=2).to_parquet(tmp_path / "training.parquet")
+    report = MonitoringReport(tmp_path / "tenfold.csv", SETTINGS, reference=tmp_path / "training.parquet")
+    assert checks_of(report)["monitoring.mean_prediction"].status == "fail"
 
 
 def test_row_chunks_and_no_timestamp(tmp_path):

@@ -100,7 +100,8 @@ class ReportSections:
         reference_mean = self._reference_mean()
         latest = mean.latest_index
         low, high = self.settings.mean_prediction_ratio
-        if latest is not None and reference_mean and np.isfinite(reference_mean) and self.n > 1:
+        # with one chunk only a given reference (with predictions) can say the level moved
+        if latest is not None and reference_mean and np.isfinite(reference_mean) and (self.n > 1 or self.reference_source):
             ratio = mean.values[latest] / reference_mean
             if not (low <= ratio <= high):
                 extra.append(f"latest mean ×{fmt(ratio)} the reference mean (outside [{fmt(low)}, {fmt(high)}])")
