@@ -13,6 +13,13 @@
 3. Power: a 5% shift of the mean prediction (scores Beta(2, 8): mean 0.2, sd 0.121) after 20
    reference chunks; detected when, with three post-shift chunks, a changepoint lies within
    one chunk of the shift. Reported per chunk size.
+
+Results (2026-11-25, 4,000 series per length for the table; 2,000 fresh series per cell
+for the check): the table in readiness/monitoring/changepoints.py; false alarms at a
+stated 5%: 3.6% (5 chunks), 1.5% (10), 1.9% (20), 2.1% (30), 2.7% (64), 3.1% (100),
+2.2% (365); at a stated 1%: ≤ 0.6%; at 10%: ≤ 7.2%. Power of a 5% shift within three
+chunks: 43% at 1,000 rows per chunk, 84% at 2,000, 99.6% at 5,000, 100% at 10,000.
+Runtime: about 4 minutes for the table (most of it n = 512), 1 minute for the check.
 """
 
 from __future__ import annotations
