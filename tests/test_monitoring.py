@@ -253,6 +253,17 @@ def test_releases_from_a_release_history_name_the_change(tmp_path):
                                       "(per the release history)")
 
 
+def test_a_log_ending_mid_day_is_not_an_outage_but_a_missing_day_is(tmp_path):
+    log = simulate_log(days=21, rows_per_day=500, seed=12)
+    log[log["timestamp"] < "2017-01-21 06:00"].to_parquet(tmp_path / "partial.parquet")
+    report = MonitoringReport(tmp_path / "partial.parquet", {"prediction": "score"})
+    check = checks_of(report)["monitoring.rows"]
+    assert check.status == "pass" and "partial" in check.message and check.details["chunk"] == 19
+    log[(log["timestamp"] < "2017-01-20") | (log["timestamp"] >= "2017-01-21")].to_parquet(tmp_path / "gap.parquet")
+    check = checks_of(MonitoringReport(tmp_path / "gap.parquet", {"prediction": "score"}))["monitoring.rows"]
+    assert check.status == "warn"  # a day without a single prediction, then rows again
+
+
 def test_single_chunk_log_gives_a_useful_result(tmp_path):
     log = simulate_log(days=1, rows_per_day=3000, seed=1)
     log.to_csv(tmp_path / "log.csv", index=False)

@@ -342,13 +342,26 @@ class MonitoringReport(ReportSections):
         form = "%Y-%m-%d %H:%M" if self.rule.unit == "h" else "%Y-%m-%d"
         return [pd.Timestamp(t).strftime(form) for t in self.plan.starts()]
 
+    def last_chunk_partial(self) -> bool:
+        """Period chunks: does the log end more than a tenth of a period before its last period does?"""
+        if self.rule.by_rows or self.n < 2:
+            return False
+        start, end = (int(t) for t in self.rule.start(self.plan.first_code + np.array([self.n - 1, self.n])).view(np.int64))
+        return end - int(self.acc.last_ns[-1]) > (end - start) / 10
+
     def _build_series(self) -> list[Series]:
         s, acc = self.settings, self.acc
         ref = slice(0, self.k)
         series = []
         rows = acc.rows.astype(float)
         if not self.rule.by_rows:
-            series.append(Series("rows", "Rows per chunk", rows, critical="rows" in s.critical, relative=True))
+            note = ""
+            if self.last_chunk_partial():
+                # a log that ends mid-period has fewer rows in its last chunk: not an outage
+                rows = rows.copy()
+                rows[-1] = np.nan
+                note = "the last chunk is partial (the log ends before its period does) and is left out"
+            series.append(Series("rows", "Rows per chunk", rows, critical="rows" in s.critical, relative=True, note=note))
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = acc.pred_sum / acc.pred_n
             var = (acc.pred_sq - acc.pred_sum ** 2 / acc.pred_n) / np.maximum(acc.pred_n - 1, 1)

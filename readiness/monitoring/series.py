@@ -318,7 +318,7 @@ def judge(series: Series, n_chunks: int, recent: int, sentences: list[str], refe
                       if c.index >= n_chunks - recent and actionable(series, c, min_relative_change)]
     if recent_changes:
         problems.append(f"a changepoint in the last {recent} chunks")
-    message = f"latest chunk {shown}; {band_text}"
+    message = f"latest chunk {shown}; {band_text}" + (f"; {series.note}" if series.note and series.key == "rows" else "")
     if problems:
         message = f"{'; '.join(problems)}: " + message
     if sentences:
