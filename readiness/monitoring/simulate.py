@@ -95,8 +95,17 @@ def simulated_parameters(folder: str | Path | None = None) -> dict:
     labels for the first 50 days), written once as Parquet files under ``folder`` (default: a temp folder)."""
     import tempfile
 
-    folder = Path(folder) if folder else Path(tempfile.gettempdir()) / "readiness-simulated-log"
-    if not any(folder.glob("*.parquet")):
+    import os
+    import shutil
+
+    folder = Path(folder) if folder else Path(tempfile.gettempdir()) / "readiness-simulated-log-1"
+    if not folder.is_dir():
+        # written beside and renamed into place: two notebooks starting at once never read half a log
+        partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
         log = simulate_log(days=60, rows_per_day=2000, releases={40: ("v2", 100.0)}, labels_until_day=50)
-        write_log_parquet(log, folder, rows_per_file=20_000, row_group_rows=10_000)
+        write_log_parquet(log, partial, rows_per_file=20_000, row_group_rows=10_000)
+        try:
+            os.rename(partial, folder)
+        except OSError:  # another process got there first
+            shutil.rmtree(partial, ignore_errors=True)
     return {"log_path": str(folder), "settings": {"prediction": "score", "label": "label"}}
