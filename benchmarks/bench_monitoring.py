@@ -98,7 +98,7 @@ def write_log(folder: Path, rows: int, seed: int = 0, row_group: int = 250_000) 
 OURS = """
 import json, os, sys, time
 started = time.perf_counter()
-from readiness.monitoring import MonitoringReport
+from readiness.reports.monitoring.api import MonitoringReport
 report = MonitoringReport(sys.argv[1], {"prediction": "score", "label": "label"})
 sections = report.sections()
 analysed, analysed_cpu = time.perf_counter() - started, sum(os.times()[:2])

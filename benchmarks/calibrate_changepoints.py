@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from readiness.monitoring.changepoints import (CALIBRATION_LENGTHS, detect_changepoints,  # noqa: E402
+from readiness.reports.monitoring.changepoints import (CALIBRATION_LENGTHS, detect_changepoints,  # noqa: E402
                                                noise_scale, penalty)
 
 

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 from readiness.exceptions import ConfigError, InputError
-from readiness.monitoring import MonitoringReport, detect_changepoints, simulate_log
-from readiness.monitoring.changepoints import noise_scale, penalty
-from readiness.monitoring.chunks import BottomK
-from readiness.monitoring.performance import binned_auc, estimated_accuracy, estimated_auc
-from readiness.monitoring.simulate import write_log_parquet
+from readiness.reports.monitoring.api import MonitoringReport, detect_changepoints, simulate_log
+from readiness.reports.monitoring.changepoints import noise_scale, penalty
+from readiness.reports.monitoring.chunks import BottomK
+from readiness.reports.monitoring.performance import binned_auc, estimated_accuracy, estimated_auc
+from readiness.reports.monitoring.simulate import write_log_parquet
 
 SETTINGS = {"prediction": "score", "label": "label"}
 SENTENCE = re.compile(r"^Mean prediction (\d+(\.\d+)?)× higher from 2017-01-26, when model_version changed from v1 to v2$")
@@ -169,7 +169,7 @@ def test_realized_metric_cis_cover_the_population_value_also_when_scaled_from_a_
     """Chunks of 10,000 labelled rows: the bootstrap runs on 1,000 of them and its spread is scaled
     by √(1000/10000); the 95% CIs still cover the population AUC and accuracy about 95% of the time
     (measured with 200 trials of 20,000 rows: 96% and 94%)."""
-    from readiness.monitoring.performance import eval_data, realized_metrics
+    from readiness.reports.monitoring.performance import eval_data, realized_metrics
 
     rng = np.random.default_rng(21)
 
@@ -358,7 +358,7 @@ def test_labels_from_a_separate_file_joined_on_the_id(tmp_path, bug_log, bug_rep
 
 
 def test_reference_profile_from_other_data(tmp_path, bug_log):
-    from readiness.profile import fit_reference, save_profile
+    from readiness.stats.profile import fit_reference, save_profile
 
     training = simulate_log(days=5, rows_per_day=2000, seed=20)
     training["f1"] += 1.0  # the log's f1 sits one standard deviation below the training data

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from readiness.exceptions import InputError
-from readiness.monitoring.log import LogSource, Piece, _parquet_file, log_pieces, read_piece
-from readiness.monitoring.settings import parse_chunk
+from readiness.reports.monitoring.log import LogSource, Piece, _parquet_file, log_pieces, read_piece
+from readiness.reports.monitoring.settings import parse_chunk
 
 NS_PER_HOUR = 3_600_000_000_000
 NS_PER_DAY = 24 * NS_PER_HOUR

@@ -20,8 +20,8 @@ from typing import Protocol
 import numpy as np
 from scipy.special import stdtrit  # Student t quantile; scipy.stats costs a second of imports
 
-from readiness.gates import fmt
-from readiness.monitoring.changepoints import Changepoint
+from readiness.stats.gates import fmt
+from readiness.reports.monitoring.changepoints import Changepoint
 from readiness.results import Check
 
 

@@ -9,12 +9,12 @@ Public API:
 * :func:`simulate_log` — a seeded prediction log for tests, demos and benchmarks.
 """
 
-from readiness.monitoring.changepoints import Changepoint, detect_changepoints
-from readiness.monitoring.report import MonitoringReport
-from readiness.monitoring.sections import SectionData
-from readiness.monitoring.series import Release, ReleaseList, ReleaseLookup, Series, VersionTimeline
-from readiness.monitoring.settings import MonitoringConfig, parse_monitoring_settings
-from readiness.monitoring.simulate import simulate_log
+from readiness.reports.monitoring.changepoints import Changepoint, detect_changepoints
+from readiness.reports.monitoring.report import MonitoringReport
+from readiness.reports.monitoring.sections import SectionData
+from readiness.reports.monitoring.series import Release, ReleaseList, ReleaseLookup, Series, VersionTimeline
+from readiness.reports.monitoring.settings import MonitoringConfig, parse_monitoring_settings
+from readiness.reports.monitoring.simulate import simulate_log
 
 __all__ = ["Changepoint", "MonitoringConfig", "MonitoringReport", "Release", "ReleaseList", "ReleaseLookup", "SectionData", "Series",
            "VersionTimeline", "detect_changepoints", "parse_monitoring_settings", "simulate_log"]

@@ -3,7 +3,7 @@
 Everything a chunk needs is either an exact mergeable sum (rows, prediction sum and
 sum of squares, positives, missing values per feature, rows per model version,
 expected confusion counts, a fine histogram of the scores) or a bounded uniform
-sample (rows binned into :mod:`readiness.profile` profiles for feature drift, scores
+sample (rows binned into :mod:`readiness.stats.profile` profiles for feature drift, scores
 for quantiles, labelled rows for realized metrics: all of them in chunks of up to
 ``metric_rows`` rows, a uniform sample beyond). Samples are *bottom-k* samples:
 every row draws a uniform key and the rows with the smallest keys are kept, so the
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from readiness.profile import ColumnProfile, profile_frame
+from readiness.stats.profile import ColumnProfile, profile_frame
 
 #: Score histogram resolution for classifiers (scores in [0, 1]): estimated AUC and calibration use it.
 GRID = 1000

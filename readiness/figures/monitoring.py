@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from readiness.plots import DPI, STATUS, FigurePNG
+from readiness.figures.common import DPI, STATUS, FigurePNG
 
 LINE, BAND, CHANGE, RELEASE, REFERENCE = "#0969da", "#dafbe1", STATUS["fail"], "#57606a", "#f6f8fa"
 
@@ -62,7 +62,7 @@ def series_figure(series: Sequence, chunk_labels: Sequence[str], reference_chunk
 
     Examples
     --------
-    >>> from readiness.monitoring.series import Series
+    >>> from readiness.reports.monitoring.series import Series
     >>> figure = series_figure([Series("rows", "Rows", np.array([1.0, 2.0, 3.0]))], ["a", "b", "c"], 1)
     >>> float(figure.figure.get_size_inches()[0])
     11.0

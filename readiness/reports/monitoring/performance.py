@@ -1,6 +1,6 @@
 """Realized performance where labels exist, and estimated performance where they do not.
 
-Realized metrics use :mod:`readiness.metrics`, whose values equal scikit-learn's (tested
+Realized metrics use :mod:`readiness.stats.metrics`, whose values equal scikit-learn's (tested
 metric by metric), on a chunk's labelled rows, or on a uniform sample of
 ``metric_rows`` of them when there are more (the report says so). Confidence intervals
 are percentile bootstraps; on chunks with more labelled rows than ``ci_rows`` the
@@ -33,9 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri  # the normal quantile; scipy.stats costs a second of imports
 
-from readiness.bootstrap import bootstrap, percentile_interval
+from readiness.stats.bootstrap import bootstrap, percentile_interval
 from readiness.exceptions import InputError
-from readiness.metrics import METRICS, EvalData
+from readiness.stats.metrics import METRICS, EvalData
 
 DEFAULT_METRICS = {"binary": ["roc_auc", "accuracy"], "regression": ["rmse", "mae"]}
 ESTIMATED_METRICS = ("roc_auc", "accuracy")
@@ -53,7 +53,7 @@ class MetricValue:
 
 
 def eval_data(task: str, prediction: np.ndarray, label: np.ndarray, threshold: float, where: str = "labels") -> EvalData:
-    """Encode one chunk's predictions and labels for :mod:`readiness.metrics`.
+    """Encode one chunk's predictions and labels for :mod:`readiness.stats.metrics`.
 
     Raises
     ------

@@ -2,15 +2,15 @@
 
 :class:`MonitoringReport` reads a prediction log three times at most, each bounded:
 
-1. the timestamp column, to fix the chunk grid (:func:`~readiness.monitoring.log.plan_chunks`);
+1. the timestamp column, to fix the chunk grid (:func:`~readiness.reports.monitoring.log.plan_chunks`);
 2. a uniform sample of the reference period (only the pieces that hold it), to fix the
    features' kinds, bin edges and categories (:func:`readiness.profile.fit_reference`) —
    or a reference file or saved profile instead;
-3. every row once, into per-chunk statistics (:class:`~readiness.monitoring.chunks.ChunkAccumulator`).
+3. every row once, into per-chunk statistics (:class:`~readiness.reports.monitoring.chunks.ChunkAccumulator`).
 
 Then every series gets its band from the reference chunks and its changepoints; the
-sections (:mod:`readiness.monitoring.sections`) turn them into checks and tables as
-plain data, and figures are drawn from that data by :mod:`readiness.monitoring.plots`.
+sections (:mod:`readiness.reports.monitoring.sections`) turn them into checks and tables as
+plain data, and figures are drawn from that data by :mod:`readiness.figures.monitoring`.
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ import numpy as np
 import pandas as pd
 
 from readiness.exceptions import ConfigError, InputError
-from readiness.monitoring.changepoints import detect_changepoints
-from readiness.monitoring.chunks import ChunkAccumulator, LogColumns, PartSettings, _as_float, summarize
-from readiness.monitoring.grid import MISSING, ChunkRule, plan_chunks, timestamps_ns
-from readiness.monitoring.log import log_columns, prefetch, read_piece, resolve_log
-from readiness.monitoring.performance import DEFAULT_METRICS, estimated_accuracy, estimated_auc, eval_data, realized_metrics
-from readiness.monitoring.series import ReleaseList, Series, VersionTimeline, change_sentence, learn_band
-from readiness.monitoring.sections import QUANTILES, ReportSections
-from readiness.monitoring.settings import MonitoringConfig, parse_monitoring_settings
-from readiness.profile import ColumnProfile, fit_reference, load_profile, merge_profiles
+from readiness.reports.monitoring.changepoints import detect_changepoints
+from readiness.reports.monitoring.chunks import ChunkAccumulator, LogColumns, PartSettings, _as_float, summarize
+from readiness.reports.monitoring.grid import MISSING, ChunkRule, plan_chunks, timestamps_ns
+from readiness.reports.monitoring.log import log_columns, prefetch, read_piece, resolve_log
+from readiness.reports.monitoring.performance import DEFAULT_METRICS, estimated_accuracy, estimated_auc, eval_data, realized_metrics
+from readiness.reports.monitoring.series import ReleaseList, Series, VersionTimeline, change_sentence, learn_band
+from readiness.reports.monitoring.sections import QUANTILES, ReportSections
+from readiness.reports.monitoring.settings import MonitoringConfig, parse_monitoring_settings
+from readiness.stats.profile import ColumnProfile, fit_reference, load_profile, merge_profiles
 from readiness.results import now_iso
 
 REPORT = "monitoring_report"
@@ -59,7 +59,7 @@ class MonitoringReport(ReportSections):
         Releases from outside the log (``{"version", "deployed_at", "previous"}``, e.g. from
         readiness's release history); they name changepoints instead of the version column.
     release_lookup : object with ``releases_near(chunk)``, optional
-        Any other source of release names (see :class:`~readiness.monitoring.series.ReleaseLookup`).
+        Any other source of release names (see :class:`~readiness.reports.monitoring.series.ReleaseLookup`).
 
     Examples
     --------
@@ -211,7 +211,7 @@ class MonitoringReport(ReportSections):
         return "binary" if in_unit else "regression"
 
     def _metric_names(self) -> list[str]:
-        from readiness.metrics import METRICS
+        from readiness.stats.metrics import METRICS
 
         if not (self.labels is not None or self.columns.label):
             return []
@@ -393,7 +393,7 @@ class MonitoringReport(ReportSections):
         return series
 
     def _feature_series(self) -> list[Series]:
-        from readiness.drift_scores import DEFAULT_METHOD, METHODS
+        from readiness.stats.drift_scores import DEFAULT_METHOD, METHODS
 
         acc = self.acc
         out = []
@@ -428,7 +428,7 @@ class MonitoringReport(ReportSections):
         s, acc = self.settings, self.acc
         out = []
         if acc.labelled.sum() > 0:
-            from readiness.metrics import METRICS
+            from readiness.stats.metrics import METRICS
 
             for position, name in enumerate(self.metric_names):
                 metric = METRICS[name]

@@ -1,6 +1,6 @@
 """The monitoring report's sections, figures and results JSON, built from its series as plain data.
 
-:class:`ReportSections` is mixed into :class:`~readiness.monitoring.report.MonitoringReport`;
+:class:`ReportSections` is mixed into :class:`~readiness.reports.monitoring.report.MonitoringReport`;
 every section returns a :class:`SectionData` (checks, tables as lists of records, the
 series it shows), so the HTML, the results JSON and other tools read the same data.
 """
@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from readiness.gates import fmt
-from readiness.monitoring.performance import calibration_check
-from readiness.monitoring.series import Series, judge
+from readiness.stats.gates import fmt
+from readiness.reports.monitoring.performance import calibration_check
+from readiness.reports.monitoring.series import Series, judge
 from readiness.results import Check, report_document, write_json
 
 REPORT = "monitoring_report"
@@ -229,12 +229,12 @@ class ReportSections:
 
     def figure(self, section: SectionData):
         """The section's series over time (None when it has none)."""
-        from readiness.monitoring.plots import series_figure
+        from readiness.figures.monitoring import series_figure
 
         return series_figure(section.series, self.chunk_labels(), self.k, self.releases_marked())
 
     def coverage_figure(self):
-        from readiness.monitoring.plots import label_coverage_figure
+        from readiness.figures.monitoring import label_coverage_figure
 
         if not self.acc.labelled.sum():
             return None

@@ -40,7 +40,7 @@ class MonitoringConfig(BaseModel):
     log's columns; ``labels`` is a separate file of ``id`` and ``label`` joined on the id
     (labels often arrive weeks later). The reference period is the first
     ``reference_chunks`` chunks (default: a third of the chunks, at most 10), unless a
-    reference file or profile is given to :class:`~readiness.monitoring.MonitoringReport`.
+    reference file or profile is given to :class:`~readiness.reports.monitoring.MonitoringReport`.
 
     Examples
     --------
@@ -62,7 +62,7 @@ class MonitoringConfig(BaseModel):
     reference_chunks: int | None = Field(None, ge=1, le=10_000)
     task: Literal["auto", "binary", "regression"] = "auto"
     decision_threshold: float = Field(0.5, gt=0, lt=1)
-    #: Realized metrics (names from readiness.metrics); None = per task defaults.
+    #: Realized metrics (names from readiness.stats.metrics); None = per task defaults.
     metrics: list[str] | None = None
     confidence: float = Field(0.95, gt=0.5, lt=1)
     #: Bands are prediction intervals for one more chunk at this coverage.
@@ -97,6 +97,10 @@ class MonitoringConfig(BaseModel):
     batch_rows: int = Field(1_000_000, ge=1000)
     max_chunks: int = Field(5000, ge=1, le=100_000)
     seed: int = 0
+    #: Reference data (.csv/.parquet) or a saved profile (.json) for the features; None: the first chunks.
+    reference: str | None = None
+    #: Wall-clock limit of the report, in seconds.
+    timeout_s: float = Field(900, gt=0)
 
     @field_validator("chunk")
     @classmethod
@@ -107,7 +111,7 @@ class MonitoringConfig(BaseModel):
     @field_validator("metrics")
     @classmethod
     def _metrics(cls, value):
-        from readiness.metrics import METRICS
+        from readiness.stats.metrics import METRICS
 
         for name in value or []:
             if name not in METRICS:

@@ -4,7 +4,7 @@ A log is a CSV or Parquet file, a folder of Parquet (or CSV) files, or a glob of
 as a serving system writes them. It is never loaded whole: Parquet is read one row
 group at a time (only the columns asked for), CSV in row batches. A *piece* is the unit
 of reading (one Parquet row group, or one CSV file); the chunk grid
-(:mod:`readiness.monitoring.grid`) records which pieces hold which chunks, so that the
+(:mod:`readiness.reports.monitoring.grid`) records which pieces hold which chunks, so that the
 reference period can be read without reading the rest.
 """
 
