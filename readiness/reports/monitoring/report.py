@@ -26,8 +26,9 @@ import pandas as pd
 from readiness.exceptions import ConfigError, InputError
 from readiness.reports.monitoring.changepoints import detect_changepoints
 from readiness.reports.monitoring.chunks import ChunkAccumulator, LogColumns, PartSettings, _as_float, summarize
-from readiness.reports.monitoring.grid import MISSING, ChunkRule, plan_chunks, timestamps_ns
-from readiness.reports.monitoring.log import log_columns, prefetch, read_piece, resolve_log
+from readiness.reports.monitoring.grid import MISSING, ChunkRule, plan_chunks
+from readiness.reports.monitoring.batch import Batch, read_batches
+from readiness.reports.monitoring.log import log_columns, prefetch, resolve_log
 from readiness.reports.monitoring.performance import DEFAULT_METRICS, estimated_accuracy, estimated_auc, eval_data, realized_metrics
 from readiness.reports.monitoring.series import ReleaseList, Series, VersionTimeline, change_sentence, learn_band
 from readiness.reports.monitoring.sections import QUANTILES, ReportSections
@@ -153,29 +154,28 @@ class MonitoringReport(ReportSections):
         return [self.columns.version] if self.columns.version else []
 
     def _piece_batches(self, index: int):
-        """(frame, chunk index per row, ns or None, labels or None) for one piece of the log."""
+        """(batch, chunk index per row, ns or None, labels or None) for one piece of the log."""
         piece = self.plan.pieces[index]
         offset = self.plan.piece_offset[index]
-        for frame in read_piece(self.source, piece, self._read_columns(), self.settings.batch_rows,
-                                self._text_columns()):
+        for batch in read_batches(self.source, piece, self._read_columns(), self.settings.batch_rows):
             ns = None
             if self.columns.timestamp:
-                ns = timestamps_ns(frame[self.columns.timestamp], self.columns.timestamp, str(piece.file))
+                ns = batch.timestamps(self.columns.timestamp, str(piece.file))
             if self.rule.by_rows:
-                chunk = (offset + np.arange(len(frame))) // self.rule.every
+                chunk = (offset + np.arange(batch.n)) // self.rule.every
             else:
                 chunk = np.where(ns == MISSING, -1, self.rule.codes(ns) - self.plan.first_code)
-            offset += len(frame)
-            yield frame, chunk, ns, self._labels_for(frame)
+            offset += batch.n
+            yield batch, chunk, ns, self._labels_for(batch)
 
-    def _labels_for(self, frame: pd.DataFrame) -> np.ndarray | None:
+    def _labels_for(self, batch: Batch) -> np.ndarray | None:
         if self.labels is not None:
-            ids = frame[self.columns.id].to_numpy()
+            ids = batch.column(self.columns.id).to_pandas().to_numpy()
             if len(self.label_id_examples) < 3 and len(ids):
                 self.label_id_examples.append(ids[0])
             return self.labels.reindex(ids).to_numpy(dtype=float)
         if self.columns.label:
-            return _as_float(frame[self.columns.label])
+            return batch.floats(self.columns.label)
         return None
 
     def _reference_sample(self) -> pd.DataFrame:
@@ -186,10 +186,10 @@ class MonitoringReport(ReportSections):
         rng = np.random.default_rng(s.seed + 1)
         parts = []
         batches = (batch for index in self.plan.pieces_for(0, self.k - 1) for batch in self._piece_batches(index))
-        for frame, chunk, _, labels in prefetch(batches):
-            keep = (chunk >= 0) & (chunk < self.k) & (rng.random(len(frame)) < rate)
-            if keep.any():
-                part = frame.loc[keep]
+        for batch, chunk, _, labels in prefetch(batches):
+            keep = np.flatnonzero((chunk >= 0) & (chunk < self.k) & (rng.random(batch.n) < rate))
+            if keep.size:
+                part = batch.frame(self._read_columns(), keep)
                 if labels is not None:
                     part = part.assign(__label__=labels[keep])
                 parts.append(part)
@@ -266,8 +266,8 @@ class MonitoringReport(ReportSections):
         def summarize_piece(index: int):
             rng = np.random.default_rng([s.seed, index])
             parts = {}
-            for frame, chunk, ns, labels in self._piece_batches(index):
-                summarize(frame, chunk, ns, labels, rng, settings, parts)
+            for batch, chunk, ns, labels in self._piece_batches(index):
+                summarize(batch, chunk, ns, labels, rng, settings, parts)
             return parts
 
         # In a log in time order a chunk is complete once the next piece starts after it: its
