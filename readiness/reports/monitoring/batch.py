@@ -36,6 +36,7 @@ class Batch:
         self.n = table.num_rows
         self._floats: dict[str, np.ndarray] = {}
         self._codes: dict[str, tuple[np.ndarray, list[str]]] = {}
+        self._added: dict[str, np.ndarray] = {}  # columns computed here (a model's predictions), float64
 
     @classmethod
     def from_pandas(cls, frame: pd.DataFrame) -> "Batch":
@@ -49,17 +50,27 @@ class Batch:
 
     @property
     def names(self) -> list[str]:
-        return list(self.table.schema.names)
+        return [*self.table.schema.names, *(n for n in self._added if n not in self.table.schema.names)]
+
+    def add(self, name: str, values: np.ndarray) -> None:
+        """A computed float column (e.g. a model's predictions), read like the others."""
+        values = np.asarray(values, dtype=np.float64)
+        self._added[name] = values
+        self._floats[name] = values
 
     def __len__(self) -> int:
         return self.n
 
     def column(self, name: str) -> pa.Array:
+        if name in self._added:
+            return pa.array(self._added[name])
         column = self.table.column(name)
         return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
     def kind(self, name: str) -> str:
         """"number", "text", "time" or "other" (as the report treats the column)."""
+        if name in self._added:
+            return "number"
         kind = self.table.schema.field(name).type
         if pa.types.is_dictionary(kind):
             kind = kind.value_type
@@ -106,6 +117,8 @@ class Batch:
 
     def missing(self, name: str) -> np.ndarray:
         """Boolean mask of missing values (NaN counts as missing in float columns)."""
+        if name in self._added:
+            return np.isnan(self._added[name])
         column = self.column(name)
         mask = column.is_null().to_numpy(zero_copy_only=False)
         if pa.types.is_floating(column.type):
@@ -128,14 +141,23 @@ class Batch:
 
     def frame(self, names: list[str], rows: np.ndarray | None = None) -> pd.DataFrame:
         """Some columns (and rows) as a DataFrame, as written (for a model, or the reference sample)."""
-        table = self.table.select(names)
+        stored = [n for n in names if n not in self._added]
+        table = self.table.select(stored)
         if rows is not None:
             table = table.take(pa.array(np.asarray(rows, dtype=np.int64)))
-        frame = table.to_pandas(ignore_metadata=True)
-        return frame.reset_index(drop=True)
+        frame = table.to_pandas(ignore_metadata=True).reset_index(drop=True)
+        for name in names:
+            if name in self._added:
+                values = self._added[name]
+                frame[name] = values if rows is None else values[rows]
+        return frame[list(names)] if len(names) != len(stored) else frame
 
     def take(self, rows: np.ndarray) -> "Batch":
-        return Batch(self.table.take(pa.array(np.asarray(rows, dtype=np.int64))))
+        rows = np.asarray(rows, dtype=np.int64)
+        taken = Batch(self.table.take(pa.array(rows)))
+        for name, values in self._added.items():
+            taken.add(name, values[rows])
+        return taken
 
 
 def batch_of(table, columns: list[str], where: str) -> Batch:

@@ -32,11 +32,14 @@ class LogColumns:
     """Which column of the log plays which part."""
 
     timestamp: str | None
-    prediction: str
+    prediction: str  # the score column; for multiclass logs the name the top-class probability goes by
     version: str | None = None
     label: str | None = None
     id: str | None = None
     features: list[str] = field(default_factory=list)
+    #: Multiclass: the per-class probability columns, in class order, and the class names.
+    probabilities: list[str] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)
 
 
 class BottomK:
@@ -112,6 +115,7 @@ class PartSettings:
     threshold: float
     quantile_rows: int
     metric_rows: int
+    n_classes: int = 0  # multiclass: per-class probability columns
 
 
 @dataclass
@@ -137,10 +141,15 @@ class ChunkPart:
     profile: dict[str, ColumnProfile] | None = None
     quantile: BottomK | None = None
     metric: BottomK | None = None
+    n_classes: int = 0
+    class_sum: np.ndarray | None = None  # multiclass: Σ probability per class
+    class_predicted: np.ndarray | None = None  # multiclass: rows whose top class is each class
 
     def __post_init__(self):
         if self.missing is None:
             self.missing = np.zeros(self.n_features)
+        if self.n_classes and self.class_sum is None:
+            self.class_sum, self.class_predicted = np.zeros(self.n_classes), np.zeros(self.n_classes)
         if self.hist is None and self.classifier:
             self.hist = np.zeros((5, GRID))
 
@@ -177,7 +186,13 @@ def summarize(batch, chunk: np.ndarray, ns: np.ndarray | None, labels: np.ndarra
     columns = settings.columns
     bounds = np.flatnonzero(np.r_[True, chunk[1:] != chunk[:-1], True])
     starts = bounds[:-1]
-    prediction = batch.floats(columns.prediction)
+    probabilities = None
+    if columns.probabilities:
+        probabilities = np.column_stack([batch.floats(name) for name in columns.probabilities])
+        # the top-class probability stands for "the prediction" (mean, quantiles); NaN when any class is missing
+        prediction = probabilities.max(axis=1)
+    else:
+        prediction = batch.floats(columns.prediction)
     # exact per-chunk counts as segment sums over the whole batch (no loop over rows or features)
     missing = (np.add.reduceat(np.vstack([batch.missing(name) for name in columns.features]), starts, axis=1,
                                dtype=np.int64) if columns.features else None)
@@ -197,7 +212,8 @@ def summarize(batch, chunk: np.ndarray, ns: np.ndarray | None, labels: np.ndarra
         part = parts.get(c)
         if part is None:
             part = parts[c] = ChunkPart(c, len(columns.features), settings.classifier,
-                                        quantile=BottomK(settings.quantile_rows), metric=BottomK(settings.metric_rows))
+                                        quantile=BottomK(settings.quantile_rows), metric=BottomK(settings.metric_rows),
+                                        n_classes=settings.n_classes)
         rows = slice(start, end)
         part.rows += end - start
         if ns is not None:
@@ -205,13 +221,16 @@ def summarize(batch, chunk: np.ndarray, ns: np.ndarray | None, labels: np.ndarra
             part.last_ns = max(part.last_ns, int(ns[rows].max()))
         p = prediction[rows]
         _add_prediction(part, p, settings.threshold)
+        if probabilities is not None:
+            _add_classes(part, probabilities[rows])
         if missing is not None:
             part.missing += missing[:, position]
         if version_counts is not None:
             for k in np.flatnonzero(version_counts[position]):
                 part.versions[version_names[k]] = part.versions.get(version_names[k], 0) + int(version_counts[position, k])
         if labels is not None:
-            _add_labels(part, p, labels[rows], draws[rows], settings.metric_rate[c])
+            _add_labels(part, p, labels[rows], draws[rows], settings.metric_rate[c],
+                        None if probabilities is None else probabilities[rows])
         chosen = np.flatnonzero(sampled[rows]) + start
         if chosen.size:
             part.quantile.add(0, draws[chosen], prediction[chosen])
@@ -304,7 +323,17 @@ def _add_prediction(part: ChunkPart, p: np.ndarray, threshold: float) -> None:
     part.hist[1] += np.bincount(bins, weights=scores, minlength=GRID)
 
 
-def _add_labels(part: ChunkPart, p: np.ndarray, y: np.ndarray, keys: np.ndarray, rate: float) -> None:
+def _add_classes(part: ChunkPart, probabilities: np.ndarray) -> None:
+    """Multiclass: Σ probability per class and the rows predicted as each class (rows with every probability)."""
+    present = probabilities[~np.isnan(probabilities).any(axis=1)]
+    if not present.size:
+        return
+    part.class_sum += present.sum(axis=0)
+    part.class_predicted += np.bincount(present.argmax(axis=1), minlength=part.n_classes)
+
+
+def _add_labels(part: ChunkPart, p: np.ndarray, y: np.ndarray, keys: np.ndarray, rate: float,
+                probabilities: np.ndarray | None = None) -> None:
     """Count the labelled rows; keep those whose key is under ``rate`` (all of them at rate 1) for metrics.
 
     The keys are the rows' uniform draws, so the rows kept are a uniform sample of the
@@ -317,6 +346,9 @@ def _add_labels(part: ChunkPart, p: np.ndarray, y: np.ndarray, keys: np.ndarray,
     part.labelled += count
     if rate < 1.0:
         known &= keys < rate
+    if probabilities is not None:  # multiclass: keep every class's probability and the label's class index
+        part.metric.add(0, keys[known], *probabilities[known].T, y[known])
+        return
     p, y, keys = p[known], y[known], keys[known]
     part.metric.add(0, keys, p, y)
     if part.classifier:
@@ -358,6 +390,9 @@ class ChunkAccumulator:
         # score histograms: all rows (count, Σp) and labelled rows (count, Σp, Σ label) per score bin
         self.hist_n, self.hist_p, self.hist_ln, self.hist_lp, self.hist_y = (
             (np.zeros((n_chunks, GRID)) if classifier else None) for _ in range(5))
+        k = settings.n_classes
+        self.class_sum = np.zeros((n_chunks, k)) if k else None
+        self.class_predicted = np.zeros((n_chunks, k)) if k else None
         self.versions: dict[str, np.ndarray] = {}
         self.profiles: dict[int, dict[str, ColumnProfile]] = {}
         self.quantile_sample = BottomK(settings.quantile_rows)
@@ -378,6 +413,9 @@ class ChunkAccumulator:
             self.missing[c] += part.missing
             for target, value in zip((self.exp_tp, self.exp_fp, self.exp_fn, self.exp_tn, self.conf_var), part.expected):
                 target[c] += value
+            if part.class_sum is not None:
+                self.class_sum[c] += part.class_sum
+                self.class_predicted[c] += part.class_predicted
             if part.hist is not None:
                 for target, row in zip((self.hist_n, self.hist_p, self.hist_ln, self.hist_lp, self.hist_y), part.hist):
                     target[c] += row

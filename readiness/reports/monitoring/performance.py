@@ -37,7 +37,7 @@ from readiness.stats.bootstrap import bootstrap, percentile_interval
 from readiness.exceptions import InputError
 from readiness.stats.metrics import METRICS, EvalData
 
-DEFAULT_METRICS = {"binary": ["roc_auc", "accuracy"], "regression": ["rmse", "mae"]}
+DEFAULT_METRICS = {"binary": ["roc_auc", "accuracy"], "multiclass": ["accuracy", "log_loss"], "regression": ["rmse", "mae"]}
 ESTIMATED_METRICS = ("roc_auc", "accuracy")
 
 
@@ -64,7 +64,16 @@ def eval_data(task: str, prediction: np.ndarray, label: np.ndarray, threshold: f
     --------
     >>> eval_data("binary", np.array([0.2, 0.9]), np.array([0.0, 1.0]), 0.5).pred.tolist()
     [0, 1]
+
+    Multiclass: ``prediction`` holds one probability column per class and ``label`` the
+    class index; the predicted class is the most probable one.
+
+    >>> eval_data("multiclass", np.array([[0.2, 0.8, 0.0], [0.5, 0.3, 0.2]]), np.array([1.0, 2.0]), 0.5).pred.tolist()
+    [1, 0]
     """
+    if task == "multiclass":
+        proba = np.clip(np.asarray(prediction, dtype=float), 0.0, 1.0)
+        return EvalData("multiclass", label.astype(np.int64), proba.argmax(axis=1), proba=proba)
     if task == "binary":
         odd = ~np.isin(label, (0.0, 1.0))
         if odd.any():
