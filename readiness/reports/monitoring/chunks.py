@@ -261,7 +261,8 @@ class _SampleBinner:
                 self.fast[name] = ref  # absent from this batch: an empty profile, as profile_frame gives
                 continue
             kind = batch.kind(name)
-            dictionary = pa.types.is_dictionary(batch.table.schema.field(name).type)
+            schema = batch.table.schema
+            dictionary = name in schema.names and pa.types.is_dictionary(schema.field(name).type)
             if ref.kind == "numeric" and kind == "number" and not dictionary:
                 self.fast[name] = ref
             elif ref.kind == "categorical" and kind == "text":

@@ -335,10 +335,13 @@ class MonitoringReport(ReportSections):
         parts = []
         batches = (batch for index in self.plan.pieces_for(0, self.k - 1) for batch in self._piece_batches(index))
         self._reading_reference = True
+        names = self._read_columns()
+        if self.model_mode == "score":  # the model's predictions join the columns read
+            names += self.columns.probabilities or [self.columns.prediction]
         for batch, chunk, _, labels in prefetch(batches):
             keep = np.flatnonzero((chunk >= 0) & (chunk < self.k) & (rng.random(batch.n) < rate))
             if keep.size:
-                part = batch.frame(self._read_columns(), keep)
+                part = batch.frame(names, keep)
                 if labels is not None:
                     part = part.assign(__label__=labels[keep])
                 parts.append(part)
