@@ -276,3 +276,23 @@ def test_sampled_rows_are_binned_as_profile_frame_bins_them():
                     assert got == pytest.approx(expected, rel=1e-12, nan_ok=True), (name, key)
                 else:
                     assert got == expected, (name, key)
+
+
+def test_the_direct_point_values_equal_scikit_learn_and_the_weighted_metrics():
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    from readiness.reports.monitoring.performance import eval_data, point_value
+    from readiness.stats.metrics import METRICS
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        n = int(rng.integers(2, 3000))
+        score = np.round(rng.random(n), int(rng.integers(1, 4)))  # coarse scores: many ties
+        y = (rng.random(n) < score).astype(float)
+        if y.min() == y.max():
+            continue
+        data = eval_data("binary", score, y, 0.5)
+        assert point_value("roc_auc", data) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+        assert point_value("accuracy", data) == pytest.approx(accuracy_score(y, score >= 0.5), abs=1e-12)
+        for name in ("roc_auc", "accuracy"):
+            assert point_value(name, data) == pytest.approx(METRICS[name](np.ones((1, n)), data)[0], abs=1e-12)
