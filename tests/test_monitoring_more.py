@@ -296,3 +296,16 @@ def test_the_direct_point_values_equal_scikit_learn_and_the_weighted_metrics():
         assert point_value("accuracy", data) == pytest.approx(accuracy_score(y, score >= 0.5), abs=1e-12)
         for name in ("roc_auc", "accuracy"):
             assert point_value(name, data) == pytest.approx(METRICS[name](np.ones((1, n)), data)[0], abs=1e-12)
+
+
+def test_monitoring_model_in_readiness_yaml_is_resolved_against_the_config_folder(tmp_path):
+    from readiness.config import parse_config
+    from readiness.reports.monitoring import parameters
+    from readiness.registry import RunContext
+
+    config = parse_config({"predictions": "log/", "monitoring": {"model": "models/served.skops"},
+                           "trust": {"sha256": ["ab" * 32]}}, base_dir=tmp_path)
+    values = parameters(config, RunContext())
+    assert values["settings"]["model"] == str((tmp_path / "models" / "served.skops").resolve())
+    assert values["trust"]["sha256"] == ["ab" * 32]
+    assert parameters(parse_config({"predictions": "log/"}, base_dir=tmp_path), RunContext())["settings"]["model"] is None
