@@ -228,9 +228,6 @@ class MonitoringReport(ReportSections):
         wanted += self.model_features if self.model is not None else []
         return list(dict.fromkeys(w for w in wanted if w))
 
-    def _text_columns(self) -> list[str]:
-        return [self.columns.version] if self.columns.version else []
-
     def _piece_batches(self, index: int):
         """(batch, chunk index per row, ns or None, labels or None) for one piece of the log."""
         piece = self.plan.pieces[index]
