@@ -156,11 +156,16 @@ def test_task_must_fit_the_model(segment_story):
         GoldenBenchmark(**segment_story, task="regression", settings=FAST)
 
 
-def test_settings_are_validated_in_the_kernel_too(segment_story):
-    with pytest.raises(ConfigError):
-        GoldenBenchmark(**segment_story, settings={"n_bootstrap": 1})
-    with pytest.raises(ConfigError, match="does not apply to a binary task"):
-        GoldenBenchmark(**segment_story, settings={**FAST, "metrics": {"rmse": {"max": 1}}})
+def test_settings_are_validated_in_the_kernel_too_with_the_cli_messages(segment_story):
+    from readiness.config import parse_config
+
+    for settings, task in (({"n_bootstrap": 1}, "auto"), ({**FAST, "metrics": {"rmse": {"max": 1}}}, "binary")):
+        with pytest.raises(ConfigError) as in_kernel:
+            GoldenBenchmark(**segment_story, settings=settings)  # task: auto, resolved to binary from the model
+        with pytest.raises(ConfigError) as at_config_time:
+            parse_config({"task": task, "golden_benchmark": settings}, source="settings")
+        assert str(in_kernel.value) == str(at_config_time.value)
+    assert str(in_kernel.value).startswith("settings: golden_benchmark.metrics.rmse: does not apply to binary models")
 
 
 def test_results_document_follows_the_contract(segment_story, tmp_path):
