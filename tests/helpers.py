@@ -266,3 +266,25 @@ def assert_inert_pages(paths) -> None:
         assert errors == [], (path, errors)
         assert dialogs == [], f"script from data ran in {path}: {dialogs}"
         assert visible, f"verdict banner not visible in {path}"
+
+
+def assert_sections_carry_the_report(document: dict) -> None:
+    """The ``sections`` of a results document hold every check once, each in the section whose
+    registry prefix owns its id (the longest prefix wins), and every table is rectangular."""
+    from readiness.registry import registry
+
+    spec = registry.get(document["report"])
+
+    def owner(check_id: str) -> str | None:
+        matches = [(len(prefix), section.name) for section in spec.sections for prefix in section.prefixes
+                   if check_id == prefix or check_id.startswith((prefix + ".", prefix + "["))]
+        return max(matches)[1] if matches else None
+
+    assert [i for s in document["sections"] for i in s["checks"]] == [c["id"] for c in document["checks"]]
+    known = {section.name for section in spec.sections}
+    for section in document["sections"]:
+        assert section["name"] in known, section["name"]
+        for check_id in section["checks"]:
+            assert owner(check_id) == section["name"], (check_id, section["name"], owner(check_id))
+        for table in section["tables"]:
+            assert table["name"] and all(len(row) == len(table["columns"]) for row in table["rows"]), table["name"]

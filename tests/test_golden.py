@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import ColumnRegressor, ColumnScoreClassifier
+from helpers import ColumnRegressor, ColumnScoreClassifier, assert_sections_carry_the_report
 from readiness.data import sha256_file
 from readiness.exceptions import ConfigError, InputError
 from readiness.reports.golden.benchmark import GoldenBenchmark
@@ -184,3 +184,16 @@ def test_results_document_follows_the_contract(segment_story, tmp_path):
         assert check["status"] in {"pass", "warn", "fail", "error", "skip"} and check["message"]
     assert doc["status"] == "fail"
     assert {"golden.latency.p95_ms", "golden.latency.throughput", "golden.artifact.size"} <= set(ids)
+    # the JSON carries what the HTML shows: every section with its tables, numbers as numbers
+    assert_sections_carry_the_report(doc)
+    sections = {s["name"]: s for s in doc["sections"]}
+    assert list(sections) == ["inputs", "metrics", "consistency", "segments", "latency"]
+    metrics = sections["metrics"]["tables"][0]
+    rows = {row[0]: dict(zip(metrics["columns"], row)) for row in metrics["rows"]}
+    auc = next(c for c in doc["checks"] if c["id"] == "golden.metric.roc_auc")
+    assert rows["ROC AUC"]["candidate"] == auc["value"] and rows["ROC AUC"]["95% CI"] == auc["ci"]
+    assert rows["ROC AUC"]["higher is better"] is True and rows["Log loss"]["higher is better"] is False
+    segments = sections["segments"]["tables"][0]
+    assert list(dict.fromkeys(row[0] for row in segments["rows"])) == ["segment=A", "segment=B"]  # a row per metric
+    inference = {row[0]: row for row in sections["latency"]["tables"][0]["rows"]}
+    assert inference["artifact size"][1:3] == [doc["inputs"]["model"]["size_bytes"], "bytes"]
