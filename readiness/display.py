@@ -198,6 +198,9 @@ class Table:
         are shown as they are whatever the format (a reason in a column of numbers).
     hidden : tuple of str, optional
         Columns kept in the JSON but not shown (e.g. the unit a format appends).
+    fold_after : int, optional
+        Longer tables are shown folded in a ``<details>`` block (a row per chunk
+        of a long log; the figures show the same over time). The JSON has every row.
 
     Examples
     --------
@@ -209,7 +212,8 @@ class Table:
     """
 
     def __init__(self, rows: list[dict[str, Any]] | pd.DataFrame, name: str = "", title: str = "",
-                 formats: dict[str, Format] | None = None, hidden: tuple[str, ...] = ()):
+                 formats: dict[str, Format] | None = None, hidden: tuple[str, ...] = (),
+                 fold_after: int | None = None):
         self._frame = None
         if isinstance(rows, pd.DataFrame):
             self._frame = rows
@@ -221,6 +225,7 @@ class Table:
         self.name, self.title = name, title
         self.formats = dict(formats or {})
         self.hidden = tuple(hidden)
+        self.fold_after = fold_after
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -251,7 +256,11 @@ class Table:
 
     def _repr_html_(self) -> str:
         heading = f"<h4>{esc(self.title)}</h4>" if self.title else ""
-        return heading + frame_html(self.shown_frame())
+        table = frame_html(self.shown_frame())
+        if self.fold_after is not None and len(self.rows) > self.fold_after:
+            label = esc(self.title or self.name.replace("_", " "))
+            return f"<details><summary>{label}: {len(self.rows):,} rows</summary>{table}</details>"
+        return heading + table
 
 
 # --------------------------------------------------------------------------- checks

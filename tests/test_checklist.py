@@ -234,6 +234,7 @@ def test_starter_checklist_lists_every_item_with_an_explanation():
 
 @pytest.mark.notebooks
 def test_report_escapes_hostile_names(tmp_path):
+    from helpers import assert_json_carries_the_html_tables
     from readiness.run.notebook import execute_report
 
     workflow = [{"name": HOSTILE, "mode": "manual", "depends_on": [{"name": "<script>alert(2)</script>"}]}]
@@ -248,3 +249,6 @@ def test_report_escapes_hostile_names(tmp_path):
     assert HOSTILE not in html and "<script>alert" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;script&gt;alert(3)&lt;/script&gt;" in html
     assert 'id="readiness-verdict"' in html and "data:image/png;base64" in html
+    assert_json_carries_the_html_tables(html, doc)
+    steps = next(t for s in doc["sections"] for t in s["tables"] if t["name"] == "steps")
+    assert HOSTILE in {row[0] for row in steps["rows"]}  # the step's name, verbatim

@@ -19,7 +19,8 @@ HOSTILE = "<img src=x onerror=alert(1)> & 'quoted'"
     "readiness.display", "readiness.reports.base", "readiness.figures.common", "readiness.figures.golden",
     "readiness.figures.drift", "readiness.figures.checklist", "readiness.reports.golden.core",
     "readiness.reports.golden.sections.metrics", "readiness.reports.drift.sections.quality",
-    "readiness.reports.drift.sections.multivariate",
+    "readiness.reports.drift.sections.multivariate", "readiness.figures.monitoring",
+    "readiness.reports.monitoring.sections",
 ])
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
@@ -100,3 +101,26 @@ def test_the_verdict_lists_failing_checks_escaped():
     shown = Section.verdict_of(document)._repr_html_()
     assert "FAIL</strong>: 2 checks, 1 failed or errored, 1 warnings" in shown
     assert "<img" not in shown and "&lt;img" in shown
+
+
+def test_a_long_table_is_folded_in_the_html_and_whole_in_the_json():
+    rows = [{"chunk": f"day {i}", "rows": i} for i in range(30)]
+    folded, short = Table(rows, name="label_coverage", fold_after=12), Table(rows[:12], name="chunks", fold_after=12)
+    assert folded._repr_html_().startswith("<details><summary>label coverage: 30 rows</summary>")
+    assert folded._repr_html_().count("<td>day ") == 30 and len(folded.to_dict()["rows"]) == 30
+    assert "<details>" not in short._repr_html_()
+
+
+def test_the_html_and_json_comparison_fails_when_the_json_lacks_a_shown_table():
+    from helpers import assert_json_carries_the_html_tables
+
+    kept = Table([{"step": HOSTILE, "risk": 0.5}], name="steps", formats={"risk": percent()})
+    lost = Table([{"fear": "outage"}], name="fears")
+    shown = Section("Workflow", tables=[kept, lost], name="workflow")
+    assert_json_carries_the_html_tables(shown._repr_html_(), {"sections": [shown.to_dict()]})
+    carried = Section("Workflow", tables=[kept], name="workflow").to_dict()
+    with pytest.raises(AssertionError):
+        assert_json_carries_the_html_tables(shown._repr_html_(), {"sections": [carried]})
+    renamed = Section("Workflow", tables=[Table([{"step": "other", "risk": 0.5}], name="steps"), lost]).to_dict()
+    with pytest.raises(AssertionError):
+        assert_json_carries_the_html_tables(shown._repr_html_(), {"sections": [renamed]})
