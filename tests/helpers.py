@@ -266,3 +266,61 @@ def assert_inert_pages(paths) -> None:
         assert errors == [], (path, errors)
         assert dialogs == [], f"script from data ran in {path}: {dialogs}"
         assert visible, f"verdict banner not visible in {path}"
+
+
+def assert_sections_carry_the_report(document: dict) -> None:
+    """The ``sections`` of a results document hold every check once, each in the section whose
+    registry prefix owns its id (the longest prefix wins), and every table is rectangular."""
+    from readiness.registry import registry
+
+    spec = registry.get(document["report"])
+
+    def owner(check_id: str) -> str | None:
+        matches = [(len(prefix), section.name) for section in spec.sections for prefix in section.prefixes
+                   if check_id == prefix or check_id.startswith((prefix + ".", prefix + "["))]
+        return max(matches)[1] if matches else None
+
+    assert [i for s in document["sections"] for i in s["checks"]] == [c["id"] for c in document["checks"]]
+    known = {section.name for section in spec.sections}
+    for section in document["sections"]:
+        assert section["name"] in known, section["name"]
+        for check_id in section["checks"]:
+            assert owner(check_id) == section["name"], (check_id, section["name"], owner(check_id))
+        for table in section["tables"]:
+            assert table["name"] and all(len(row) == len(table["columns"]) for row in table["rows"]), table["name"]
+
+
+def shown_tables(html: str) -> list[dict]:
+    """The data tables a rendered report shows (``rd-table``: not the checks, not the provenance),
+    in page order: their header texts and the text of every cell."""
+    import lxml.html
+
+    page = lxml.html.document_fromstring(html)
+    tables = []
+    for table in page.xpath('//table[contains(concat(" ", @class, " "), " rd-table ")]'):
+        headers = [th.text_content().strip() for th in table.xpath("./thead//th")]
+        rows = [[td.text_content() for td in tr.xpath("./td")] for tr in table.xpath("./tbody/tr")]
+        tables.append({"headers": headers, "rows": rows})
+    return tables
+
+
+def assert_json_carries_the_html_tables(html: str, document: dict) -> None:
+    """Every table the HTML shows is in the results JSON's ``sections``, in the same order, with the
+    same columns (the JSON may have more: columns kept but not shown) and the same rows; every text
+    cell of the JSON is the text shown (formats change numbers only)."""
+    shown = shown_tables(html)
+    assert shown, "no table shown: nothing to compare"
+    carried = [table for section in document["sections"] for table in section["tables"] if table["rows"]]
+    assert [len(t["rows"]) for t in shown] == [len(t["rows"]) for t in carried], \
+        ([t["headers"] for t in shown], [t["name"] for t in carried])
+    for page, data in zip(shown, carried):
+        positions = [data["columns"].index(h) for h in page["headers"]]  # a column shown but not carried raises
+        assert positions == sorted(positions), (data["name"], page["headers"])
+        for shown_row, row in zip(page["rows"], data["rows"]):
+            for text, position in zip(shown_row, positions):
+                value = row[position]
+                if isinstance(value, str):
+                    # status cells are shown as pills in capitals
+                    assert text.strip().casefold() == value.strip().casefold(), (data["name"], text, value)
+                elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                    assert text.strip(), (data["name"], data["columns"][position], value)  # a number is shown

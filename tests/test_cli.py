@@ -13,7 +13,7 @@ import skops.io
 import yaml
 from sklearn.linear_model import LinearRegression
 
-from helpers import HOSTILE_COLUMN, HOSTILE_IMG_COLUMN, HOSTILE_VALUE, run_readiness
+from helpers import HOSTILE_COLUMN, HOSTILE_IMG_COLUMN, HOSTILE_VALUE, assert_json_carries_the_html_tables, run_readiness
 from readiness.cli import main
 
 EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
@@ -86,6 +86,7 @@ def test_html_is_offline_escaped_and_has_verdict_and_provenance(tiny_run):
     assert html.count("data:image/png;base64") >= 3
     assert "model_path" not in html  # no code or parameter cells in the reader's view
     assert len(html.encode()) < 1_500_000
+    assert_json_carries_the_html_tables(html, doc)
 
 
 @pytest.mark.notebooks

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import (DOLLAR_COLUMN, FAKE_VERDICT, PHISHING_COLUMN, PIXEL_COLUMN,
+from helpers import (DOLLAR_COLUMN, FAKE_VERDICT, PHISHING_COLUMN, PIXEL_COLUMN, assert_json_carries_the_html_tables,
                      assert_inert_markdown, assert_inert_pages, chromium, raw_controls, render_markdown, run_readiness,
                      write_hostile_project)
 from readiness.escape import visible
@@ -50,6 +50,15 @@ def test_dollar_signs_in_names_and_values_are_shown_literally(hostile_run, tiny_
     assert figures["golden_benchmark"] >= 4 and figures["drift_report"] >= 2 and figures["workflow_risk_checklist"] >= 1
     control = (tiny_run[0] / "out" / "golden_benchmark.html").read_text(encoding="utf-8")  # ordinary names
     assert control.count("data:image/png;base64") >= 3
+
+
+def test_every_table_shown_is_in_the_results_json(hostile_run):
+    """History, dashboards and other tools read the JSON, never the HTML: hostile names included."""
+    out = hostile_run[0] / "out"
+    for report, document in documents(out).items():
+        assert_json_carries_the_html_tables((out / f"{report}.html").read_text(encoding="utf-8"), document)
+    carried = json.dumps(documents(out)["drift_report"]["sections"], ensure_ascii=False)
+    assert PIXEL_COLUMN in carried and DOLLAR_COLUMN in carried  # the data's names, verbatim
 
 
 def test_summary_md_is_inert_in_a_merge_request(hostile_run):

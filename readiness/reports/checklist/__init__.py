@@ -36,9 +36,9 @@ SPEC = ReportSpec(
     timeout=lambda config: config.timeout_s,
     settings_key=None,
     sections=(
-        SectionSpec("rubric", "ML Test Score", ("checklist.rubric", "checklist.score", "checklist.unanswered",
-                                                "checklist.contradicted")),
-        SectionSpec("beyond", "Beyond the ML Test Score", ("checklist.beyond",)),
+        SectionSpec("rubric", "ML Test Score", ("checklist.score", "checklist.unanswered", "checklist.section",
+                                                "checklist.item", "checklist.contradiction")),
+        SectionSpec("beyond", "Beyond the ML Test Score", ()),
         SectionSpec("workflow", "Workflow", ("checklist.workflow",)),
         SectionSpec("fears", "Fears", ("checklist.fear",)),
     ),

@@ -52,8 +52,8 @@ SPEC = ReportSpec(
     settings_key="drift",
     sections=(
         SectionSpec("schema", "Schema", ("drift.schema",)),
-        SectionSpec("columns", "Column drift", ("drift.column", "drift.units", "drift.dataset")),
-        SectionSpec("quality", "Data quality", ("drift.missing", "drift.unseen", "drift.range")),
+        SectionSpec("columns", "Column drift", ("drift.column", "drift.dataset")),
+        SectionSpec("quality", "Data quality", ("drift.missing", "drift.unseen", "drift.range", "drift.units")),
         SectionSpec("prediction", "Predictions and labels", ("drift.prediction", "drift.target")),
         SectionSpec("multivariate", "Multivariate", ("drift.multivariate",)),
     ),

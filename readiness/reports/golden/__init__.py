@@ -60,10 +60,10 @@ SPEC = ReportSpec(
         SectionSpec("inputs", "Inputs", ()),
         SectionSpec("artifact", "Artifact", ("golden.artifact",)),
         SectionSpec("metrics", "Metrics", ("golden.metric", "golden.change", "golden.dummy", "golden.leakage")),
-        SectionSpec("consistency", "Release consistency", ("golden.consistency", "golden.flips")),
-        SectionSpec("segments", "Segments", ("golden.segment", "golden.required_segment")),
+        SectionSpec("consistency", "Release consistency", ("golden.consistency",)),
+        SectionSpec("segments", "Segments", ("golden.segment",)),
         SectionSpec("robustness", "Robustness", ("golden.robustness",)),
-        SectionSpec("latency", "Inference", ("golden.latency",)),
+        SectionSpec("latency", "Inference", ("golden.latency", "golden.artifact.size")),
     ),
     evidence={
         "infra.4": ("golden.metric.*", "a golden benchmark with thresholds validated model quality before serving"),
