@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 
-from readiness.exceptions import InputError, UntrustedArtifactError
+from readiness.exceptions import InputError, UntrustedArtifactError, first_line
 
 FORMATS = {".skops": "skops", ".joblib": "joblib", ".pkl": "pickle", ".pickle": "pickle", ".onnx": "onnx"}
 PICKLE_FORMATS = {"joblib", "pickle", "cloudpickle"}
@@ -240,8 +240,7 @@ def _mlflow_model_file(folder: Path, key: str) -> tuple[Path, str]:
     try:
         spec = read_yaml_file(mlmodel, max_bytes=_MAX_METADATA_BYTES, max_nodes=10_000)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{mlmodel}: not a readable MLmodel file ({reason}); re-save the MLflow model") from None
+        raise InputError(f"{mlmodel}: not a readable MLmodel file ({first_line(exc)}); re-save the MLflow model") from None
     if spec is None:
         spec = {}
     if not isinstance(spec, dict):
@@ -288,7 +287,7 @@ def skops_untrusted_types(path: Path, key: str = "model", max_bytes: int = DEFAU
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"{path}: not a valid skops file ({_first_line(exc)}); re-save the {key} with skops.io.dump") from None
+        raise InputError(f"{path}: not a valid skops file ({first_line(exc)}); re-save the {key} with skops.io.dump") from None
     declared = sum(entry.file_size for entry in entries)
     schema = next((entry for entry in entries if entry.filename == "schema.json"), None)
     if declared > max_bytes or (schema is not None and schema.file_size > 64 * _MAX_METADATA_BYTES):
@@ -299,9 +298,5 @@ def skops_untrusted_types(path: Path, key: str = "model", max_bytes: int = DEFAU
     try:
         return list(skops.io.get_untrusted_types(file=path))
     except Exception as exc:
-        raise InputError(f"{path}: not a valid skops file ({_first_line(exc)}); re-save the {key} with skops.io.dump") from None
+        raise InputError(f"{path}: not a valid skops file ({first_line(exc)}); re-save the {key} with skops.io.dump") from None
 
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__

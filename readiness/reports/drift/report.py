@@ -29,7 +29,7 @@ from readiness.config import DriftConfig
 from readiness.data import parquet_text_columns, read_table, sha256_file, table_format
 from readiness.display import Section, frame_html
 from readiness.stats.drift_scores import DEFAULT_METHOD, METHODS, column_scores, null_scores, quality_shifts
-from readiness.exceptions import ConfigError, InputError
+from readiness.exceptions import ConfigError, InputError, first_line
 from readiness.stats.gates import fmt
 from readiness.stats.profile import (family_of, fit_reference, load_profile, merge_profiles, profile_frame,
                                reference_bins)
@@ -107,7 +107,7 @@ def iter_batches(path: Path, key: str, batch_rows: int, text_as_categories: bool
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: no columns to read (empty CSV); {key!r} needs data") from None
     except pd.errors.ParserError as exc:
-        raise InputError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0][:150]})") from None
+        raise InputError(f"{path}: not a readable CSV file ({first_line(exc, 150)})") from None
 
 
 def _row_aucs(scores: np.ndarray, positive: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from readiness.stats.bootstrap import Interval, bootstrap, percentile_interval
 from readiness.config import ConfigError, GoldenBenchmarkConfig, MetricThreshold
 from readiness.data import read_table, sha256_file
 from readiness.display import Section, frame_html
-from readiness.exceptions import InputError
+from readiness.exceptions import InputError, first_line
 from readiness.stats.gates import absolute_decision, allowed_margin, change_decision, fmt, fmt_ci
 from readiness.stats.metrics import METRICS, PRIMARY_METRIC, EvalData, Metric, metrics_for_task, perfect_value
 from readiness.results import Check, RecordsChecks, now_iso, report_document, write_json
@@ -129,9 +129,8 @@ def model_outputs(model: ModelAdapter, X: pd.DataFrame, y: np.ndarray, task: str
     except InputError:
         raise
     except Exception as exc:
-        message = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         raise InputError(
-            f"the {model.name} model failed to predict on the golden set ({type(exc).__name__}: {message}); "
+            f"the {model.name} model failed to predict on the golden set ({first_line(exc, with_type=True)}); "
             "check the golden columns' types against the training data"
         ) from None
 

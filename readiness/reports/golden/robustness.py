@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 from readiness.artifacts.loading import Scorer
+from readiness.exceptions import first_line
 
 UNSEEN_CATEGORY = "__readiness_unseen__"
 EXTRA_COLUMN = "__readiness_extra__"
@@ -182,11 +183,6 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
     return float(interval.low), float(interval.high)
 
 
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:240]}" if text else type(exc).__name__
-
-
 def changed_rows(reference, perturbed, task: str, tolerance: float, scale: float) -> np.ndarray:
     ref_scores, ref_labels = reference
     new_scores, new_labels = perturbed
@@ -223,7 +219,7 @@ def run_trials(scorer: Scorer, frame: pd.DataFrame, settings, seed: int) -> Robu
     trials: list[Trial] = []
     for (column, name, _), result in zip(planned, outputs):
         if isinstance(result, BaseException):  # the point: any exception the model raises is a finding
-            trials.append(Trial(column, name, "crash", error=one_line(result)))
+            trials.append(Trial(column, name, "crash", error=first_line(result, 240, with_type=True)))
             continue
         changed = changed_rows(reference, result, scorer.task, settings.tolerance, scale)
         count = int(changed.sum())
@@ -275,7 +271,7 @@ def _invariant_rules(scorer, frame, settings, reference, scale, rng) -> list[dic
             changed = changed_rows(reference, scorer(shuffled), scorer.task, settings.tolerance, scale)
         except Exception as exc:
             out.append({"rule": "invariant", "column": column, "status": "fail",
-                        "message": f"crash: shuffling {column!r} made the model raise {one_line(exc)}"})
+                        "message": f"crash: shuffling {column!r} made the model raise {first_line(exc, 240, with_type=True)}"})
             continue
         count = int(changed.sum())
         low, high = wilson_interval(count, len(frame))
@@ -301,7 +297,7 @@ def _direction_rules(scorer, frame, settings, stats, reference) -> list[dict[str
             moved = Scorer.positive_score(scorer(raised)[0]) - base
         except Exception as exc:
             out.append({"rule": "direction", "column": column, "status": "fail",
-                        "message": f"crash: raising {column!r} made the model raise {one_line(exc)}"})
+                        "message": f"crash: raising {column!r} made the model raise {first_line(exc, 240, with_type=True)}"})
             continue
         # a tiny epsilon absorbs floating-point noise; any larger move the wrong way counts
         wrong = moved < -1e-9 if direction == "increasing" else moved > 1e-9
