@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from readiness.exceptions import ConfigError
 from readiness.safe_yaml import read_yaml_file
 from readiness.stats.metrics import METRICS
+from readiness.stats.perturbations import PERTURBATIONS
 
 Task = Literal["auto", "binary", "multiclass", "regression"]
 
@@ -68,8 +69,8 @@ class LatencyConfig(_Strict):
     min_rows_per_s: float | None = Field(None, gt=0)
 
 
-DEFAULT_PERTURBATIONS = ["noise", "nan", "unseen_category", "out_of_range", "as_string",
-                         "shuffled_columns", "extra_column", "missing_column"]
+#: Every perturbation runs unless the config names some.
+DEFAULT_PERTURBATIONS = list(PERTURBATIONS)
 
 
 class RobustnessConfig(_Strict):
@@ -87,10 +88,6 @@ class RobustnessConfig(_Strict):
     @field_validator("perturbations", "expected")
     @classmethod
     def _known(cls, value):
-        if value == DEFAULT_PERTURBATIONS or not value:  # the registry (and pandas) need not load for the defaults
-            return value
-        from readiness.reports.golden.robustness import PERTURBATIONS
-
         for name in value:
             if name not in PERTURBATIONS:
                 raise ValueError(f"unknown perturbation {name!r}{_suggest(name, PERTURBATIONS)}; known: {', '.join(PERTURBATIONS)}")

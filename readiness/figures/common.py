@@ -196,7 +196,7 @@ def robustness_figure(result, settings) -> FigurePNG | None:
     """Columns × perturbations: red = crash, orange by share of rows changed, green = unchanged."""
     from matplotlib.colors import LinearSegmentedColormap
 
-    from readiness.reports.golden.robustness import PERTURBATIONS
+    from readiness.stats.perturbations import PERTURBATIONS
 
     if not result.trials:
         return None
