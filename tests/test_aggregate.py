@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from helpers import assert_inert_markdown, render_markdown
-from readiness.run.aggregate import MARKDOWN_LIMIT, index_html, junit_xml, load_results, summary_markdown, write_run_outputs
+from readiness.run.aggregate import MARKDOWN_LIMIT, index_html, junit_xml, run_documents, summary_markdown, write_run_outputs
 from readiness.cli import main
 from readiness.exceptions import InputError
 from readiness.results import Check, report_document, write_json
@@ -127,7 +127,7 @@ def test_summary_of_a_folder_without_results_is_exit_2(tmp_path, capsys):
         main(["summary", str(tmp_path)])
     assert exit_info.value.code == 2 and "holds no readiness results" in capsys.readouterr().err
     with pytest.raises(InputError):
-        load_results(tmp_path / "missing")
+        run_documents(tmp_path / "missing")
 
 
 def test_write_run_outputs_returns_the_summary(tmp_path):

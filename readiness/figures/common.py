@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from readiness.escape import plot_text
+from readiness.results import STATUS_RANK
 
 if TYPE_CHECKING:  # pragma: no cover
     from readiness.reports.golden.benchmark import GoldenBenchmark
@@ -165,7 +166,7 @@ def segments_figure(bench: "GoldenBenchmark") -> FigurePNG | None:
         lows.append(point - delta.low)
         highs.append(delta.high - point)
         statuses = [status_of.get(f"golden.segment.{metric.name}{suffix}"), status_of.get(f"golden.segment.{metric.name}.bounds{suffix}")]
-        worst = max((s for s in statuses if s), key=["skip", "pass", "warn", "fail", "error"].index, default="pass")
+        worst = max((s for s in statuses if s), key=STATUS_RANK.__getitem__, default="pass")
         colours.append(STATUS[worst])
     if not labels:
         return None
