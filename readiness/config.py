@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from readiness.exceptions import ConfigError
+from readiness.reports.monitoring.settings import MonitoringConfig
 from readiness.safe_yaml import read_yaml_file
 from readiness.stats.metrics import METRICS
 from readiness.stats.perturbations import PERTURBATIONS
@@ -258,6 +259,10 @@ class Config(_Strict):
     output: Path = Path("readiness-report")
     #: Wall-clock limit of a report without a limit of its own (the checklist), in seconds.
     timeout_s: float = Field(900, gt=0)
+    #: The monitoring report: a prediction log (file, folder or glob), late labels, settings.
+    predictions: str | None = Field(None, min_length=1)
+    labels: Path | None = None
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     @field_validator("segments")
     @classmethod
@@ -392,6 +397,15 @@ def parse_config(data: Any, source: str = "readiness.yaml", base_dir: Path | Non
         if value is None or (key in ("model", "baseline") and is_loader_spec(str(value), base)):
             continue  # module:function loaders are imported, not resolved as paths
         updates[key] = (base / value.expanduser()).resolve()
+    if config.predictions is not None:  # a file, folder or glob: kept as text, relative to the config's folder
+        predictions = Path(config.predictions).expanduser()
+        updates["predictions"] = str(predictions if predictions.is_absolute() else base / predictions)
+    if config.labels is not None:
+        updates["labels"] = (base / config.labels.expanduser()).resolve()
+    if config.monitoring.reference is not None:
+        reference = Path(config.monitoring.reference).expanduser()
+        updates["monitoring"] = config.monitoring.model_copy(
+            update={"reference": str(reference if reference.is_absolute() else (base / reference).resolve())})
     resolved = config.model_copy(update=updates)
     resolved._base_dir = base.resolve()
     return resolved
