@@ -1,4 +1,4 @@
-"""The ``readiness`` command: init, run, demo.
+"""The ``readiness`` command: init, run, demo, summary, drift, monitor, profile, checks.
 
 Exit codes: 0 ready (pass or warn), 1 not ready (a check failed or errored),
 2 bad usage or unreadable input (one line on stderr; ``--debug`` for the traceback).
@@ -302,6 +302,30 @@ def profile(reference: str, output: str, bins: int, max_categories: int) -> None
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
     _echo(f"Wrote {output}: {len(frame):,} rows, {len(profiles)} columns "
                f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}) in {time.perf_counter() - started:.1f} s")
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True,
+              help="table to read, json for tools, markdown for docs/checks.md.")
+@click.option("--report", "reports", multiple=True, type=click.Choice(registry.names()),
+              help="Only this report's checks (repeatable).")
+def checks(fmt: str, reports: tuple[str, ...]) -> None:
+    """List every check id readiness can emit: what it checks, its severity, what tunes it.
+
+    Ids with <name> parts (a column, a metric, a segment) are patterns; gates, the checklist's
+    detected_by and JUnit names use these ids.
+    """
+    from readiness.catalogue import RUN_ENTRIES, Catalogue, catalogue_markdown
+
+    specs = [spec for spec in registry.all() if not reports or spec.name in reports]
+    if fmt == "markdown":
+        text = catalogue_markdown(specs, () if reports else RUN_ENTRIES)
+    else:
+        everything = registry.catalogue()
+        chosen = Catalogue(e for e in everything.entries if (e.report in reports if reports else True))
+        text = chosen.as_json() if fmt == "json" else chosen.as_text()
+    for line in text.rstrip("\n").split("\n"):
+        _echo(line)
 
 
 def _stop_on_signal(signum: int, frame) -> None:

@@ -1,5 +1,8 @@
 """The results contract: checks, report status, ``<report>.json`` (schema ``readiness/1``).
 
+(Over 400 lines on purpose: the writer, the reader and the one schema check of one file
+format stay side by side so that they cannot drift apart.)
+
 Everything that writes or reads results goes through here: :class:`Check`, the status
 order (:data:`STATUS_RANK`, :func:`worst_status`, :func:`is_ready`), :func:`report_document`
 and :func:`write_json` to write, :func:`read_results` and :func:`load_results` (one schema
@@ -24,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from readiness.catalogue import strict
 from readiness.exceptions import InputError, first_line
 
 SCHEMA = "readiness/1"
@@ -42,12 +46,40 @@ TRACKED_PACKAGES = (
 )
 
 
+#: What every Check answers to in strict mode; lent by :mod:`readiness.registry` when it loads.
+_CATALOGUE: Any = None
+
+
+def hold_checks_to(catalogue: Any) -> None:
+    """Make ``catalogue`` the check catalogue strict mode holds every :class:`Check` to.
+
+    ``catalogue`` has ``validate_check(check)`` and ``validate_section(section, check)``
+    (:class:`readiness.registry.Registry` does); this module, below the registry, never
+    imports it.
+    """
+    global _CATALOGUE
+    _CATALOGUE = catalogue
+
+
+def _catalogue() -> Any:
+    if _CATALOGUE is None:
+        raise RuntimeError("READINESS_STRICT_CHECK_IDS is set but no check catalogue is loaded; import readiness.registry")
+    return _CATALOGUE
+
+
 @dataclass
 class Check:
     """One check: what was checked, the verdict, and a sentence saying why.
 
     ``value``, ``ci`` and ``threshold`` are optional; ``details`` carries extra
-    numbers for tables (never needed to understand the message).
+    numbers for tables (never needed to understand the message). Every id is listed
+    in the check catalogue (:mod:`readiness.catalogue`); the test suite enforces it.
+
+    Examples
+    --------
+    >>> Check("golden.leakage", "No single feature gives the label away", "pass", "the best feature explains 0.12",
+    ...       severity="info").to_dict()["status"]
+    'pass'
     """
 
     id: str
@@ -65,6 +97,8 @@ class Check:
             raise ValueError(f"check {self.id}: status {self.status!r} not in {STATUSES}")
         if self.severity not in SEVERITIES:
             raise ValueError(f"check {self.id}: severity {self.severity!r} not in {SEVERITIES}")
+        if strict():
+            _catalogue().validate_check(self)
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if v not in (None, {}, [])}
@@ -82,6 +116,9 @@ class RecordsChecks:
     _sections: dict[str, list[Check]]
 
     def _record(self, section: str, checks: list[Check]) -> list[Check]:
+        if strict():  # the section's name is its SectionSpec's: its prefixes must own what it records
+            for check in checks:
+                _catalogue().validate_section(section, check)
         self._sections[section] = checks
         return checks
 

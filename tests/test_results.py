@@ -13,7 +13,8 @@ from readiness.results import (MAX_RESULTS_BYTES, STATUS_RANK, STATUSES, Check, 
 
 
 def results(report="golden_benchmark", checks=None, **kwargs):
-    checks = [Check("golden.metric.roc_auc", "ROC AUC", "pass", "0.91 ≥ 0.85", value=0.91)] if checks is None else checks
+    checks = [Check("golden.metric.roc_auc", "ROC AUC", "pass", "0.91 ≥ 0.85", value=0.91, severity="critical")] \
+        if checks is None else checks
     return report_document(report, checks, {}, "2026-01-01T00:00:00+00:00", 1.0, **kwargs)
 
 
@@ -84,7 +85,7 @@ def test_results_of_another_report_are_not_taken_for_this_one(tmp_path):
 
 def test_an_oversized_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
     path = tmp_path / "golden_benchmark.json"
-    write_json(path, results(checks=[Check(f"golden.segment.roc_auc[id={i}]", "x", "pass", "m" * 100) for i in range(50)]))
+    write_json(path, results(checks=[Check(f"golden.segment.roc_auc[id={i}]", "x", "pass", "m" * 100, severity="critical") for i in range(50)]))
     monkeypatch.setattr("readiness.results.MAX_RESULTS_BYTES", 1000)
     with pytest.raises(InputError, match=r"golden_benchmark.json: [\d,]+ bytes, more than a readiness results file holds \(1,000\)"):
         read_results(path)
@@ -93,7 +94,7 @@ def test_an_oversized_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
 
 def test_what_readiness_writes_it_reads_back(tmp_path):
     hostile = "<script>alert(1)</script>\u202e\x00"
-    document = results(checks=[Check(f"golden.segment.roc_auc[region={hostile}]", hostile, "fail", hostile,
+    document = results(checks=[Check(f"golden.segment.roc_auc[region={hostile}]", hostile, "fail", hostile, severity="critical",
                                      value=float("nan"), ci=[float("-inf"), 0.5], threshold={"min": 0.7})])
     write_json(tmp_path / "golden_benchmark.json", document)
     back = read_results(tmp_path / "golden_benchmark.json", "golden_benchmark")
@@ -146,8 +147,8 @@ def test_fears_and_beyond_items_take_the_worst_status_including_errors(tmp_path)
     from readiness.reports.checklist.report import WorkflowChecklist
 
     write_json(tmp_path / "golden_benchmark.json", results(checks=[
-        Check("golden.consistency.prediction_bias", "bias", "error", "could not be computed"),
-        Check("golden.latency.p95_ms", "p95", "pass", "ok"), Check("golden.latency.throughput", "rows/s", "skip", "n/a"),
+        Check("golden.consistency.prediction_bias", "bias", "error", "could not be computed", severity="critical"),
+        Check("golden.latency.p95_ms", "p95", "pass", "ok"), Check("golden.latency.throughput", "rows/s", "pass", "ok"),
     ]))
     checklist = tmp_path / "checklist.yaml"
     checklist.write_text(yaml.safe_dump({
@@ -158,4 +159,4 @@ def test_fears_and_beyond_items_take_the_worst_status_including_errors(tmp_path)
     bias = beyond[beyond.index("Prediction bias"):].split("</tr>")[0]
     assert ">ERROR</span>" in bias and ">PASS<" not in bias  # an errored check is not shown as a pass
     fear = review.fears_section().checks[0]
-    assert "golden.latency.*: pass (1 pass, 1 skip of 2 checks)" in fear.message
+    assert "golden.latency.*: pass (2 pass of 2 checks)" in fear.message

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from readiness.registry import ReportSpec, SectionSpec
+from readiness.reports.drift.catalogue import CHECKS
 
 
 def parameters(config, context) -> dict[str, Any]:
@@ -52,11 +53,12 @@ SPEC = ReportSpec(
     settings_key="drift",
     sections=(
         SectionSpec("schema", "Schema", ("drift.schema",)),
-        SectionSpec("columns", "Column drift", ("drift.column", "drift.units", "drift.dataset")),
-        SectionSpec("quality", "Data quality", ("drift.missing", "drift.unseen", "drift.range")),
+        SectionSpec("columns", "Column drift", ("drift.column", "drift.dataset")),
+        SectionSpec("quality", "Data quality", ("drift.missing", "drift.unseen", "drift.range", "drift.units")),
         SectionSpec("prediction", "Predictions and labels", ("drift.prediction", "drift.target")),
         SectionSpec("multivariate", "Multivariate", ("drift.multivariate",)),
     ),
+    checks=CHECKS,
     evidence={
         "data.1": ("drift.schema.*", "the drift report checked the schema against the reference"),
         "monitor.2": ("drift.*", "the drift report checked data invariants against the reference"),
