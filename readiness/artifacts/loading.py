@@ -1,7 +1,7 @@
 """Loading a model artifact and the uniform face the checks use (notebook kernel and model worker only).
 
-The driver (the ``readiness`` process) never imports this module: an import-linter
-contract in ``.importlinter`` holds it to that. An artifact the user has not trusted by
+The driver (the ``readiness`` process) never imports this module: the import-linter
+contract ``driver-never-loads-models`` in pyproject.toml holds it to that (tests/test_layers.py). An artifact the user has not trusted by
 hash is loaded by :func:`load_model` in a confined worker process
 (:mod:`readiness.artifacts.worker`); one trusted by hash, a ``module:function`` loader,
 and the worker's own load run here.

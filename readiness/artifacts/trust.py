@@ -187,10 +187,8 @@ def check_artifact(path: str | Path, key: str = "model", trust: TrustPolicy | Ma
     with open(path, "rb") as handle:
         digest = sha256_of(handle)
     if fmt == "onnx":
-        from readiness.artifacts.onnx_model import _require, check_external_data
-
-        _require(key)
-        check_external_data(path)
+        require_onnx(key)
+        check_onnx_external_data(path)
         return ArtifactInfo(str(path), fmt, digest, size, "ONNX (no code runs on load)")
     if fmt in PICKLE_FORMATS:
         trusted_by = "trust.sha256" if policy.trusts_hash(digest) else "allow-list (enforced while loading)"
@@ -207,6 +205,44 @@ def check_artifact(path: str | Path, key: str = "model", trust: TrustPolicy | Ma
         "trust.skops_types" if untrusted else "skops defaults",
         extra_trusted_types=sorted(untrusted),
     )
+
+
+def require_onnx(key: str) -> None:
+    """Raise a one-line :class:`InputError` naming the extra when onnx or onnxruntime is missing.
+
+    Examples
+    --------
+    >>> require_onnx("model")  # doctest: +SKIP
+    """
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise InputError(f"{key}: ONNX models need the optional extra: pip install 'readiness[onnx]'") from None
+
+
+def check_onnx_external_data(path: Path) -> None:
+    """Refuse an ONNX model whose external-data locations point outside the artifact's folder.
+
+    Reads the graph without its external data (no tensor is loaded, no code runs).
+
+    Examples
+    --------
+    >>> check_onnx_external_data(Path("model.onnx"))  # doctest: +SKIP
+    """
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable ONNX model ({type(exc).__name__}: {str(exc)[:150]})") from None
+    folder = path.resolve().parent
+    for tensor in model.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                target = (folder / entry.value).resolve()
+                if folder not in target.parents and target != folder:
+                    raise InputError(f"{path}: external data {entry.value!r} points outside the model's folder; refusing it")
 
 
 def vet_in_child(path: str | Path, key: str, trust: TrustPolicy | Mapping[str, Any] | None, timeout_s: float) -> None:

@@ -1,4 +1,10 @@
-"""Figures for the golden benchmark. Each function returns a matplotlib Figure.
+"""Figures of the golden benchmark, the drift report and the checklist; each returns a :class:`FigurePNG`.
+
+No figure module imports a report or an artifact (the import-linter contract
+``figures-take-plain-data`` in pyproject.toml). The workflow and robustness figures take
+plain data; the golden and drift figures still read the attributes of the report object
+they are handed (``bench``, ``report``: duck-typed, never imported) until those reports'
+sections hand them plain data.
 
 Figures are built without pyplot's global state, at a modest DPI, so the
 embedded PNGs keep the HTML report small.
@@ -7,16 +13,12 @@ embedded PNGs keep the HTML report small.
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from readiness.escape import plot_text
 from readiness.results import STATUS_RANK
-
-if TYPE_CHECKING:  # pragma: no cover
-    from readiness.reports.golden.benchmark import GoldenBenchmark
 
 DPI = 80
 
@@ -50,7 +52,7 @@ def _subsample(n: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, _MAX_POINTS, replace=False))
 
 
-def performance_figure(bench: "GoldenBenchmark") -> FigurePNG:
+def performance_figure(bench) -> FigurePNG:
     if bench.task == "regression":
         return FigurePNG(_regression_figure(bench))
     from sklearn.metrics import confusion_matrix
@@ -104,7 +106,7 @@ def performance_figure(bench: "GoldenBenchmark") -> FigurePNG:
     return FigurePNG(fig)
 
 
-def _regression_figure(bench: "GoldenBenchmark") -> Figure:
+def _regression_figure(bench) -> Figure:
     fig = Figure(figsize=(11, 4.5), dpi=DPI, layout="constrained")
     ax_pa, ax_res = fig.subplots(1, 2)
     rows = _subsample(len(bench.y), bench.settings.seed)
@@ -123,7 +125,7 @@ def _regression_figure(bench: "GoldenBenchmark") -> Figure:
     return fig
 
 
-def scores_figure(bench: "GoldenBenchmark") -> FigurePNG:
+def scores_figure(bench) -> FigurePNG:
     """Candidate vs baseline predictions, row by row, with the identity line."""
     fig = Figure(figsize=(11, 4.5), dpi=DPI, layout="constrained")
     ax_scatter, ax_hist = fig.subplots(1, 2)
@@ -147,7 +149,7 @@ def scores_figure(bench: "GoldenBenchmark") -> FigurePNG:
     return FigurePNG(fig)
 
 
-def segments_figure(bench: "GoldenBenchmark") -> FigurePNG | None:
+def segments_figure(bench) -> FigurePNG | None:
     """Per segment: candidate − baseline on the first gated metric, with paired CIs."""
     if not bench.segments or bench.reference is None:
         return None
