@@ -72,8 +72,11 @@ def refuse(message: str) -> UncataloguedCheck:
 
     Examples
     --------
-    >>> str(refuse("check id 'x.y' is not in the check catalogue"))
-    "check id 'x.y' is not in the check catalogue"
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {STRICT_VARIABLE: "1"}):  # raise only, log nowhere
+    ...     error = refuse("check id 'x.y' is not in the check catalogue")
+    >>> isinstance(error, UncataloguedCheck), str(error)
+    (True, "check id 'x.y' is not in the check catalogue")
     """
     target = os.environ.get(STRICT_VARIABLE, "")
     if os.sep in target:
@@ -118,6 +121,13 @@ class CheckEntry:
     kind : str
         ``check`` (a :class:`~readiness.results.Check`), or ``run`` for the JUnit testcase the
         run outputs add when a report's notebook itself failed.
+
+    Examples
+    --------
+    >>> entry = CheckEntry("drift.missing.<column>", "missing values changed", "major", ("pass", "warn", "fail"),
+    ...                    ("drift.missing_change",))
+    >>> entry.example, bool(entry.matches("drift.missing.age")), entry.literal
+    ('drift.missing.column', True, 'drift.missing.')
     """
 
     id: str
@@ -162,6 +172,7 @@ class CheckEntry:
         return _compiled(self.id, tuple(sorted((k, v if isinstance(v, str) else tuple(v)) for k, v in self.values.items())))
 
     def matches(self, check_id: str) -> re.Match | None:
+        """The match of ``check_id`` against the entry's id pattern (None: not one of its ids)."""
         return self.pattern.fullmatch(check_id)
 
     @property
@@ -179,6 +190,7 @@ class CheckEntry:
         return _PLACEHOLDER.sub(fill, self.id)
 
     def as_dict(self) -> dict[str, Any]:
+        """The entry as JSON-ready data, ``pattern`` the regular expression its ids match."""
         values = {k: (v if isinstance(v, str) else list(v)) for k, v in self.values.items()}
         return {"id": self.id, "report": self.report, "kind": self.kind, "checks": self.checks,
                 "severity": self.severity, "config_severities": list(self.config_severities), "statuses": list(self.statuses), "config": list(self.config),
@@ -232,14 +244,36 @@ class Catalogue:
             bucket.sort(key=lambda e: -e.specificity)
 
     def find(self, check_id: str) -> CheckEntry | None:
-        """The most specific entry whose id matches ``check_id``, None when none does."""
+        """The most specific entry whose id matches ``check_id``, None when none does.
+
+        Examples
+        --------
+        >>> catalogue = Catalogue([CheckEntry("golden.consistency.<name>", "any", "major", ("pass",)),
+        ...                        CheckEntry("golden.consistency.flip_rate", "flips", "major", ("pass",))])
+        >>> catalogue.find("golden.consistency.flip_rate").checks
+        'flips'
+        """
         for entry in self._by_head.get(check_id.split(".", 1)[0], ()):
             if entry.matches(check_id):
                 return entry
         return None
 
     def validate(self, check_id: str, status: str, severity: str) -> CheckEntry:
-        """The entry of a check; raises :class:`UncataloguedCheck` when the catalogue does not describe it."""
+        """The entry of a check; raises :class:`UncataloguedCheck` when the catalogue does not describe it.
+
+        Any check may end ``error``; ``info`` is open to every check (it reports without
+        gating), and a ``skip`` may keep any severity.
+
+        Examples
+        --------
+        >>> catalogue = Catalogue([CheckEntry("drift.target", "label drift", "major", ("pass", "warn"))])
+        >>> catalogue.validate("drift.target", "warn", "major").id
+        'drift.target'
+        >>> catalogue.validate("drift.target", "fail", "major")
+        Traceback (most recent call last):
+        ...
+        readiness.catalogue.UncataloguedCheck: check 'drift.target' has status 'fail', which its catalogue entry drift.target does not list (pass, warn)
+        """
         entry = self.find(check_id)
         shown = check_id[:200]
         if entry is None:
@@ -258,6 +292,7 @@ class Catalogue:
     # ------------------------------------------------------------------ showing it
 
     def as_json(self) -> str:
+        """The entries as a JSON list (``readiness checks --format json``), each with its regular expression."""
         return json.dumps([entry.as_dict() for entry in self.entries], indent=2, ensure_ascii=False) + "\n"
 
     def as_text(self) -> str:
@@ -272,12 +307,24 @@ class Catalogue:
 
 
 def with_report(entries: Iterable[CheckEntry], report: str) -> tuple[CheckEntry, ...]:
-    """The entries, each marked as emitted by ``report``."""
+    """The entries, each marked as emitted by ``report``.
+
+    Examples
+    --------
+    >>> with_report([CheckEntry("drift.target", "label drift", "major", ("pass",))], "drift_report")[0].report
+    'drift_report'
+    """
     return tuple(replace(entry, report=report) for entry in entries)
 
 
 def markdown_cell(text: str) -> str:
-    """Text for a Markdown table cell: pipes escaped, placeholders kept visible."""
+    """Text for a Markdown table cell of docs/checks.md: pipes escaped, one line.
+
+    Examples
+    --------
+    >>> markdown_cell("a | b")
+    'a \\\\| b'
+    """
     return text.replace("|", "\\|").replace("\n", " ")
 
 

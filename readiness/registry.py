@@ -219,11 +219,28 @@ class Registry:
         return self._catalogue
 
     def validate_check(self, check) -> None:
-        """Raise :class:`~readiness.catalogue.UncataloguedCheck` for a check the catalogue does not describe."""
+        """Raise :class:`~readiness.catalogue.UncataloguedCheck` for a check the catalogue does not describe.
+
+        Examples
+        --------
+        >>> from types import SimpleNamespace
+        >>> registry.validate_check(SimpleNamespace(id="drift.target", status="warn", severity="major"))
+        >>> registry.validate_check(SimpleNamespace(id="drift.tarjet", status="warn", severity="major"))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        readiness.catalogue.UncataloguedCheck: check id 'drift.tarjet' is not in the check catalogue; ...
+        """
         self.catalogue().validate(check.id, check.status, check.severity)
 
     def validate_section(self, section: str, check) -> None:
-        """Raise when a report section records a check its spec's prefixes give to another section."""
+        """Raise when a report section records a check its spec's prefixes give to another section.
+
+        Examples
+        --------
+        >>> from types import SimpleNamespace
+        >>> registry.validate_section("schema", SimpleNamespace(id="drift.schema.columns", status="pass",
+        ...                                                     severity="critical"))
+        """
         entry = self.catalogue().validate(check.id, check.status, check.severity)
         spec = self._specs.get(entry.report)
         owner = spec.section_for(check.id) if spec is not None else None

@@ -56,6 +56,12 @@ def hold_checks_to(catalogue: Any) -> None:
     ``catalogue`` has ``validate_check(check)`` and ``validate_section(section, check)``
     (:class:`readiness.registry.Registry` does); this module, below the registry, never
     imports it.
+
+    Examples
+    --------
+    >>> import readiness.registry  # lends its registry when it loads
+    >>> _CATALOGUE is readiness.registry.registry
+    True
     """
     global _CATALOGUE
     _CATALOGUE = catalogue
