@@ -1,5 +1,8 @@
 """readiness.yaml: schema, validation with one-line errors, CLI overrides.
 
+(Over 400 lines on purpose: every key is validated here, once, with one error formatter;
+each report's own settings model lives with its report.)
+
 Unknown keys and bad values raise :class:`ConfigError` naming the dotted key
 (``golden_benchmark.metrics.roc_auc.min``) and the fix. Relative paths are
 resolved against the folder of the config file; paths given on the command

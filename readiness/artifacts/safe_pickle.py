@@ -1,5 +1,8 @@
 """Load pickle and joblib files without running code from them: the loader is the gate.
 
+(Over 400 lines on purpose: this is one security boundary, the unpickler and the rules it
+enforces while loading; split, its parts would each look harmless and be audited apart.)
+
 Loading a pickle runs whatever callables the stream names. There is no separate
 scan here that models what a loader will do: this module *is* the loader that
 readiness uses for every ``.pkl``, ``.pickle``, ``.joblib`` file and MLflow

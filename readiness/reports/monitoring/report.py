@@ -1,10 +1,14 @@
 """Monitoring report: the model's behaviour over time, and the release that changed it.
 
+(Somewhat over 400 lines: the reading passes and the series built from them share one
+state, the chunk accumulator; sections, figures, chunks, grid, series and log reading
+already live in their own modules.)
+
 :class:`MonitoringReport` reads a prediction log three times at most, each bounded:
 
 1. the timestamp column, to fix the chunk grid (:func:`~readiness.reports.monitoring.log.plan_chunks`);
 2. a uniform sample of the reference period (only the pieces that hold it), to fix the
-   features' kinds, bin edges and categories (:func:`readiness.profile.fit_reference`) —
+   features' kinds, bin edges and categories (:func:`readiness.stats.profile.fit_reference`) —
    or a reference file or saved profile instead;
 3. every row once, into per-chunk statistics (:class:`~readiness.reports.monitoring.chunks.ChunkAccumulator`).
 
