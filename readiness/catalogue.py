@@ -13,7 +13,7 @@ A placeholder matches any text (even none) unless the entry names its values (``
 (...)}``, or a regular expression as a string).
 
 With ``READINESS_STRICT_CHECK_IDS`` set (the test suite sets it to a file, so notebook kernels
-started by the tests inherit it and log every violation there: see :func:`refuse`) every :class:`~readiness.results.Check` is held to the catalogue: an
+started by the tests inherit it and log every violation there: see :func:`record_violation`) every :class:`~readiness.results.Check` is held to the catalogue: an
 id no entry lists, a status the entry does not list, or a severity other than the entry's
 (or ``info``, for checks that report without gating; skips keep any) raises (``error``,
 "could not be computed", is open to every check), and a report
@@ -62,32 +62,34 @@ class UncataloguedCheck(ValueError):
     """A check that the catalogue does not describe (raised in strict mode only)."""
 
 
-def refuse(message: str) -> UncataloguedCheck:
-    """The error for a check the catalogue does not describe, also logged when strict mode names a file.
+def record_violation(error: UncataloguedCheck) -> UncataloguedCheck:
+    """Log a strict-mode refusal when strict mode names a file; return the error to raise.
 
-    ``READINESS_STRICT_CHECK_IDS=/path/to/file`` appends ``message`` as one line to that
-    file before the caller raises: a report may catch the error and carry on with an
-    ``error`` check, a notebook kernel may die of it, but the test suite still reads every
-    violation of every process it started (tests/conftest.py fails the session on any).
+    ``READINESS_STRICT_CHECK_IDS=/path/to/file`` appends the error's message as one line
+    to that file before the caller raises: a report may catch the error and carry on
+    with an ``error`` check, a notebook kernel may die of it, but the test suite still
+    reads every violation of every process it started (tests/conftest.py fails the
+    session on any). :class:`~readiness.results.Check` calls it; looking an id up
+    (:meth:`Catalogue.validate`) never logs.
 
     Examples
     --------
     >>> from unittest import mock
     >>> with mock.patch.dict(os.environ, {STRICT_VARIABLE: "1"}):  # raise only, log nowhere
-    ...     error = refuse("check id 'x.y' is not in the check catalogue")
-    >>> isinstance(error, UncataloguedCheck), str(error)
-    (True, "check id 'x.y' is not in the check catalogue")
+    ...     error = record_violation(UncataloguedCheck("check id 'x.y' is not in the check catalogue"))
+    >>> str(error)
+    "check id 'x.y' is not in the check catalogue"
     """
     target = os.environ.get(STRICT_VARIABLE, "")
     if os.sep in target:
-        line = message.replace("\n", "\\n") + "\n"
+        line = str(error).replace("\n", "\\n") + "\n"
         # one O_APPEND write per line: lines from concurrent kernels do not interleave
         descriptor = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(descriptor, line.encode("utf-8", "replace"))
         finally:
             os.close(descriptor)
-    return UncataloguedCheck(message)
+    return error
 
 
 @dataclass(frozen=True)
@@ -277,16 +279,16 @@ class Catalogue:
         entry = self.find(check_id)
         shown = check_id[:200]
         if entry is None:
-            raise refuse(f"check id {shown!r} is not in the check catalogue; add a CheckEntry to its "
-                         "report's catalogue (readiness/reports/<report>/catalogue.py) and regenerate "
-                         "docs/checks.md with `readiness checks --format markdown`")
+            raise UncataloguedCheck(f"check id {shown!r} is not in the check catalogue; add a CheckEntry to its "
+                                    "report's catalogue (readiness/reports/<report>/catalogue.py) and regenerate "
+                                    "docs/checks.md with `readiness checks --format markdown`")
         if status not in entry.statuses and status != "error":  # any check may end "could not be computed"
-            raise refuse(f"check {shown!r} has status {status!r}, which its catalogue entry {entry.id} "
-                         f"does not list ({', '.join(entry.statuses)})")
+            raise UncataloguedCheck(f"check {shown!r} has status {status!r}, which its catalogue entry {entry.id} "
+                                    f"does not list ({', '.join(entry.statuses)})")
         if severity not in (entry.severity, "info") + entry.config_severities and status != "skip":
             also = "".join(f", {s}" for s in entry.config_severities)
-            raise refuse(f"check {shown!r} has severity {severity!r}; its catalogue entry {entry.id} "
-                         f"says {entry.severity!r} (or info, when it only reports{also})")
+            raise UncataloguedCheck(f"check {shown!r} has severity {severity!r}; its catalogue entry {entry.id} "
+                                    f"says {entry.severity!r} (or info, when it only reports{also})")
         return entry
 
     # ------------------------------------------------------------------ showing it

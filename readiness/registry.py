@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from readiness import results
-from readiness.catalogue import RUN_ENTRIES, Catalogue, CheckEntry, refuse, with_report
+from readiness.catalogue import RUN_ENTRIES, Catalogue, CheckEntry, UncataloguedCheck, with_report
 from readiness.exceptions import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -246,9 +246,9 @@ class Registry:
         owner = spec.section_for(check.id) if spec is not None else None
         if owner is None or owner.name != section:
             where = f"section {owner.name!r}" if owner is not None else "no section"
-            raise refuse(f"check {check.id[:200]!r} was recorded by section {section!r} of {entry.report}, "
-                         f"but the SectionSpec prefixes of {entry.report} give it to {where}; fix the "
-                         "prefixes in its ReportSpec")
+            raise UncataloguedCheck(f"check {check.id[:200]!r} was recorded by section {section!r} of {entry.report}, "
+                                    f"but the SectionSpec prefixes of {entry.report} give it to {where}; fix the "
+                                    "prefixes in its ReportSpec")
 
 
 #: The registry everyone reads.

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from readiness.catalogue import strict
+from readiness.catalogue import UncataloguedCheck, record_violation, strict
 from readiness.exceptions import InputError, first_line
 
 SCHEMA = "readiness/1"
@@ -104,7 +104,10 @@ class Check:
         if self.severity not in SEVERITIES:
             raise ValueError(f"check {self.id}: severity {self.severity!r} not in {SEVERITIES}")
         if strict():
-            _catalogue().validate_check(self)
+            try:
+                _catalogue().validate_check(self)
+            except UncataloguedCheck as error:
+                raise record_violation(error) from None
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if v not in (None, {}, [])}
@@ -124,7 +127,10 @@ class RecordsChecks:
     def _record(self, section: str, checks: list[Check]) -> list[Check]:
         if strict():  # the section's name is its SectionSpec's: its prefixes must own what it records
             for check in checks:
-                _catalogue().validate_section(section, check)
+                try:
+                    _catalogue().validate_section(section, check)
+                except UncataloguedCheck as error:
+                    raise record_violation(error) from None
         self._sections[section] = checks
         return checks
 
