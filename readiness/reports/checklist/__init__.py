@@ -44,5 +44,5 @@ SPEC = ReportSpec(
         SectionSpec("fears", "Fears", ("checklist.fear",)),
     ),
     checks=CHECKS,
-    order=30,
+    order=90,  # last: it reads the results of every report that ran before it as evidence
 )
