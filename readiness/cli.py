@@ -1,4 +1,4 @@
-"""The ``readiness`` command: init, run, demo.
+"""The ``readiness`` command: init, run, demo, summary, drift, monitor, profile, checks.
 
 Exit codes: 0 ready (pass or warn), 1 not ready (a check failed or errored),
 2 bad usage or unreadable input (one line on stderr; ``--debug`` for the traceback).
@@ -17,6 +17,7 @@ import click
 from readiness import __version__
 from readiness.config import load_config, starter_config_text
 from readiness.registry import registry
+from readiness.results import is_ready, worst_first
 from readiness.escape import terminal_text
 from readiness.exceptions import Terminated, UsageError
 
@@ -141,12 +142,12 @@ def _print_verdict(out_dir: Path, documents: list[dict], status: str) -> None:
     for doc in documents:
         html_file = doc.get("files", {}).get("html", "")
         _echo(f"{doc['report']}: {doc['status'].upper()}  {out_dir / html_file}")
-        failing = [c for c in doc.get("checks", []) if c["status"] in ("fail", "error")]
+        failing = worst_first(doc.get("checks", []), at_least="fail")
         for check in failing[:10]:
             _echo(f"  ✗ {check['id']}: {check['message']}")
         if len(failing) > 10:
             _echo(f"  … and {len(failing) - 10} more failing checks")
-    verdict = "ready" if status in ("pass", "warn") else "not ready"
+    verdict = "ready" if is_ready(status) else "not ready"
     _echo(f"Verdict: {status.upper()} ({verdict}); overview in {out_dir / 'index.html'}")
 
 
@@ -156,11 +157,11 @@ def _print_verdict(out_dir: Path, documents: list[dict], status: str) -> None:
               help="Exit with this code when the verdict is WARN (default 0).")
 def summary(folder: str, warn_exit_code: int | None) -> None:
     """Rebuild index.html, junit.xml, summary.md and summary.json of a run FOLDER from its results JSON."""
-    from readiness.run.aggregate import RUN_FILES, load_results, write_run_outputs
+    from readiness.run.aggregate import RUN_FILES, run_documents, write_run_outputs
     from readiness.run.runner import exit_code_for
 
     out_dir = Path(folder)
-    documents = load_results(out_dir)
+    documents = run_documents(out_dir)
     result = write_run_outputs(out_dir, documents)
     _echo_err(f"Rebuilt {', '.join(RUN_FILES)} in {out_dir} from {len(documents)} report(s).")
     _print_verdict(out_dir, documents, result["status"])
@@ -311,6 +312,30 @@ def profile(reference: str, output: str, bins: int, max_categories: int) -> None
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
     _echo(f"Wrote {output}: {len(frame):,} rows, {len(profiles)} columns "
                f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}) in {time.perf_counter() - started:.1f} s")
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True,
+              help="table to read, json for tools, markdown for docs/checks.md.")
+@click.option("--report", "reports", multiple=True, type=click.Choice(registry.names()),
+              help="Only this report's checks (repeatable).")
+def checks(fmt: str, reports: tuple[str, ...]) -> None:
+    """List every check id readiness can emit: what it checks, its severity, what tunes it.
+
+    Ids with <name> parts (a column, a metric, a segment) are patterns; gates, the checklist's
+    detected_by and JUnit names use these ids.
+    """
+    from readiness.catalogue import RUN_ENTRIES, Catalogue, catalogue_markdown
+
+    specs = [spec for spec in registry.all() if not reports or spec.name in reports]
+    if fmt == "markdown":
+        text = catalogue_markdown(specs, () if reports else RUN_ENTRIES)
+    else:
+        everything = registry.catalogue()
+        chosen = Catalogue(e for e in everything.entries if (e.report in reports if reports else True))
+        text = chosen.as_json() if fmt == "json" else chosen.as_text()
+    for line in text.rstrip("\n").split("\n"):
+        _echo(line)
 
 
 def _stop_on_signal(signum: int, frame) -> None:

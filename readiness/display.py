@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from readiness.results import STATUS_RANK, is_failing
 from readiness.stats.gates import fmt
 
 STATUS_COLOURS = {
@@ -285,8 +286,7 @@ def checks_html(checks) -> str:
     """Checks worst first; passing ones folded into a <details> block (no script needed)."""
     if not checks:
         return ""
-    rank = {"error": 0, "fail": 1, "warn": 2, "skip": 3, "pass": 4}
-    ordered = sorted(checks, key=lambda c: (rank[c.status], c.severity == "info"))
+    ordered = sorted(checks, key=lambda c: (-STATUS_RANK[c.status], c.severity == "info"))
     open_checks = [c for c in ordered if c.status != "pass"]
     passing = [c for c in ordered if c.status == "pass"]
     parts = [_checks_table(open_checks)] if open_checks else []

@@ -100,8 +100,8 @@ def write_results(folder, checks):
 
 def test_evidence_raises_scores_and_contradictions_are_flagged(tmp_path):
     results = tmp_path / "results"
-    write_results(results, [Check("golden.segment.roc_auc[region=EU]", "x", "pass", "ok"),
-                            Check("golden.dummy.roc_auc", "x", "pass", "ok")])
+    write_results(results, [Check("golden.segment.roc_auc[region=EU]", "x", "pass", "ok", severity="critical"),
+                            Check("golden.dummy.roc_auc", "x", "pass", "ok", severity="critical")])
     path = write_checklist(tmp_path)
     review = WorkflowChecklist(str(path), results_dir=str(results), project_dir=str(tmp_path))
     items = {row["id"]: row for row in review.items}

@@ -254,3 +254,11 @@ def test_demo_fails_on_the_segment_regression_and_exits_0(tmp_path):
     assert sum(c["status"] == "warn" for c in robustness) == 1
     # far fewer warnings than before the calibration (20 in this report): each one a finding
     assert sum(c["status"] == "warn" for c in doc["checks"]) <= 5
+    # every report of the demo ran, and every id it emitted is in the check catalogue (readiness checks)
+    from readiness.registry import registry
+
+    catalogue = registry.catalogue()
+    for name in registry.names():
+        report = json.loads((tmp_path / "demo" / "report" / f"{name}.json").read_text())
+        assert "error" not in report and report["checks"], name
+        assert [c["id"] for c in report["checks"] if catalogue.find(c["id"]) is None] == [], name

@@ -1,5 +1,8 @@
 """What every figure shares: the PNG wrapper, the resolution, the colours, the text guard.
 
+No figure module imports a report or an artifact (the import-linter contract
+``figures-take-plain-data`` in pyproject.toml).
+
 Figures are built without pyplot's global state, at a modest DPI, so the embedded
 PNGs keep the HTML report small. Figure functions (``readiness.figures.golden``,
 ``.drift``, ``.checklist``) take plain data — arrays, lists of dicts, numbers,

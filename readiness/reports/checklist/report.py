@@ -10,7 +10,6 @@ the evidence contradicts is flagged.
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from readiness.reports.checklist.mltestscore import ITEMS, SECTIONS, band, final
 from readiness.safe_yaml import read_yaml_file
 from readiness.reports.checklist.file import BEYOND_SELF_REPORTED, load_checklist  # noqa: F401 - load_checklist: the public face
 from readiness.reports.base import ShownSections
-from readiness.results import SCHEMA, Check
+from readiness.results import SCHEMA, STATUS_RANK, Check, load_results, worst_status
 
 REPORT = "workflow_risk_checklist"
 # --------------------------------------------------------------------------- evidence
@@ -40,20 +39,12 @@ def report_evidence() -> dict[str, tuple[str, str]]:
 _PIN_FILES = ("poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "conda-lock.yml", "requirements.lock")
 
 
-def load_results(folder: Path | None) -> list[dict[str, Any]]:
+def evidence_results(folder: Path | None) -> list[dict[str, Any]]:
+    """The other reports' results in ``folder``: evidence is what readiness wrote (never through a
+    link), and a broken file is no evidence."""
     if folder is None or not Path(folder).is_dir():
         return []
-    docs = []
-    for path in sorted(Path(folder).glob("*.json")):
-        if path.is_symlink():  # evidence is what readiness wrote, never what a link points at
-            continue
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(doc, dict) and doc.get("schema") == SCHEMA and doc.get("report") not in (None, REPORT):
-            docs.append(doc)
-    return docs
+    return load_results(folder, exclude=(REPORT,), skip_invalid=True)
 
 
 def ci_files_running_readiness(project: Path) -> list[str]:
@@ -113,7 +104,7 @@ class WorkflowChecklist(ShownSections):
         self.path = Path(checklist_path)
         self.checklist = load_checklist(self.path)
         self.project = Path(project_dir) if project_dir else self.path.parent
-        self.results = load_results(Path(results_dir)) if results_dir else []
+        self.results = evidence_results(Path(results_dir)) if results_dir else []
         self.ci_files = ci_files_running_readiness(self.project)
         self.pins = pinned_dependency_files(self.project)
         self.min_score = self.checklist.gate.min_score if min_score is None else min_score
@@ -228,7 +219,7 @@ class WorkflowChecklist(ShownSections):
             found = [s for i, s in statuses.items() if fnmatch.fnmatchcase(i, pattern)]
             if not found:
                 return "not measured"
-            return "fail" if "fail" in found else ("warn" if "warn" in found else "pass")
+            return worst_status(found)
 
         rows.append({"item": "Prediction bias: mean prediction vs label rate (Sculley et al. 2015)",
                      "status": status_of("golden.consistency.prediction_bias")})
@@ -310,7 +301,7 @@ class WorkflowChecklist(ShownSections):
             for pattern in fear.detected_by:
                 matched = {i: s for i, s in statuses.items() if fnmatch.fnmatchcase(i, pattern)}
                 if matched:
-                    order = ["error", "fail", "warn", "pass", "skip"]
+                    order = sorted(STATUS_RANK, key=STATUS_RANK.get, reverse=True)
                     counted = {st: sum(v == st for v in matched.values()) for st in order}
                     worst = next(st for st in order if counted[st])
                     if len(matched) == 1:

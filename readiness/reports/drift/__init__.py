@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from readiness.registry import ReportSpec, SectionSpec
+from readiness.reports.drift.catalogue import CHECKS
 
 
 def parameters(config, context) -> dict[str, Any]:
@@ -57,6 +58,7 @@ SPEC = ReportSpec(
         SectionSpec("prediction", "Predictions and labels", ("drift.prediction", "drift.target")),
         SectionSpec("multivariate", "Multivariate", ("drift.multivariate",)),
     ),
+    checks=CHECKS,
     evidence={
         "data.1": ("drift.schema.*", "the drift report checked the schema against the reference"),
         "monitor.2": ("drift.*", "the drift report checked data invariants against the reference"),

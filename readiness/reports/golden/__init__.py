@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from readiness.registry import ReportSpec, SectionSpec
+from readiness.reports.golden.catalogue import CHECKS
 
 
 def parameters(config, context) -> dict[str, Any]:
@@ -65,6 +66,7 @@ SPEC = ReportSpec(
         SectionSpec("robustness", "Robustness", ("golden.robustness",)),
         SectionSpec("latency", "Inference", ("golden.latency", "golden.artifact.size")),
     ),
+    checks=CHECKS,
     evidence={
         "infra.4": ("golden.metric.*", "a golden benchmark with thresholds validated model quality before serving"),
         "model.5": ("golden.dummy.*", "the golden benchmark compared the model with a scikit-learn dummy model"),

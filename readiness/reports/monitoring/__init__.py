@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from readiness.registry import ReportSpec, SectionSpec
+from readiness.reports.monitoring.catalogue import CHECKS
 
 
 def model_path(config) -> str | None:
@@ -87,6 +88,7 @@ SPEC = ReportSpec(
         SectionSpec("estimation", "Estimated performance", ("monitoring.estimated",)),
         SectionSpec("changes", "What changed when", ()),
     ),
+    checks=CHECKS,
     evidence={
         "monitor.7": ("monitoring.*", "the monitoring report watched predictions and realized performance over time"),
         "monitor.3": ("monitoring.drift.*", "the monitoring report compared serving inputs with the reference"),

@@ -1,5 +1,9 @@
 """Monitoring report: the model's behaviour over time, and the release that changed it.
 
+(Somewhat over 400 lines: the reading passes and the series built from them share one
+state, the chunk accumulator; sections, figures, chunks, grid, series and log reading
+already live in their own modules.)
+
 :class:`MonitoringReport` reads a prediction log three times at most, each bounded:
 
 1. the timestamp column, to fix the chunk grid (:func:`~readiness.reports.monitoring.log.plan_chunks`);
