@@ -201,15 +201,17 @@ def test_interaction_model_matches_the_population_shapley_values_within_the_ci()
 # --------------------------------------------------------------------------- coverage
 
 
-def test_bootstrap_cis_cover_the_truth_at_about_their_nominal_rate():
-    """Modest simulation (benchmarks/bench_attribution.py --coverage runs 400 replications)."""
+@pytest.mark.parametrize("blocks", [20_000, 50])
+def test_bootstrap_cis_cover_the_truth_at_about_their_nominal_rate(blocks):
+    """Modest simulation (benchmarks/bench_attribution.py --coverage runs 400 replications); with 50
+    blocks the 250 clusters are resampled in random groups of five, as 100k rows are by default."""
     old, new = fixed(BETA0, 1.0, gamma=2.0), fixed(BETA1, 1.5, gamma=-1.0)
     truth = interaction_truth(np.zeros(6), SHIFT, old, new, True)
     hits, trials = 0, 0
     for replication in range(40):
         reference, current = frame(300, 0.0, 1000 + replication), frame(250, SHIFT, 5000 + replication)
         result = data_attribution(old, reference, current, "regression", sources=SOURCES, new_model=new,
-                                  n_bootstrap=200, seed=replication)
+                                  n_bootstrap=200, seed=replication, settings={"bootstrap_blocks": blocks})
         for name, value in truth.items():
             low, high = result.mean_prediction.by_name[name].ci
             hits += low <= value <= high
@@ -539,3 +541,78 @@ def test_segment_guarantees_with_hostile_values_and_multiclass_outputs():
     assert check.id == f"golden.consistency.segment.mean_shift[region={value}]"
     assert check.status == "fail" and ("(P(a))" in check.message or "(P(b))" in check.message)
     assert math.isclose(abs(check.value), 0.1, rel_tol=1e-9)
+
+
+# --------------------------------------------------------------------------- modes and model kinds
+
+
+def test_release_with_sampled_rows_or_permutations_still_sums_exactly_and_says_so():
+    X = frame(500, 0.0, 23)
+    y = X["x0"].to_numpy() + np.random.default_rng(0).normal(size=500)
+    old, new = fixed(BETA0, 1.0, gamma=1.0), fixed(BETA1, 1.5, gamma=-1.0)
+    truth = (new.predict(X) - old.predict(X)).mean()
+    sampled = release_attribution(new, old, X, "regression", y=y, sources=SOURCES, metric="rmse",
+                                  settings={"max_evaluations": 1000, "min_exact_pairs": 50}, n_bootstrap=100)
+    a = sampled.mean_prediction
+    assert a.method == "exact"
+    assert "of 500 rows" in a.note and a.evaluated_pairs < 500
+    assert abs(a.total - truth) < 1e-12 and abs(sum(c.value for c in a.contributions) - a.total) < 1e-12
+    assert sampled.metric.rows["metric rows"] == a.evaluated_pairs and "computed on those rows" in sampled.metric.note
+    permuted = release_attribution(new, old, X, "regression", y=y, sources=SOURCES, metric="rmse",
+                                   settings={"max_exact_players": 2}, n_bootstrap=100)
+    assert permuted.mean_prediction.method.startswith("permutation") and permuted.metric is None
+    assert "exact mode" in permuted.skipped["metric and flips"]
+    assert abs(sum(c.value for c in permuted.mean_prediction.contributions) - truth) < 1e-12
+
+
+def test_models_behind_readiness_adapters_and_decision_functions():
+    from sklearn.svm import LinearSVC
+
+    from readiness.artifacts import ModelAdapter
+    from readiness.attribution import model_outputs
+
+    reference, current = frame(300, 0.0, 24), frame(300, SHIFT, 25)
+    y = (reference["x0"] + reference["x2"] > 0).astype(int)
+    svc = LinearSVC().fit(reference, y)
+    outputs = model_outputs(ModelAdapter(svc, "model"), "binary")
+    assert outputs.kind == "decision" and outputs.labels == ["decision function"]
+    result = data_attribution(ModelAdapter(svc, "model"), reference, current, "binary", sources=SOURCES, n_bootstrap=50)
+    a = result.mean_prediction
+    expected = svc.decision_function(current).mean() - svc.decision_function(reference).mean()
+    assert abs(a.total - expected) < 1e-12 and a.quantity == "mean decision function"
+
+
+def test_multiclass_follows_the_class_that_moved_most_by_default():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(3)
+    reference = frame(600, 0.0, 26)
+    y = np.digitize(reference["x0"] + 0.3 * rng.normal(size=600), [-0.5, 0.5])
+    model = LogisticRegression(max_iter=500).fit(reference, y)
+    current = reference.assign(x0=reference["x0"] + 1.0)  # pushes rows into class 2
+    result = data_attribution(model, reference, current, "multiclass", sources=SOURCES, n_bootstrap=50)
+    moved = model.predict_proba(current).mean(axis=0) - model.predict_proba(reference).mean(axis=0)
+    assert result.output == f"P({int(np.argmax(np.abs(moved)))})"
+    assert result.mean_prediction.by_name["crm"].value / result.mean_prediction.total > 0.99
+
+
+def test_exact_mode_while_the_budget_covers_enough_pairs_permutation_beyond():
+    columns = [f"c{j}" for j in range(8)]
+    rng = np.random.default_rng(4)
+    reference = pd.DataFrame(rng.normal(size=(3000, 8)), columns=columns)
+    current = reference + 0.1
+
+    class Sum(RegressorMixin, BaseEstimator):
+        def predict(self, X):
+            return X.to_numpy().sum(axis=1)
+
+    model = Sum()
+    model.feature_names_in_ = np.asarray(columns, dtype=object)
+    few = {"a": columns[:4], "b": columns[4:]}
+    assert data_attribution(model, reference, current, "regression", sources=few,
+                            n_bootstrap=50).mean_prediction.method == "exact"
+    # 8 sources: 254 mixed coalitions per pair, 984 pairs in the default budget (< 2,000): one order per pair
+    many = data_attribution(model, reference, current, "regression", n_bootstrap=50).mean_prediction
+    assert many.method.startswith("permutation") and many.players == 8
+    for c in many.contributions:  # additive: exact whatever the order
+        assert abs(c.value - 0.1) < 1e-9

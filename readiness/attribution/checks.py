@@ -298,8 +298,9 @@ def _mean_shift_check(check_id, title, key, index, delta, samples, limit, labels
     if attribution is not None:
         sources = sorted((c for c in attribution.contributions if c.kind == "source"), key=lambda c: -abs(c.value))
         if sources:
-            text += (f"; the release's own change {signed(attribution.contributions[0].value)} everywhere, "
-                     f"this segment's {sources[0].name} values {signed(sources[0].value)}")
+            model = attribution.by_name.get("model")
+            everywhere = f"the release everywhere {signed(model.value)}, " if model is not None else ""
+            text += f"; carried by: {everywhere}this segment's {sources[0].name} values {signed(sources[0].value)}"
         details["attribution"] = attribution.to_dict()
     return Check(check_id, title, status, text, severity="critical", value=worst["shift"], ci=list(worst["ci"]),
                  threshold={"max_abs": limit}, details=details)

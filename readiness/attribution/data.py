@@ -11,7 +11,8 @@ from readiness.attribution._common import _as_rows, _choose_output, _columns_use
 from readiness.attribution.decomposition import Attribution, Contribution, DataAttribution
 from readiness.attribution.outputs import model_outputs
 from readiness.attribution.settings import AttributionSettings, resolve_sources, segment_rows
-from readiness.attribution.shapley import Game, Mixer, coupling, interval, per_cluster, pick_pairs, ratio_mean, shapley_coefficients
+from readiness.attribution.shapley import (Blocks, Game, Mixer, coupling, interval, per_cluster, pick_pairs,
+                                          shapley_coefficients)
 from readiness.bootstrap import bootstrap
 
 def data_attribution(
@@ -117,8 +118,8 @@ def _data_game(game: Game, players, ref_rows, cur_rows, settings, n_bootstrap, c
     design = coupling(len(cur_rows), len(ref_rows), rng)
     design.new_rows, design.old_rows = cur_rows[design.new_rows], ref_rows[design.old_rows]
     k = game.k
-    mode = _mode(k, settings)
     n_pairs = len(design.weight)
+    mode = _mode(game, n_pairs, design.n_clusters, settings)
     per_pair = (game.predicted_rows_exact(1) if mode == "exact" else game.predicted_rows_permutation(1)) or 1
     if n_pairs * per_pair <= settings.max_evaluations:
         pairs, clusters = np.arange(n_pairs), None
@@ -136,20 +137,20 @@ def _data_game(game: Game, players, ref_rows, cur_rows, settings, n_bootstrap, c
     steps = (game.new_values[-1][new_rows] - game.old_values[0][old_rows])[:, 0]
     redistribution = phi - steps[:, None] / k  # sums to zero over players, pair by pair
     ends = per_cluster(design, np.c_[start_pair, end_pair])
+    blocks = Blocks(design.n_clusters, settings.bootstrap_blocks, seed)
+    end_sums = blocks.sums(ends)
     if clusters is None:
-        I_units, I_rows = per_cluster(design, redistribution), None
+        I_sums = blocks.sums(per_cluster(design, redistribution))
     else:
-        I_units = np.zeros((design.n_clusters, k))
-        I_units[clusters] = redistribution
-        I_rows = clusters
+        I_sums = blocks.sums(redistribution, clusters)
 
     def statistic(counts: np.ndarray) -> np.ndarray:
-        e = ratio_mean(counts, ends, None)
-        i = ratio_mean(counts, I_units, I_rows)
+        e = Blocks.mean(counts, end_sums)
+        i = Blocks.mean(counts, I_sums)
         return np.c_[e, (e[:, 1] - e[:, 0])[:, None] / k + i]
 
-    point = statistic(np.ones((1, design.n_clusters)))[0]
-    samples = bootstrap(design.n_clusters, {"s": statistic}, n_bootstrap, seed)["s"]
+    point = statistic(np.ones((1, blocks.n)))[0]
+    samples = bootstrap(blocks.n, {"s": statistic}, n_bootstrap, seed)["s"]
     total_ci, _ = interval(samples[:, 1] - samples[:, 0], confidence)
     contributions = []
     for p, (name, kind, cols) in enumerate(players):

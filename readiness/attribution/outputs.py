@@ -74,13 +74,16 @@ def model_outputs(model: Any, task: str, columns: Sequence[Any] | None = None, n
                        ["prediction"], "regression", task)
     found = getattr(model, "classes", None) if not isinstance(getattr(model, "classes", None), Callable) else None
     classes = [str(c) for c in (found if found is not None else getattr(estimator, "classes_", []))]
-    if hasattr(model, "predict_proba"):
+    # readiness' ModelAdapter defines every method and says which ones work
+    has_proba = getattr(model, "has_proba", hasattr(model, "predict_proba"))
+    has_decision = getattr(model, "has_decision_function", hasattr(model, "decision_function"))
+    if has_proba:
         if task == "binary":
             return Outputs(guarded(lambda X: np.asarray(model.predict_proba(X), dtype=np.float64)[:, 1:2]),
                            [f"P({classes[1] if len(classes) > 1 else 'positive'})"], "proba", task, decision_threshold)
         return Outputs(guarded(lambda X: np.asarray(model.predict_proba(X), dtype=np.float64)),
                        [f"P({c})" for c in classes], "proba", task)
-    if task == "binary" and hasattr(model, "decision_function"):
+    if task == "binary" and has_decision:
         return Outputs(guarded(lambda X: np.asarray(model.decision_function(X), dtype=np.float64).reshape(len(X), 1)),
                        ["decision function"], "decision", task, 0.0)
     positive = classes[1] if len(classes) > 1 else None

@@ -11,7 +11,7 @@ from readiness.attribution._common import _as_rows, _choose_output, _columns_use
 from readiness.attribution.decomposition import Attribution, Contribution, ReleaseAttribution
 from readiness.attribution.outputs import Outputs, model_outputs
 from readiness.attribution.settings import MODEL_PLAYER, AttributionSettings, resolve_sources, segment_rows
-from readiness.attribution.shapley import Game, Mixer, interval, ratio_mean, shapley_coefficients
+from readiness.attribution.shapley import Blocks, Game, Mixer, interval, ratio_mean, shapley_coefficients
 from readiness.bootstrap import bootstrap
 from readiness.exceptions import InputError
 
@@ -102,7 +102,7 @@ def release_attribution(
     game = Game(mixer, G, [base.predict, cand.predict], [delta], [delta], False, settings.chunk_rows, difference)
     rng = np.random.default_rng(seed)
     partner = rng.permutation(n)
-    mode = _mode(G, settings)
+    mode = _mode(game, n, n, settings)
     per_pair = (game.predicted_rows_exact(1) if mode == "exact" else game.predicted_rows_permutation(1)) or 1
     evaluated = np.arange(n) if n * per_pair <= settings.max_evaluations else np.sort(
         rng.choice(n, size=max(1, min(n, settings.max_evaluations // per_pair)), replace=False))
@@ -113,10 +113,9 @@ def release_attribution(
     else:
         phi = game.permutation(evaluated, partner[evaluated], rng)
     redistribution = phi - (delta[evaluated] - delta[partner[evaluated]])[:, None, :] / G  # (L, G, K)
-    I_units = np.zeros((n, G))
-    I_units[evaluated] = redistribution[:, :, chosen]
-    is_evaluated = np.zeros(n, bool)
-    is_evaluated[evaluated] = True
+    position = np.full(n, -1)
+    position[evaluated] = np.arange(len(evaluated))
+    is_evaluated = position >= 0
 
     analyses: dict[str, np.ndarray] = {"": np.arange(n)}
     skipped: dict[str, str] = {}
@@ -130,15 +129,18 @@ def release_attribution(
         del analyses[key]
 
     d = delta[:, chosen]
-    base_col = f0[:, chosen]
+    blocks = Blocks(n, settings.bootstrap_blocks, seed)
+    everywhere_sums = blocks.sums(d)
     statistics: dict[str, Callable] = {}
     for key, rows in analyses.items():
         I_rows = rows[is_evaluated[rows]]
+        here_sums = blocks.sums(np.c_[f0[rows, chosen], d[rows]], rows)
+        I_sums = blocks.sums(redistribution[position[I_rows], :, chosen], I_rows)
 
-        def statistic(counts, rows=rows, I_rows=I_rows):
-            everywhere = ratio_mean(counts, d[:, None], None)
-            here = ratio_mean(counts, np.c_[base_col, d], rows)
-            i = ratio_mean(counts, I_units, I_rows)
+        def statistic(counts, here_sums=here_sums, I_sums=I_sums):
+            everywhere = Blocks.mean(counts, everywhere_sums)
+            here = Blocks.mean(counts, here_sums)
+            i = Blocks.mean(counts, I_sums)
             return np.c_[here, everywhere, (here[:, 1:2] - everywhere) / G + i]
 
         statistics[key] = statistic
@@ -153,12 +155,13 @@ def release_attribution(
         if flip_game is not None:
             games["#flips"] = flip_game
     elif metric or task != "regression":
-        skipped["metric and flips"] = (f"{G} sources exceed max_exact_players {settings.max_exact_players}: the metric "
-                                       "and flip-rate splits need exact mode")
-    samples = bootstrap(n, statistics, n_bootstrap, seed)
-    if games:  # the same first resamples, fewer of them: a metric costs 2^k evaluations per resample
-        samples.update(bootstrap(n, games, min(n_bootstrap, settings.metric_resamples), seed))
-    ones = np.ones((1, n))
+        skipped["metric and flips"] = (f"the metric and flip-rate splits need exact mode, which {G} sources do not get "
+                                       f"(max_exact_players {settings.max_exact_players}, min_exact_pairs "
+                                       f"{settings.min_exact_pairs:,} within max_evaluations {settings.max_evaluations:,})")
+    samples = bootstrap(blocks.n, statistics, n_bootstrap, seed)
+    if games:  # fewer resamples: a metric costs 2^k evaluations per resample; rows = the evaluated ones
+        samples.update(bootstrap(len(evaluated), games, min(n_bootstrap, settings.metric_resamples), seed))
+    ones = np.ones((1, blocks.n))
     background = ("the golden rows: a source outside the coalition takes the values of a random golden row "
                   "(interventional Shapley values of the model difference)")
     method = "exact" if mode == "exact" else "permutation (one random player order per row)"
@@ -183,7 +186,7 @@ def release_attribution(
                                     ("#flips", flip_game, "flip rate")):
         if game_fn is None:
             continue
-        point = game_fn(ones)[0]
+        point = game_fn(np.ones((1, len(evaluated))))[0]
         s = samples[name]
         contributions = [Contribution(p, kind, float(point[2 + j]), *interval(s[:, 2 + j], confidence), cols)
                          for j, (p, kind, cols) in enumerate(_source_players(names, groups, True))]
@@ -234,9 +237,8 @@ def _prediction_games(task, y, metric, cand: Outputs, base: Outputs, f0, f1, val
         return EvalData(task, y[evaluated], classes, proba if base.kind == "proba" else None)
 
     def game_statistic(per_coalition: Callable[[np.ndarray, int], np.ndarray]):
-        def statistic(counts: np.ndarray) -> np.ndarray:
-            sub = counts[:, evaluated]
-            v = np.column_stack([per_coalition(sub, mask) for mask in range(2**k)])  # (B, 2^k)
+        def statistic(counts: np.ndarray) -> np.ndarray:  # counts over the evaluated rows
+            v = np.column_stack([per_coalition(counts, mask) for mask in range(2**k)])  # (B, 2^k)
             return np.c_[v[:, 0], v[:, -1], v @ coefficients.T]
         return statistic
 

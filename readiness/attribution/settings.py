@@ -87,10 +87,14 @@ class AttributionSettings(_Strict):
     enabled: bool = True
     #: model rows predicted for mixed coalitions, in all (the two ends use every row on top).
     max_evaluations: int = Field(250_000, ge=1_000, le=100_000_000)
-    #: exact Shapley (2^k coalitions per pair) up to this many players, permutation sampling beyond.
+    #: exact Shapley (2^k coalitions per pair) up to this many players, permutation sampling beyond …
     max_exact_players: int = Field(10, ge=1, le=14)
+    #: … and only while the budget covers every pair or at least this many (else the row sample is too thin).
+    min_exact_pairs: int = Field(2_000, ge=1)
     #: model rows per predict call (bounds memory).
     chunk_rows: int = Field(200_000, ge=1_000)
+    #: bootstrap units grouped at random into at most this many blocks (cost: resamples × blocks).
+    bootstrap_blocks: int = Field(20_000, ge=50)
     #: resamples for the metric and flip-rate games (each resample evaluates the metric 2^k times).
     metric_resamples: int = Field(400, ge=50, le=100_000)
 

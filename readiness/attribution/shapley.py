@@ -242,6 +242,39 @@ def ratio_mean(counts: np.ndarray, values: np.ndarray, rows: np.ndarray | None) 
         return (counts @ values.astype(counts.dtype)) / counts.sum(axis=1, keepdims=True)
 
 
+class Blocks:
+    """Bootstrap units: the units themselves, or at most ``max_blocks`` random groups of them.
+
+    Every mean resampled here is a ratio of sums over independent units (golden rows,
+    clusters of a coupling). Resampling random groups of units estimates the same variance
+    as resampling the units (the groups are themselves independent and alike) at a cost of
+    resamples × groups instead of resamples × units.
+    """
+
+    def __init__(self, n_units: int, max_blocks: int, seed: int):
+        if n_units <= max_blocks:
+            self.of, self.n = np.arange(n_units), n_units
+        else:
+            self.of, self.n = np.random.default_rng([seed, 17]).permutation(n_units) % max_blocks, max_blocks
+
+    def sums(self, values: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Per block: the sums of ``values`` (one row per unit of ``rows``; all units if None), then the count."""
+        values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+        block = self.of if rows is None else self.of[rows]
+        out = np.empty((self.n, values.shape[1] + 1))
+        for q in range(values.shape[1]):
+            out[:, q] = np.bincount(block, weights=values[:, q], minlength=self.n)
+        out[:, -1] = np.bincount(block, minlength=self.n)
+        return out
+
+    @staticmethod
+    def mean(counts: np.ndarray, sums: np.ndarray) -> np.ndarray:
+        """Resampled means ``(B, q)`` from block counts ``(B, blocks)`` and :meth:`sums`."""
+        total = counts @ sums.astype(counts.dtype)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return total[:, :-1].astype(np.float64) / total[:, -1:]
+
+
 def interval(samples: np.ndarray, confidence: float) -> tuple[tuple[float, float] | None, float | None]:
     interval = percentile_interval(samples, confidence)
     if not math.isfinite(interval.low):
