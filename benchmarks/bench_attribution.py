@@ -166,13 +166,18 @@ def bench_peer(rows: int) -> None:
     start = time.perf_counter()
     values = explainer.shap_values(sample)
     seconds = time.perf_counter() - start
-    per_feature = np.asarray(values).reshape(len(sample), -1)[:, -N_COLUMNS:].mean(axis=0)
+    values = np.asarray(values)
+    positive = values[:, :, -1] if values.ndim == 3 else values  # (rows, features[, classes])
+    per_feature = positive.mean(axis=0)
     by_source = {s: float(sum(per_feature[int(c[1:])] for c in cols)) for s, cols in sources.items()}
     print(f"\npeer: shap {shap.__version__} TreeExplainer, interventional, 100 background rows: "
           f"{seconds:.2f} s for 2,000 current rows → about {seconds * rows / 2000:.0f} s for {rows:,} "
           f"(no CIs; the background is 100 rows, not the reference; per-feature values summed by source "
           f"are not the sources' Shapley values when features interact across sources)")
-    print("    mean SHAP by source: " + ", ".join(f"{s} {v:+.4f}" for s, v in by_source.items()))
+    change = old.model.predict_proba(sample)[:, 1].mean() - explainer.expected_value[-1] if np.ndim(
+        explainer.expected_value) else old.model.predict_proba(sample)[:, 1].mean() - explainer.expected_value
+    print("    mean SHAP by source (2,000 current rows vs the 100-row background, change "
+          f"{change:+.4f}): " + ", ".join(f"{s} {v:+.4f}" for s, v in by_source.items()))
 
 
 # --------------------------------------------------------------------------- coverage

@@ -318,6 +318,12 @@ def test_multiclass_release_with_log_loss_and_a_chosen_class():
     assert abs(result.metric.start - log_loss(y, old.predict_proba(X))) < 1e-9
     assert abs(result.metric.end - log_loss(y, new.predict_proba(X))) < 1e-9
     assert abs(sum(c.value for c in result.metric.contributions) - result.metric.total) < 1e-12
+    # memory bound: with classes × budget too large, only the followed class is kept and split
+    bounded = release_attribution(new, old, X, "multiclass", y=y, sources=sources, metric="log_loss", output=2,
+                                  n_bootstrap=100, settings={"max_evaluations": 30_000_000})
+    assert bounded.metric is None and "classes" in bounded.skipped["metric and flips"]
+    for name, c in result.mean_prediction.by_name.items():
+        assert abs(bounded.mean_prediction.by_name[name].value - c.value) < 1e-12
 
 
 def test_predictions_are_stacked_into_few_calls():

@@ -11,6 +11,7 @@ from readiness.attribution.outputs import Outputs
 from readiness.attribution.settings import MODEL_PLAYER, AttributionSettings
 from readiness.exceptions import InputError
 
+
 def _source_players(names: list[str], groups: list[list[Any]], model_player: bool) -> list[tuple[str, str, list[str]]]:
     players = [(MODEL_PLAYER, "model", [])] if model_player else []
     return players + [(name, "source", [str(c) for c in cols]) for name, cols in zip(names, groups)]

@@ -15,6 +15,7 @@ from readiness.attribution.shapley import (Blocks, Game, Mixer, coupling, interv
                                           shapley_coefficients)
 from readiness.bootstrap import bootstrap
 
+
 def data_attribution(
     model: Any,
     reference: pd.DataFrame,
@@ -43,7 +44,8 @@ def data_attribution(
     ----------
     model, new_model : fitted models (scikit-learn API or ModelAdapter)
     reference, current : DataFrame
-        The columns the model(s) read (extra columns are mixed too and ignored by the models).
+        Rows with the columns the model(s) read; other columns are left out (all columns are
+        players when a model has no feature names).
     task : {"binary", "multiclass", "regression"}
     sources : mapping of source name to columns, optional
         Default: every column its own source.
@@ -137,7 +139,8 @@ def _data_game(game: Game, players, ref_rows, cur_rows, settings, n_bootstrap, c
     steps = (game.new_values[-1][new_rows] - game.old_values[0][old_rows])[:, 0]
     redistribution = phi - steps[:, None] / k  # sums to zero over players, pair by pair
     ends = per_cluster(design, np.c_[start_pair, end_pair])
-    blocks = Blocks(design.n_clusters, settings.bootstrap_blocks, seed)
+    split_rows = len(cur_rows) != len(ref_rows)  # then a row of the larger side spans two clusters
+    blocks = Blocks(design.n_clusters, settings.bootstrap_blocks, seed, neighbours=True, min_size=4 if split_rows else 1)
     end_sums = blocks.sums(ends)
     if clusters is None:
         I_sums = blocks.sums(per_cluster(design, redistribution))

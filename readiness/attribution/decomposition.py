@@ -64,6 +64,26 @@ class Attribution:
         parts = ", ".join(f"{c.name} {c.value:+.{digits}f}" for c in self.contributions)
         return f"{self.quantity} {self.total:+.{digits}f} = {parts}"
 
+    def rows_table(self) -> list[dict[str, Any]]:
+        """One plain row per player, then the total: what a report's table shows.
+
+        Examples
+        --------
+        >>> a = Attribution("mean prediction", 0.1, 0.141, [Contribution("model", "model", 0.006, (0.0, 0.01))])
+        >>> a.rows_table()[0]["player"], a.rows_table()[-1]["player"]
+        ('model', 'total')
+        """
+        rows = []
+        for c in self.contributions:
+            share = c.value / self.total if self.total else float("nan")
+            rows.append({"player": c.name, "kind": c.kind, "columns": ", ".join(c.columns), "value": c.value,
+                         "ci_low": None if c.ci is None else c.ci[0], "ci_high": None if c.ci is None else c.ci[1],
+                         "share_of_total": share})
+        rows.append({"player": "total", "kind": "total", "columns": "", "value": self.total,
+                     "ci_low": None if self.total_ci is None else self.total_ci[0],
+                     "ci_high": None if self.total_ci is None else self.total_ci[1], "share_of_total": 1.0})
+        return rows
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data for a check's details (JSON-ready apart from NaN handling)."""
         return {

@@ -15,6 +15,7 @@ from readiness.attribution.shapley import Blocks, Game, Mixer, interval, ratio_m
 from readiness.bootstrap import bootstrap
 from readiness.exceptions import InputError
 
+
 def release_attribution(
     candidate: Any,
     baseline: Any,
@@ -95,10 +96,16 @@ def release_attribution(
                          "they must predict the same classes")
     n, G = len(X), len(groups)
     chosen = _choose_output(cand, output, f0.mean(axis=0), f1.mean(axis=0))
-    label = cand.labels[chosen]
+    label, full_chosen = cand.labels[chosen], chosen
+    # The metric and flip-rate games keep every output column of every coalition; with many
+    # classes only the followed column is kept (memory stays within ~0.5 GB).
+    keep_all = f1.shape[1] * settings.max_evaluations <= 64_000_000
+    if not keep_all:
+        f0, f1, chosen = f0[:, chosen:chosen + 1], f1[:, chosen:chosen + 1], 0
     delta = f1 - f0
     mixer = Mixer(frame, frame, groups)
-    difference = lambda outs: outs[1] - outs[0]  # noqa: E731 — Δ on mixed rows
+    difference = (lambda outs: outs[1] - outs[0]) if keep_all else (  # noqa: E731 — Δ on mixed rows
+        lambda outs: outs[1][:, [full_chosen]] - outs[0][:, [full_chosen]])
     game = Game(mixer, G, [base.predict, cand.predict], [delta], [delta], False, settings.chunk_rows, difference)
     rng = np.random.default_rng(seed)
     partner = rng.permutation(n)
@@ -147,7 +154,10 @@ def release_attribution(
 
     metric_game = flip_game = None
     games: dict[str, Callable] = {}
-    if values is not None:
+    if values is not None and not keep_all:
+        skipped["metric and flips"] = (f"{len(cand.labels):,} classes: the metric and flip-rate splits would hold every "
+                                       "class of every coalition; only the mean of the followed class is split")
+    elif values is not None:
         metric_game, flip_game, why = _prediction_games(task, y, metric, cand, base, f0, f1, values, evaluated, G)
         skipped.update(why)
         if metric_game is not None:

@@ -243,19 +243,28 @@ def ratio_mean(counts: np.ndarray, values: np.ndarray, rows: np.ndarray | None) 
 
 
 class Blocks:
-    """Bootstrap units: the units themselves, or at most ``max_blocks`` random groups of them.
+    """Bootstrap units: the units themselves, or groups of them (at most ``max_blocks``).
 
     Every mean resampled here is a ratio of sums over independent units (golden rows,
-    clusters of a coupling). Resampling random groups of units estimates the same variance
-    as resampling the units (the groups are themselves independent and alike) at a cost of
-    resamples × groups instead of resamples × units.
+    clusters of a coupling). Resampling groups of units estimates the same variance as
+    resampling the units, at a cost of resamples × groups instead of resamples × units.
+    Golden rows come in file order, so they are grouped at random; clusters of a coupling
+    are already in random order and are grouped with their neighbours (``neighbours``,
+    at least ``min_size`` a group): with data sets of different sizes a row of the larger
+    one is split between two neighbouring clusters, and keeping neighbours together keeps
+    the covariance that split creates (resampled apart, the CIs came out 8% too narrow).
     """
 
-    def __init__(self, n_units: int, max_blocks: int, seed: int):
-        if n_units <= max_blocks:
+    def __init__(self, n_units: int, max_blocks: int, seed: int, neighbours: bool = False, min_size: int = 1):
+        size = max(min_size, -(-n_units // max_blocks))
+        if size <= 1:
             self.of, self.n = np.arange(n_units), n_units
+        elif neighbours:
+            self.of = np.arange(n_units) // size
+            self.n = int(self.of[-1]) + 1
         else:
-            self.of, self.n = np.random.default_rng([seed, 17]).permutation(n_units) % max_blocks, max_blocks
+            self.n = -(-n_units // size)
+            self.of = np.random.default_rng([seed, 17]).permutation(n_units) % self.n
 
     def sums(self, values: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """Per block: the sums of ``values`` (one row per unit of ``rows``; all units if None), then the count."""
