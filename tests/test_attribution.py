@@ -300,6 +300,13 @@ def test_release_metric_and_flip_games_end_exactly_at_the_two_models():
     assert abs(result.mean_prediction.total - (p1 - p0).mean()) < 1e-12
     # support_calls is only in the candidate: the usage feed carries most of the metric change
     assert metric.by_name["usage_feed"].value > metric.by_name["crm_export"].value
+    north = (golden["region"] == "north").to_numpy()
+    segment_metric, segment_flips = result.segment_metrics["region=north"], result.segment_flips["region=north"]
+    assert abs(segment_metric.start - roc_auc_score(y[north], p0[north])) < 1e-9
+    assert abs(segment_metric.end - roc_auc_score(y[north], p1[north])) < 1e-9
+    assert abs(sum(c.value for c in segment_metric.contributions) - segment_metric.total) < 1e-12
+    assert abs(segment_flips.end - np.mean((p1 >= 0.5)[north] != (p0 >= 0.5)[north])) < 1e-12
+    assert abs(sum(c.value for c in segment_flips.contributions) - segment_flips.total) < 1e-12
 
 
 def test_multiclass_release_with_log_loss_and_a_chosen_class():

@@ -118,6 +118,10 @@ def release_attribution_check(result: ReleaseAttribution | None, reason: str = "
                  details=_details(overall, result.segments, {"output": result.output,
                                                              "metric": _maybe(result.metric),
                                                              "flips": _maybe(result.flips),
+                                                             "segment_metrics": {k: a.to_dict() for k, a in
+                                                                                 result.segment_metrics.items()},
+                                                             "segment_flips": {k: a.to_dict() for k, a in
+                                                                               result.segment_flips.items()},
                                                              "skipped": dict(result.skipped)}))
 
 

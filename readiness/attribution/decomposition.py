@@ -106,12 +106,17 @@ class ReleaseAttribution:
     metric: Attribution | None
     flips: Attribution | None
     skipped: dict[str, str] = field(default_factory=dict)
+    segment_metrics: dict[str, Attribution] = field(default_factory=dict)
+    segment_flips: dict[str, Attribution] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"output": self.output, "mean_prediction": self.mean_prediction.to_dict(),
                 "segments": {k: v.to_dict() for k, v in self.segments.items()},
                 "metric": None if self.metric is None else self.metric.to_dict(),
-                "flips": None if self.flips is None else self.flips.to_dict(), "skipped": dict(self.skipped)}
+                "flips": None if self.flips is None else self.flips.to_dict(),
+                "segment_metrics": {k: v.to_dict() for k, v in self.segment_metrics.items()},
+                "segment_flips": {k: v.to_dict() for k, v in self.segment_flips.items()},
+                "skipped": dict(self.skipped)}
 
 
 @dataclass

@@ -152,25 +152,29 @@ def release_attribution(
 
         statistics[key] = statistic
 
-    metric_game = flip_game = None
-    games: dict[str, Callable] = {}
+    games: dict[tuple[str, str], Callable] = {}
     if values is not None and not keep_all:
         skipped["metric and flips"] = (f"{len(cand.labels):,} classes: the metric and flip-rate splits would hold every "
                                        "class of every coalition; only the mean of the followed class is split")
     elif values is not None:
-        metric_game, flip_game, why = _prediction_games(task, y, metric, cand, base, f0, f1, values, evaluated, G)
-        skipped.update(why)
-        if metric_game is not None:
-            games["#metric"] = metric_game
-        if flip_game is not None:
-            games["#flips"] = flip_game
+        for number, (key, rows) in enumerate(analyses.items()):
+            if number > settings.max_metric_segments:
+                skipped[f"metric and flips [{key}]"] = (f"only the first {settings.max_metric_segments} segments get "
+                                                        "metric and flip-rate splits (max_metric_segments)")
+                continue
+            subset = position[rows[is_evaluated[rows]]]
+            metric_game, flip_game, why = _prediction_games(task, y, metric, cand, base, f0, f1, values, evaluated,
+                                                            np.sort(subset), G)
+            skipped.update({(f"{reason} [{key}]" if key else reason): text for reason, text in why.items()})
+            games.update({(kind, key): game for kind, game in (("metric", metric_game), ("flips", flip_game)) if game})
     elif metric or task != "regression":
         skipped["metric and flips"] = (f"the metric and flip-rate splits need exact mode, which {G} sources do not get "
                                        f"(max_exact_players {settings.max_exact_players}, min_exact_pairs "
                                        f"{settings.min_exact_pairs:,} within max_evaluations {settings.max_evaluations:,})")
     samples = bootstrap(blocks.n, statistics, n_bootstrap, seed)
     if games:  # fewer resamples: a metric costs 2^k evaluations per resample; rows = the evaluated ones
-        samples.update(bootstrap(len(evaluated), games, min(n_bootstrap, settings.metric_resamples), seed))
+        named = {f"{kind}#{key}": game for (kind, key), game in games.items()}
+        samples.update(bootstrap(len(evaluated), named, min(n_bootstrap, settings.metric_resamples), seed))
     ones = np.ones((1, blocks.n))
     background = ("the golden rows: a source outside the coalition takes the values of a random golden row "
                   "(interventional Shapley values of the model difference)")
@@ -191,34 +195,42 @@ def release_attribution(
         results[key] = Attribution(f"mean {label}", float(point[0]), float(point[0] + point[1]), contributions,
                                    total_ci, key or None, rows={"golden": len(rows)},
                                    evaluated_pairs=int(is_evaluated[rows].sum()), **common)
-    extra = {}
-    for name, game_fn, quantity in (("#metric", metric_game, METRICS[metric].title if metric else ""),
-                                    ("#flips", flip_game, "flip rate")):
-        if game_fn is None:
-            continue
+    extra: dict[tuple[str, str], Attribution] = {}
+    titles = {"metric": METRICS[metric].title if metric else "", "flips": "flip rate"}
+    for (kind, key), game_fn in games.items():
         point = game_fn(np.ones((1, len(evaluated))))[0]
-        s = samples[name]
-        contributions = [Contribution(p, kind, float(point[2 + j]), *interval(s[:, 2 + j], confidence), cols)
-                         for j, (p, kind, cols) in enumerate(_source_players(names, groups, True))]
+        s = samples[f"{kind}#{key}"]
+        contributions = [Contribution(p, role, float(point[2 + j]), *interval(s[:, 2 + j], confidence), cols)
+                         for j, (p, role, cols) in enumerate(_source_players(names, groups, True))]
         total_ci, _ = interval(s[:, 1] - s[:, 0], confidence)
         metric_note = note.replace("CIs", "CIs; the metric is computed on those rows") if note else ""
-        extra[name] = Attribution(quantity, float(point[0]), float(point[1]), contributions, total_ci, None,
-                                  rows={"golden": n, "metric rows": len(evaluated)},
-                                  evaluated_pairs=len(evaluated),
-                                  **{**common, "players": G + 1, "note": metric_note})
-    return ReleaseAttribution(label, results.pop(""), results, extra.get("#metric"), extra.get("#flips"), skipped)
+        rows = analyses[key]
+        extra[kind, key] = Attribution(titles[kind], float(point[0]), float(point[1]), contributions, total_ci,
+                                       key or None, rows={"golden": len(rows), "metric rows": int(is_evaluated[rows].sum())},
+                                       evaluated_pairs=int(is_evaluated[rows].sum()),
+                                       **{**common, "players": G + 1, "note": metric_note})
+    return ReleaseAttribution(
+        label, results.pop(""), results, extra.pop(("metric", ""), None), extra.pop(("flips", ""), None), skipped,
+        segment_metrics={key: a for (kind, key), a in extra.items() if kind == "metric"},
+        segment_flips={key: a for (kind, key), a in extra.items() if kind == "flips"})
 
 
-def _prediction_games(task, y, metric, cand: Outputs, base: Outputs, f0, f1, values, evaluated, G):
-    """The metric and flip-rate games on mixed predictions (players: model + sources)."""
+def _prediction_games(task, y, metric, cand: Outputs, base: Outputs, f0, f1, values, evaluated, subset, G):
+    """The metric and flip-rate games on mixed predictions (players: model + sources).
+
+    ``subset``: positions within ``evaluated`` of the rows the games are played on (a segment).
+    """
     from readiness.metrics import METRICS, EvalData
 
     skipped: dict[str, str] = {}
-    f0e, f1e = f0[evaluated], f1[evaluated]
-    mean_delta = (f1 - f0).mean(axis=0)
+    rows = evaluated[subset]
+    f0e, f1e, values = f0[rows], f1[rows], values[subset]
+    mean_delta = (f1 - f0).mean(axis=0)  # the model's change everywhere, as in the mean split
     k = G + 1
     coefficients = shapley_coefficients(k)
     full = 2**G - 1
+    if len(rows) == 0:
+        return None, None, {"metric and flips": "no evaluated rows"}
 
     def mixed(mask: int) -> np.ndarray:
         """Mixed prediction of coalition ``mask`` (bit 0 = model) on the evaluated rows."""
@@ -236,19 +248,20 @@ def _prediction_games(task, y, metric, cand: Outputs, base: Outputs, f0, f1, val
 
     def eval_data(p: np.ndarray) -> EvalData:
         if task == "regression":
-            return EvalData(task, y[evaluated], p[:, 0])
+            return EvalData(task, y[rows], p[:, 0])
         classes = base.classes_of(p)
         if task == "binary":
             score = p[:, 0]
             proba = None if base.kind != "proba" else np.c_[1 - np.clip(score, 0, 1), np.clip(score, 0, 1)]
-            return EvalData(task, y[evaluated], classes, proba, score)
+            return EvalData(task, y[rows], classes, proba, score)
         proba = np.clip(p, 0, None)
         proba = proba / np.where(proba.sum(axis=1, keepdims=True) > 0, proba.sum(axis=1, keepdims=True), 1)
-        return EvalData(task, y[evaluated], classes, proba if base.kind == "proba" else None)
+        return EvalData(task, y[rows], classes, proba if base.kind == "proba" else None)
 
     def game_statistic(per_coalition: Callable[[np.ndarray, int], np.ndarray]):
         def statistic(counts: np.ndarray) -> np.ndarray:  # counts over the evaluated rows
-            v = np.column_stack([per_coalition(counts, mask) for mask in range(2**k)])  # (B, 2^k)
+            here = counts[:, subset]
+            v = np.column_stack([per_coalition(here, mask) for mask in range(2**k)])  # (B, 2^k)
             return np.c_[v[:, 0], v[:, -1], v @ coefficients.T]
         return statistic
 

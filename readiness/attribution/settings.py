@@ -95,6 +95,8 @@ class AttributionSettings(_Strict):
     chunk_rows: int = Field(200_000, ge=1_000)
     #: bootstrap units grouped at random into at most this many blocks (cost: resamples × blocks).
     bootstrap_blocks: int = Field(20_000, ge=50)
+    #: segments (in the order given) that also get metric and flip-rate splits.
+    max_metric_segments: int = Field(10, ge=0, le=1000)
     #: resamples for the metric and flip-rate games (each resample evaluates the metric 2^k times).
     metric_resamples: int = Field(400, ge=50, le=100_000)
 
