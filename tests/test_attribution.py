@@ -629,3 +629,12 @@ def test_exact_mode_while_the_budget_covers_enough_pairs_permutation_beyond():
     assert many.method.startswith("permutation") and many.players == 8
     for c in many.contributions:  # additive: exact whatever the order
         assert abs(c.value - 0.1) < 1e-9
+
+
+@pytest.mark.parametrize("module", ["settings", "outputs", "decomposition", "shapley", "data", "release", "checks", "plots"])
+def test_docstring_examples_hold(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"readiness.attribution.{module}"))
+    assert result.failed == 0 and result.attempted > 0

@@ -205,6 +205,14 @@ def coupling(n_new: int, n_old: int, rng: np.random.Generator) -> Design:
     weighted by its length. Each row's pairs weigh exactly ``1/n`` of its side, so any statistic
     linear in the rows has its full-data value; there are at most ``n_new + n_old − 1`` pairs. A
     cluster is a row of the smaller side with its partners.
+
+    Examples
+    --------
+    >>> design = coupling(2, 3, np.random.default_rng(0))
+    >>> len(design.weight), float(design.weight.sum())
+    (4, 1.0)
+    >>> np.bincount(design.old_rows, design.weight).round(6).tolist()  # each old row weighs 1/3
+    [0.333333, 0.333333, 0.333333]
     """
     shuffled_new, shuffled_old = rng.permutation(n_new), rng.permutation(n_old)
     cuts = np.union1d(np.arange(n_new + 1, dtype=np.int64) * n_old, np.arange(n_old + 1, dtype=np.int64) * n_new)
@@ -253,6 +261,14 @@ class Blocks:
     at least ``min_size`` a group): with data sets of different sizes a row of the larger
     one is split between two neighbouring clusters, and keeping neighbours together keeps
     the covariance that split creates (resampled apart, the CIs came out 8% too narrow).
+
+    Examples
+    --------
+    >>> blocks = Blocks(6, max_blocks=3, seed=0, neighbours=True)
+    >>> blocks.of.tolist(), blocks.n
+    ([0, 0, 1, 1, 2, 2], 3)
+    >>> Blocks.mean(np.ones((1, 3)), blocks.sums(np.arange(6.0))).tolist()  # the plain mean
+    [[2.5]]
     """
 
     def __init__(self, n_units: int, max_blocks: int, seed: int, neighbours: bool = False, min_size: int = 1):
