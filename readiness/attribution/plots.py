@@ -135,9 +135,10 @@ def waterfall_figure(attribution: Any, title: str | None = None, max_bars: int =
     ax_text.set_title("value [CI]", fontsize=9, loc="left")
     from matplotlib.patches import Patch
 
-    key = [Patch(color=_UP, label="raises"), Patch(color=_DOWN, label="lowers")]
-    if any(kind == "model" for *_, kind in items):
-        key.insert(0, Patch(color=_MODEL, label="model"))
+    kinds = {("model" if kind == "model" else "raises" if value >= 0 else "lowers")
+             for _, value, _, kind in items if kind != "rest"}
+    key = [Patch(color=colour, label=name) for name, colour in (("model", _MODEL), ("raises", _UP), ("lowers", _DOWN))
+           if name in kinds]
     if fold:
         key.append(Patch(color=_TOTAL, label="smallest sources, folded"))
     ax.legend(handles=key, fontsize=8, loc="best", frameon=False)
