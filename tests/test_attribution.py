@@ -452,6 +452,10 @@ def test_bad_inputs_get_one_clear_line():
         data_attribution(fixed(BETA0), reference, current, "regression", segments=["region=north"])
     with pytest.raises(InputError, match="not one of the model's outputs"):
         release_attribution(fixed(BETA1), fixed(BETA0), reference, "regression", output="P(7)")
+    with pytest.raises(InputError, match="unknown metric 'auc'"):
+        release_attribution(fixed(BETA1), fixed(BETA0), reference, "regression", y=np.zeros(50), metric="auc")
+    with pytest.raises(InputError, match="49 labels for 50 golden rows"):
+        release_attribution(fixed(BETA1), fixed(BETA0), reference, "regression", y=np.zeros(49), metric="rmse")
 
 
 def test_an_empty_segment_is_reported_not_crashed():

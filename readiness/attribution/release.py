@@ -84,6 +84,10 @@ def release_attribution(
     settings = AttributionSettings.model_validate(settings or {}) if not isinstance(settings, AttributionSettings) else settings
     _frames(X, X, "release attribution")
     X = X.reset_index(drop=True)
+    if metric is not None and metric not in METRICS:
+        raise InputError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    if y is not None and len(y) != len(X):
+        raise InputError(f"{len(y):,} labels for {len(X):,} golden rows; give one label per row")
     used = _columns_used(X, [(candidate, candidate_columns), (baseline, baseline_columns)], "golden")
     resolved = resolve_sources(sources, used)
     names, groups = list(resolved), list(resolved.values())
