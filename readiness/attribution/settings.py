@@ -98,7 +98,7 @@ class AttributionSettings(_Strict):
     #: segments (in the order given) that also get metric and flip-rate splits.
     max_metric_segments: int = Field(10, ge=0, le=1000)
     #: resamples for the metric and flip-rate games (each resample evaluates the metric 2^k times).
-    metric_resamples: int = Field(400, ge=50, le=100_000)
+    metric_resamples: int = Field(200, ge=50, le=100_000)
 
 
 def parse_segment_key(key: str) -> tuple[str, str]:
