@@ -6,26 +6,38 @@ Exit codes: 0 ready (pass or warn), 1 not ready (a check failed or errored),
 
 from __future__ import annotations
 
+import io
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
 
 from readiness import __version__
-from readiness.config import REPORTS, load_config, starter_config_text
-from readiness.exceptions import UsageError
+from readiness.config import load_config, starter_config_text
+from readiness.registry import registry
+from readiness.escape import terminal_text
+from readiness.exceptions import Terminated, UsageError
 
 EXIT_USAGE = 2
 
 
+def _echo(line: str) -> None:
+    """Every line readiness prints goes through here or :func:`_echo_err`: column names,
+    messages and paths come from data, and raw control sequences could rewrite the
+    terminal or CI log (erase lines, print a fake verdict)."""
+    click.echo(terminal_text(line))
+
+
 def _echo_err(line: str) -> None:
-    click.echo(line, err=True)
+    click.echo(terminal_text(line), err=True)
 
 
 def _abs(path: str | None) -> str | None:
-    from readiness.artifacts import is_loader_spec
+    from readiness.artifacts.trust import is_loader_spec
 
-    if path is None or is_loader_spec(path):
+    if path is None or is_loader_spec(path, Path.cwd()):
         return path
     return str(Path(path).expanduser().resolve())
 
@@ -48,16 +60,16 @@ def init(path: str, force: bool, ci: str | None) -> None:
     if target.exists() and not force:
         if ci is None:
             raise UsageError(f"{target}: already exists; pass --force to overwrite it or --path to write elsewhere")
-        click.echo(f"Kept the existing {target}.")
+        _echo(f"Kept the existing {target}.")
     else:
         target.write_text(starter_config_text(), encoding="utf-8")
-        click.echo(f"Wrote {target}: edit model, golden and target, then run `readiness run --config {target}`.")
+        _echo(f"Wrote {target}: edit model, golden and target, then run `readiness run --config {target}`.")
     checklist = target.parent / "checklist.yaml"
     if not checklist.exists() or force:
         from readiness.resources import templates_dir
 
         checklist.write_text((templates_dir() / "checklist.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-        click.echo(f"Wrote {checklist}: your workflow, ML Test Score answers and fears.")
+        _echo(f"Wrote {checklist}: your workflow, ML Test Score answers and fears.")
     if ci is not None:
         _write_ci(ci, force)
 
@@ -79,14 +91,14 @@ def _write_ci(ci: str, force: bool) -> None:
         raise UsageError(f"{target}: already exists; pass --force to overwrite it")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
-    click.echo(f"Wrote {target}{hint}.")
+    _echo(f"Wrote {target}{hint}.")
 
 
 @cli.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="readiness.yaml (default: ./readiness.yaml when it exists).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (overrides `output`).")
-@click.option("--only", "only", multiple=True, type=click.Choice(REPORTS), help="Run only this report (repeatable).")
+@click.option("--only", "only", multiple=True, type=click.Choice(registry.names()), help="Run only this report (repeatable).")
 @click.option("--model", default=None, help="Candidate model: .skops/.joblib/.pkl file, MLflow model folder, or module:function.")
 @click.option("--baseline", default=None, help="Production model (same forms as --model).")
 @click.option("--golden", type=click.Path(dir_okay=False), default=None, help="Golden dataset (.csv/.parquet).")
@@ -100,7 +112,7 @@ def _write_ci(ci: str, force: bool) -> None:
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def run(config_path, out, only, model, baseline, golden, target, task, trust_artifact, timeout, warn_exit_code, debug) -> None:
     """Run the readiness reports and exit 0 (ready), 1 (not ready) or 2 (bad input)."""
-    from readiness.runner import run as run_reports
+    from readiness.run.runner import run as run_reports
 
     if config_path is None and Path("readiness.yaml").is_file():
         config_path = "readiness.yaml"
@@ -128,14 +140,14 @@ def _print_result(result) -> None:
 def _print_verdict(out_dir: Path, documents: list[dict], status: str) -> None:
     for doc in documents:
         html_file = doc.get("files", {}).get("html", "")
-        click.echo(f"{doc['report']}: {doc['status'].upper()}  {out_dir / html_file}")
+        _echo(f"{doc['report']}: {doc['status'].upper()}  {out_dir / html_file}")
         failing = [c for c in doc.get("checks", []) if c["status"] in ("fail", "error")]
         for check in failing[:10]:
-            click.echo(f"  ✗ {check['id']}: {check['message']}")
+            _echo(f"  ✗ {check['id']}: {check['message']}")
         if len(failing) > 10:
-            click.echo(f"  … and {len(failing) - 10} more failing checks")
+            _echo(f"  … and {len(failing) - 10} more failing checks")
     verdict = "ready" if status in ("pass", "warn") else "not ready"
-    click.echo(f"Verdict: {status.upper()} ({verdict}); overview in {out_dir / 'index.html'}")
+    _echo(f"Verdict: {status.upper()} ({verdict}); overview in {out_dir / 'index.html'}")
 
 
 @cli.command()
@@ -144,13 +156,13 @@ def _print_verdict(out_dir: Path, documents: list[dict], status: str) -> None:
               help="Exit with this code when the verdict is WARN (default 0).")
 def summary(folder: str, warn_exit_code: int | None) -> None:
     """Rebuild index.html, junit.xml, summary.md and summary.json of a run FOLDER from its results JSON."""
-    from readiness.aggregate import RUN_FILES, load_results, write_run_outputs
-    from readiness.runner import exit_code_for
+    from readiness.run.aggregate import RUN_FILES, load_results, write_run_outputs
+    from readiness.run.runner import exit_code_for
 
     out_dir = Path(folder)
     documents = load_results(out_dir)
     result = write_run_outputs(out_dir, documents)
-    click.echo(f"Rebuilt {', '.join(RUN_FILES)} in {out_dir} from {len(documents)} report(s).", err=True)
+    _echo_err(f"Rebuilt {', '.join(RUN_FILES)} in {out_dir} from {len(documents)} report(s).")
     _print_verdict(out_dir, documents, result["status"])
     sys.exit(exit_code_for(result["status"], warn_exit_code))
 
@@ -166,22 +178,22 @@ def demo(out: str, timeout: float | None) -> None:
     (the candidate improves overall but regresses on one region).
     """
     from readiness.demo import build_scenario
-    from readiness.runner import run as run_reports
+    from readiness.run.runner import run as run_reports
 
     folder = Path(out).resolve()
     if folder.exists() and any(folder.iterdir()) and not (folder / "inputs" / "readiness.yaml").is_file():
         raise UsageError(f"{folder}: exists and is not a readiness demo folder; choose another --out")
-    click.echo(f"Building the demo scenario in {folder / 'inputs'} …", err=True)
+    _echo_err(f"Building the demo scenario in {folder / 'inputs'} …")
     config_file = build_scenario(folder / "inputs")
     config = load_config(config_file, {"output": str(folder / "report")})
     result = run_reports(config, timeout_s=timeout, echo=_echo_err, progress=sys.stderr.isatty())
     _print_result(result)
     errored = [o.report for o in result.outcomes if o.status == "error"]
     if errored:
-        click.echo(f"Demo reports with errors: {', '.join(errored)}", err=True)
+        _echo_err(f"Demo reports with errors: {', '.join(errored)}")
         sys.exit(1)
-    click.echo("The demo's FAIL is the story: the candidate improves overall but regresses on region=north, "
-               "whose rows its new training extract silently dropped.")
+    _echo("The demo's FAIL is the story: the candidate improves overall but regresses on region=north, "
+          "whose rows its new training extract silently dropped.")
 
 
 @cli.command()
@@ -198,7 +210,7 @@ def demo(out: str, timeout: float | None) -> None:
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def drift(reference, current, model, target, out, config_path, trust_artifact, warn_exit_code, timeout, debug) -> None:
     """Drift of CURRENT data against REFERENCE data (a .csv/.parquet file or a saved profile)."""
-    from readiness.runner import run as run_reports
+    from readiness.run.runner import run as run_reports
 
     overrides = {"reference": _abs(reference), "current": _abs(current), "output": _abs(out)}
     if model:
@@ -218,6 +230,55 @@ def drift(reference, current, model, target, out, config_path, trust_artifact, w
 
 
 @cli.command()
+@click.argument("log")
+@click.option("--timestamp", default=None, metavar="COL", help="Timestamp column (default: timestamp).")
+@click.option("--prediction", default=None, metavar="COL", help="Prediction column: a score or a probability.")
+@click.option("--version", "version_column", default=None, metavar="COL",
+              help="Model version column (default: model_version or version when present).")
+@click.option("--label", default=None, metavar="COL", help="Label column in the log.")
+@click.option("--labels", "labels_file", default=None, type=click.Path(dir_okay=False),
+              help="A separate file of late labels, joined on --id.")
+@click.option("--id", "id_column", default=None, metavar="COL", help="Id column joining --labels to the log.")
+@click.option("--reference", default=None, help="Reference data (.csv/.parquet) or saved profile (.json) for the features.")
+@click.option("--chunk", default=None, help="Chunk by period (12h, 1d, 1w, 1M) or rows (e.g. 10000rows). Default 1d.")
+@click.option("--out", default="readiness-monitoring", show_default=True, type=click.Path(file_okay=False))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="readiness.yaml for monitoring settings (optional).")
+@click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None)
+@click.option("--timeout", type=click.FloatRange(min=1), default=None)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def monitor(log, timestamp, prediction, version_column, label, labels_file, id_column, reference, chunk, out,
+            config_path, warn_exit_code, timeout, debug) -> None:
+    """The model's behaviour over time from its prediction LOG (a .csv/.parquet file, a folder or a glob).
+
+    Chunks the log, learns bands from a reference period, finds changepoints and names the
+    model version that went live there, and checks realized (with labels) and estimated
+    (without) performance. Exits like `readiness run`.
+    """
+    from readiness.run.runner import run as run_reports
+
+    if labels_file and not id_column:
+        raise UsageError("--labels needs --id, the column joining the labels file to the log")
+    log_path = Path(log).expanduser()
+    overrides: dict = {"predictions": str(log_path if log_path.is_absolute() else Path.cwd() / log_path),
+                       "output": _abs(out)}
+    settings = {key: value for key, value in (("timestamp", timestamp), ("prediction", prediction),
+                                              ("version", version_column), ("label", label), ("id", id_column),
+                                              ("chunk", chunk), ("reference", _abs(reference))) if value is not None}
+    if settings:
+        overrides["monitoring"] = settings
+    if labels_file:
+        overrides["labels"] = _abs(labels_file)
+    config = load_config(config_path, overrides)
+    result = run_reports(config, ["monitoring_report"], timeout_s=timeout, echo=_echo_err, progress=sys.stderr.isatty())
+    _print_result(result)
+    for outcome in result.outcomes:
+        if outcome.usage_error:
+            raise UsageError(outcome.usage_error)
+    sys.exit(result.exit_code(warn_exit_code))
+
+
+@cli.command()
 @click.argument("reference", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
               help="Where to write the profile (.json).")
@@ -228,7 +289,7 @@ def profile(reference: str, output: str, bins: int, max_categories: int) -> None
     import time
 
     from readiness.data import read_table, sha256_file
-    from readiness.profile import fit_reference, save_profile
+    from readiness.stats.profile import fit_reference, save_profile
 
     started = time.perf_counter()
     frame = read_table(reference, "reference", text_as_categories=True)  # counts only: no model reads it
@@ -238,20 +299,35 @@ def profile(reference: str, output: str, bins: int, max_categories: int) -> None
     kinds = {}
     for p in profiles.values():
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
-    click.echo(f"Wrote {output}: {len(frame):,} rows, {len(profiles)} columns "
+    _echo(f"Wrote {output}: {len(frame):,} rows, {len(profiles)} columns "
                f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}) in {time.perf_counter() - started:.1f} s")
+
+
+def _stop_on_signal(signum: int, frame) -> None:
+    """SIGINT and SIGTERM unwind the run through its cleanup (child processes, temp folders)."""
+    for number in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut the cleanup short
+        signal.signal(number, signal.SIG_IGN)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated(signum)
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {number: signal.signal(number, _stop_on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         cli.main(args=argv, prog_name="readiness", standalone_mode=False)
-    except click.exceptions.Abort:
-        _echo_err("readiness: aborted")
-        sys.exit(130)
+    except click.exceptions.Abort:  # click's form of KeyboardInterrupt
+        _echo_err("readiness: interrupted")
+        sys.exit(128 + signal.SIGINT)
     except click.exceptions.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()
+        exc.show(file=shown)
+        for line in shown.getvalue().splitlines():
+            _echo_err(line)
         sys.exit(exc.exit_code)
     except UsageError as exc:
         if debug:
@@ -260,12 +336,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
         _echo_err("readiness: interrupted")
-        sys.exit(130)
+        sys.exit(128 + signal.SIGINT)
+    except Terminated as exc:
+        _echo_err("readiness: terminated")
+        sys.exit(128 + exc.signum)
     except Exception as exc:
         if debug:
             raise
         _echo_err(f"readiness: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         sys.exit(1)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -36,7 +36,7 @@ def test_bad_config_names_the_key_in_one_line(extra, expected):
 
 def test_each_report_names_the_keys_it_misses(tmp_path):
     from readiness.exceptions import UsageError
-    from readiness.runner import default_reports, preflight
+    from readiness.run.preflight import default_reports, preflight
 
     config = parse_config({"model": "m", "golden": "g"}, base_dir=tmp_path)
     with pytest.raises(UsageError, match="nothing to run"):
@@ -92,7 +92,8 @@ def test_starter_config_is_valid_and_documents_every_key(tmp_path):
     path = tmp_path / "readiness.yaml"
     path.write_text(text)
     config = load_config(path)
-    assert config.golden_benchmark.metrics["roc_auc"].max_regression == 0.01
+    assert config.golden_benchmark.metrics is None  # the defaults follow the model's task
+    assert config.golden_benchmark.thresholds_for("binary")["roc_auc"].max_regression == 0.01
     for name in set(_field_names(Config)) | set(GoldenBenchmarkConfig.model_fields):
         assert f"{name}:" in text, f"starter config does not show key {name!r}"
     # every key line is preceded by a comment (the starter explains itself)
