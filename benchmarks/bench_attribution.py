@@ -1,4 +1,4 @@
-"""Benchmark attribution (readiness.attribution). Not part of the test run.
+"""Benchmark attribution (readiness.stats.attribution). Not part of the test run.
 
     .venv/bin/python benchmarks/bench_attribution.py                 # target run + scaling + peer
     .venv/bin/python benchmarks/bench_attribution.py --coverage 400  # CI coverage simulation
@@ -30,7 +30,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from readiness.attribution import data_attribution, release_attribution, shapley_coefficients
+from readiness.stats.attribution import data_attribution, release_attribution, shapley_coefficients
 
 N_COLUMNS = 20
 

@@ -11,12 +11,13 @@ import pytest
 from pydantic import ValidationError
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from readiness.attribution import (MODEL_PLAYER, AttributionSettings, SegmentGuarantees, SourcesConfig,
-                                   data_attribution, data_attribution_check, literal, release_attribution,
-                                   release_attribution_check, resolve_sources, segment_consistency_checks,
-                                   shapley_coefficients, unread_source_columns, waterfall_figure)
-from readiness.attribution.shapley import coupling
 from readiness.exceptions import InputError
+from readiness.figures.attribution import literal, waterfall_figure
+from readiness.stats.attribution import (MODEL_PLAYER, AttributionSettings, SegmentGuarantees, SourcesConfig,
+                                         data_attribution, data_attribution_check, release_attribution,
+                                         release_attribution_check, resolve_sources, segment_consistency_checks,
+                                         shapley_coefficients, unread_source_columns)
+from readiness.stats.attribution.shapley import coupling
 from readiness.results import Check, report_document
 
 COLUMNS = ["x0", "x1", "x2", "x3", "x4", "x5"]
@@ -512,7 +513,7 @@ def test_segment_mean_shift_is_decided_on_its_ci(shift, noise, status):
     candidate = baseline + np.r_[shift + rng.normal(0, noise, 300), np.zeros(300)]
     checks = segment_consistency_checks({"region=north": {"max_mean_shift": 0.02}}, frame, candidate, baseline,
                                         n_bootstrap=400)
-    assert [c.id for c in checks] == ["golden.consistency.segment.mean_shift[region=north]"]
+    assert [c.id for c in checks] == ["golden.guarantee.mean_shift[region=north]"]
     assert checks[0].status == status, checks[0].message
     assert checks[0].severity == "critical" and checks[0].ci[0] <= checks[0].value <= checks[0].ci[1]
 
@@ -527,7 +528,7 @@ def test_segment_flip_rate_is_decided_on_the_exact_binomial_ci(flips, rows, stat
     cand_class[:flips] = 1
     [check] = segment_consistency_checks({"region=north": {"max_flip_rate": 0.01}}, frame, baseline, baseline,
                                          cand_class, base_class, n_bootstrap=100)
-    assert check.id == "golden.consistency.segment.flip_rate[region=north]"
+    assert check.id == "golden.guarantee.flip_rate[region=north]"
     assert check.status == status, check.message
     expected = binomtest(flips, rows).proportion_ci(0.95, method="exact")
     assert check.ci == pytest.approx([expected.low, expected.high])
@@ -540,11 +541,11 @@ def test_segment_guarantees_that_cannot_be_checked_say_why():
          "region=north": {"max_flip_rate": 0.01}},
         frame, baseline, baseline, n_bootstrap=100)
     by_id = {c.id: c for c in checks}
-    assert by_id["golden.consistency.segment.mean_shift[region=east]"].status == "fail"  # no rows: cannot be shown
-    assert "no rows" in by_id["golden.consistency.segment.mean_shift[region=east]"].message
-    missing = by_id["golden.consistency.segment.mean_shift[plan=premium]"]
+    assert by_id["golden.guarantee.mean_shift[region=east]"].status == "fail"  # no rows: cannot be shown
+    assert "no rows" in by_id["golden.guarantee.mean_shift[region=east]"].message
+    missing = by_id["golden.guarantee.mean_shift[plan=premium]"]
     assert missing.status == "error" and "consistency.segments" in missing.message
-    assert by_id["golden.consistency.segment.flip_rate[region=north]"].status == "skip"
+    assert by_id["golden.guarantee.flip_rate[region=north]"].status == "skip"
 
 
 def test_segment_guarantees_with_hostile_values_and_multiclass_outputs():
@@ -557,7 +558,7 @@ def test_segment_guarantees_with_hostile_values_and_multiclass_outputs():
     cand[:200, 1] -= 0.1
     [check] = segment_consistency_checks({f"region={value}": {"max_mean_shift": 0.05}}, frame, cand, base,
                                          output_labels=["P(a)", "P(b)", "P(c)"], n_bootstrap=200)
-    assert check.id == f"golden.consistency.segment.mean_shift[region={value}]"
+    assert check.id == f"golden.guarantee.mean_shift[region={value}]"
     assert check.status == "fail" and ("(P(a))" in check.message or "(P(b))" in check.message)
     assert math.isclose(abs(check.value), 0.1, rel_tol=1e-9)
 
@@ -587,8 +588,8 @@ def test_release_with_sampled_rows_or_permutations_still_sums_exactly_and_says_s
 def test_models_behind_readiness_adapters_and_decision_functions():
     from sklearn.svm import LinearSVC
 
-    from readiness.artifacts import ModelAdapter
-    from readiness.attribution import model_outputs
+    from readiness.artifacts.loading import ModelAdapter
+    from readiness.stats.attribution import model_outputs
 
     reference, current = frame(300, 0.0, 24), frame(300, SHIFT, 25)
     y = (reference["x0"] + reference["x2"] > 0).astype(int)
@@ -637,10 +638,12 @@ def test_exact_mode_while_the_budget_covers_enough_pairs_permutation_beyond():
         assert abs(c.value - 0.1) < 1e-9
 
 
-@pytest.mark.parametrize("module", ["settings", "outputs", "decomposition", "shapley", "data", "release", "checks", "plots"])
+@pytest.mark.parametrize("module", [*(f"readiness.stats.attribution.{m}" for m in
+                                                ("settings", "outputs", "decomposition", "shapley", "data", "release",
+                                                 "checks")), "readiness.figures.attribution"])
 def test_docstring_examples_hold(module):
     import doctest
     import importlib
 
-    result = doctest.testmod(importlib.import_module(f"readiness.attribution.{module}"))
+    result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0

@@ -7,13 +7,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from readiness.attribution._common import _as_rows, _choose_output, _columns_used, _frames, _mode, _source_players
-from readiness.attribution.decomposition import Attribution, Contribution, DataAttribution
-from readiness.attribution.outputs import model_outputs
-from readiness.attribution.settings import AttributionSettings, resolve_sources, segment_rows
-from readiness.attribution.shapley import (Blocks, Game, Mixer, coupling, interval, per_cluster, pick_pairs,
+from readiness.stats.attribution._common import _as_rows, _choose_output, _columns_used, _frames, _mode, _source_players
+from readiness.stats.attribution.decomposition import Attribution, Contribution, DataAttribution
+from readiness.stats.attribution.outputs import model_outputs
+from readiness.stats.attribution.settings import AttributionSettings, resolve_sources, segment_rows
+from readiness.stats.attribution.shapley import (Blocks, Game, Mixer, coupling, interval, per_cluster, pick_pairs,
                                           shapley_coefficients)
-from readiness.bootstrap import bootstrap
+from readiness.stats.bootstrap import bootstrap
 
 
 def data_attribution(

@@ -5,8 +5,8 @@
   maps each player (``model`` where it applies, then each source) to its value, CI
   and standard error; ``details.total`` holds the total change with its CI;
   segments, the primary metric and the flip rate follow in ``details``.
-* ``golden.consistency.segment.mean_shift[<column=value>]`` and
-  ``golden.consistency.segment.flip_rate[<column=value>]`` — the user's release
+* ``golden.guarantee.mean_shift[<column=value>]`` and
+  ``golden.guarantee.flip_rate[<column=value>]`` — the user's release
   acceptance criteria (``consistency.segments``), decided on CIs like every gate:
   pass when the CI is within the limit, fail when it is wholly beyond, warn
   (inconclusive) otherwise.
@@ -24,11 +24,11 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from readiness.attribution.decomposition import Attribution, DataAttribution, ReleaseAttribution
-from readiness.attribution.settings import SegmentCriterion, parse_segment_key, segment_rows
-from readiness.bootstrap import bootstrap, percentile_interval
+from readiness.stats.attribution.decomposition import Attribution, DataAttribution, ReleaseAttribution
+from readiness.stats.attribution.settings import SegmentCriterion, parse_segment_key, segment_rows
+from readiness.stats.bootstrap import bootstrap, percentile_interval
 from readiness.exceptions import InputError
-from readiness.gates import fmt
+from readiness.stats.gates import fmt
 from readiness.results import Check
 
 #: contributions named in a message before the rest are summed up
@@ -57,7 +57,7 @@ def describe(attribution: Attribution, players: int = MESSAGE_PLAYERS) -> str:
 
     Examples
     --------
-    >>> from readiness.attribution.decomposition import Contribution
+    >>> from readiness.stats.attribution.decomposition import Contribution
     >>> a = Attribution("mean P(1)", 0.1, 0.141, [Contribution("model", "model", 0.006),
     ...                 Contribution("crm_export", "source", 0.029), Contribution("usage_feed", "source", 0.006)])
     >>> describe(a)
@@ -91,7 +91,7 @@ def _leading(attribution: Attribution) -> str:
 
 
 def release_attribution_check(result: ReleaseAttribution | None, reason: str = "") -> Check:
-    """``golden.attribution`` from :func:`readiness.attribution.release_attribution`.
+    """``golden.attribution`` from :func:`readiness.stats.attribution.release_attribution`.
 
     Examples
     --------
@@ -126,7 +126,7 @@ def release_attribution_check(result: ReleaseAttribution | None, reason: str = "
 
 
 def data_attribution_check(result: DataAttribution | None, reason: str = "") -> Check:
-    """``drift.attribution`` from :func:`readiness.attribution.data_attribution`.
+    """``drift.attribution`` from :func:`readiness.stats.attribution.data_attribution`.
 
     Examples
     --------
@@ -183,7 +183,7 @@ def segment_consistency_checks(
     baseline_classes: np.ndarray | None = None,
     output_labels: list[str] | None = None,
     attributions: Mapping[str, Attribution] | None = None,
-    prefix: str = "golden.consistency.segment",
+    prefix: str = "golden.guarantee",
     n_bootstrap: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
@@ -217,7 +217,7 @@ def segment_consistency_checks(
     ...                                      "region=south": {"max_mean_shift": 0.02}}, frame, cand, base,
     ...                                     n_bootstrap=200)
     >>> [(c.id, c.status) for c in checks]
-    [('golden.consistency.segment.mean_shift[region=north]', 'fail'), ('golden.consistency.segment.mean_shift[region=south]', 'pass')]
+    [('golden.guarantee.mean_shift[region=north]', 'fail'), ('golden.guarantee.mean_shift[region=south]', 'pass')]
     """
     new = np.asarray(candidate_scores, dtype=np.float64)
     old = np.asarray(baseline_scores, dtype=np.float64)

@@ -36,7 +36,7 @@ class Outputs:
 
 def model_outputs(model: Any, task: str, columns: Sequence[Any] | None = None, name: str = "model",
                   decision_threshold: float = 0.5) -> Outputs:
-    """Wrap a fitted model (scikit-learn API or :class:`readiness.artifacts.ModelAdapter`).
+    """Wrap a fitted model (scikit-learn API or :class:`readiness.artifacts.loading.ModelAdapter`).
 
     ``columns`` are the columns the model reads (default: ``feature_names_in_`` if
     present, else every column it is given).

@@ -1,6 +1,6 @@
 """The attribution waterfall: a change split into the model and each source, with CIs.
 
-Takes plain data (:meth:`readiness.attribution.Attribution.to_dict` or the object
+Takes plain data (:meth:`readiness.stats.attribution.Attribution.to_dict` or the object
 itself) and returns a small embedded PNG. Names come from users' configs and data,
 so they are shown literally: ``$`` would start matplotlib mathtext and is escaped,
 control characters are written as escapes, long names are shortened with an ellipsis.
@@ -16,7 +16,8 @@ from typing import Any, Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
-from readiness.plots import DPI, FigurePNG
+from readiness.escape import plot_text, shorten, visible
+from readiness.figures.common import DPI, FigurePNG
 
 #: bars drawn before the rest is folded into one "N more" bar (the sum stays exact)
 MAX_BARS = 12
@@ -24,7 +25,10 @@ _UP, _DOWN, _MODEL, _TOTAL = "#0969da", "#d4a72c", "#8250df", "#57606a"
 
 
 def literal(text: Any, limit: int = 40) -> str:
-    """``text`` as matplotlib will show it verbatim: no mathtext, no control characters.
+    """``text`` as matplotlib will show it verbatim: no mathtext, no control characters, no tofu.
+
+    :func:`readiness.escape.plot_text` writes invisible characters out and escapes ``$``;
+    characters the default font cannot draw are written as escapes too.
 
     Examples
     --------
@@ -33,13 +37,11 @@ def literal(text: Any, limit: int = 40) -> str:
     >>> literal("a\\nb")
     'a\\\\nb'
     """
-    text = str(text)
     glyphs = _glyphs()
-    text = "".join(ch if ch.isprintable() and (ord(ch) < 128 or ord(ch) in glyphs)
-                   else ch.encode("unicode_escape").decode("ascii") for ch in text)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text.replace("$", r"\$")
+    text = visible(text)
+    text = "".join(ch if ord(ch) < 128 or ord(ch) in glyphs else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
+    return plot_text(shorten(text, limit))
 
 
 @functools.lru_cache(maxsize=1)

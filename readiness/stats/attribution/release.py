@@ -7,12 +7,12 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from readiness.attribution._common import _as_rows, _choose_output, _columns_used, _frames, _mode, _source_players
-from readiness.attribution.decomposition import Attribution, Contribution, ReleaseAttribution
-from readiness.attribution.outputs import Outputs, model_outputs
-from readiness.attribution.settings import MODEL_PLAYER, AttributionSettings, resolve_sources, segment_rows
-from readiness.attribution.shapley import Blocks, Game, Mixer, interval, ratio_mean, shapley_coefficients
-from readiness.bootstrap import bootstrap
+from readiness.stats.attribution._common import _as_rows, _choose_output, _columns_used, _frames, _mode, _source_players
+from readiness.stats.attribution.decomposition import Attribution, Contribution, ReleaseAttribution
+from readiness.stats.attribution.outputs import Outputs, model_outputs
+from readiness.stats.attribution.settings import MODEL_PLAYER, AttributionSettings, resolve_sources, segment_rows
+from readiness.stats.attribution.shapley import Blocks, Game, Mixer, interval, ratio_mean, shapley_coefficients
+from readiness.stats.bootstrap import bootstrap
 from readiness.exceptions import InputError
 
 
@@ -61,7 +61,7 @@ def release_attribution(
         as in :func:`data_attribution`; ``segments`` are keys ``column=value`` or label → rows.
     candidate_columns, baseline_columns : the columns each model reads (default: its feature names).
     metric : str, optional
-        A name from :data:`readiness.metrics.METRICS` (the golden benchmark passes its primary metric).
+        A name from :data:`readiness.stats.metrics.METRICS` (the golden benchmark passes its primary metric).
 
     Returns
     -------
@@ -79,7 +79,7 @@ def release_attribution(
     >>> round(result.segments["north"].by_name["north"].value, 2)
     0.35
     """
-    from readiness.metrics import METRICS
+    from readiness.stats.metrics import METRICS
 
     settings = AttributionSettings.model_validate(settings or {}) if not isinstance(settings, AttributionSettings) else settings
     _frames(X, X, "release attribution")
@@ -224,7 +224,7 @@ def _prediction_games(task, y, metric, cand: Outputs, base: Outputs, f0, f1, val
 
     ``subset``: positions within ``evaluated`` of the rows the games are played on (a segment).
     """
-    from readiness.metrics import METRICS, EvalData
+    from readiness.stats.metrics import METRICS, EvalData
 
     skipped: dict[str, str] = {}
     rows = evaluated[subset]

@@ -1,4 +1,4 @@
-"""The Shapley engine behind :mod:`readiness.attribution`: coalitions, mixed rows, couplings.
+"""The Shapley engine behind :mod:`readiness.stats.attribution`: coalitions, mixed rows, couplings.
 
 Kept apart from the public API so each reads on its own: this module knows nothing
 of reports, checks or configs. A *game* has players ``[model] + sources``; its value
@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from readiness.bootstrap import percentile_interval
+from readiness.stats.bootstrap import percentile_interval
 from readiness.exceptions import InputError
 
 

@@ -7,8 +7,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from readiness.attribution.outputs import Outputs
-from readiness.attribution.settings import MODEL_PLAYER, AttributionSettings
+from readiness.stats.attribution.outputs import Outputs
+from readiness.stats.attribution.settings import MODEL_PLAYER, AttributionSettings
 from readiness.exceptions import InputError
 
 

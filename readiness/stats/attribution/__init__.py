@@ -14,10 +14,10 @@ made order-free.
 
 Three uses:
 
-* :func:`~readiness.attribution.data.data_attribution` — reference vs current data through one model (the
+* :func:`~readiness.stats.attribution.data.data_attribution` — reference vs current data through one model (the
   change in mean prediction split by source), or with ``new_model`` the full
   split: model + each source.
-* :func:`~readiness.attribution.release.release_attribution` — candidate vs baseline on the same (golden) rows.
+* :func:`~readiness.stats.attribution.release.release_attribution` — candidate vs baseline on the same (golden) rows.
   The game is played on the model difference ``Δ = f_candidate − f_baseline``:
   per segment, ``mean Δ = model + Σ sources`` where ``model`` is the mean Δ over
   all rows (the change the release makes at a typical row) and each source says how
@@ -42,25 +42,24 @@ set with their partners), paired over the golden rows in a release.
 Modules: ``settings`` (config models, sources, segment keys), ``outputs`` (a model's
 rows as numbers), ``decomposition`` (result types), ``shapley`` (the engine),
 ``data`` and ``release`` (the two estimators), ``checks`` (check ids and segment
-guarantees), ``plots`` (the waterfall).
+guarantees). The waterfall figure is :func:`readiness.figures.attribution.waterfall_figure`.
 """
 
-from readiness.attribution.checks import (data_attribution_check, describe, release_attribution_check,
+from readiness.stats.attribution.checks import (data_attribution_check, describe, release_attribution_check,
                                           segment_consistency_checks)
-from readiness.attribution.data import data_attribution
-from readiness.attribution.decomposition import Attribution, Contribution, DataAttribution, ReleaseAttribution
-from readiness.attribution.outputs import Outputs, model_outputs
-from readiness.attribution.plots import literal, waterfall_figure
-from readiness.attribution.release import release_attribution
-from readiness.attribution.settings import (MODEL_PLAYER, UNASSIGNED_SOURCE, AttributionSettings, SegmentCriterion,
+from readiness.stats.attribution.data import data_attribution
+from readiness.stats.attribution.decomposition import Attribution, Contribution, DataAttribution, ReleaseAttribution
+from readiness.stats.attribution.outputs import Outputs, model_outputs
+from readiness.stats.attribution.release import release_attribution
+from readiness.stats.attribution.settings import (MODEL_PLAYER, UNASSIGNED_SOURCE, AttributionSettings, SegmentCriterion,
                                             SegmentGuarantees, SourcesConfig, parse_segment_key, resolve_sources,
                                             segment_rows, unread_source_columns)
-from readiness.attribution.shapley import shapley_coefficients
+from readiness.stats.attribution.shapley import shapley_coefficients
 
 __all__ = [
     "Attribution", "AttributionSettings", "Contribution", "DataAttribution", "MODEL_PLAYER", "Outputs",
     "ReleaseAttribution", "SegmentCriterion", "SegmentGuarantees", "SourcesConfig", "UNASSIGNED_SOURCE",
-    "data_attribution", "data_attribution_check", "describe", "literal", "model_outputs", "parse_segment_key",
+    "data_attribution", "data_attribution_check", "describe", "model_outputs", "parse_segment_key",
     "release_attribution", "release_attribution_check", "resolve_sources", "segment_consistency_checks",
-    "segment_rows", "shapley_coefficients", "unread_source_columns", "waterfall_figure",
+    "segment_rows", "shapley_coefficients", "unread_source_columns",
 ]
