@@ -176,6 +176,17 @@ golden_benchmark:
     expected: [nan, unseen_category]
     # support_calls comes from a new upstream feed that may be absent.
     optional_columns: [support_calls]
+# Which upstream feed each column comes from: the golden benchmark and the drift report split
+# a change in the mean churn score by feed.
+sources:
+  accounts: [region, plan, channel]
+  crm_export: [tenure_months, monthly_spend, n_products]
+  usage_feed: [usage_hours, support_calls]
+consistency:
+  segments:
+    # The north retention team's acceptance criteria for a release: its customers' mean churn
+    # score may move by at most 0.02, and at most 5% of them may change class.
+    region=north: {{max_mean_shift: 0.02, max_flip_rate: 0.05}}
 reference: reference.parquet
 current: current.parquet
 checklist: checklist.yaml

@@ -127,7 +127,9 @@ class DriftReport(RecordsChecks):
     """Profiles reference and current data, scores drift and builds each section."""
 
     def __init__(self, reference_path: str, current_path: str, model_path: str = "", target: str = "",
-                 trust: dict[str, Any] | None = None, settings: dict[str, Any] | None = None):
+                 trust: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
+                 baseline_path: str = "", sources: dict[str, list[str]] | None = None,
+                 consistency: dict[str, Any] | None = None):
         self.started_at = now_iso()
         self._clock = time.perf_counter()
         try:
@@ -144,6 +146,10 @@ class DriftReport(RecordsChecks):
             "current": background.submit(sha256_file, self.current_path)}
         background.shutdown(wait=False)
         self.target = target or None
+        from readiness.reports.drift.attribution import attribution_options
+
+        # readiness.yaml baseline:, sources:, consistency: for the data attribution (readiness.reports.drift.attribution)
+        self.attribution_options = attribution_options(baseline_path, sources, consistency, trust)
         self.model = None
         if model_path:
             from readiness.artifacts.loading import ModelAdapter, load_model
@@ -182,7 +188,9 @@ class DriftReport(RecordsChecks):
     def _profile_current(self):
         parts, columns, families, sample = [], None, {}, []
         rng = np.random.default_rng(self.settings.seed)
-        cap = self.settings.multivariate_rows
+        from readiness.reports.drift.attribution import sample_rows
+
+        cap = max(self.settings.multivariate_rows, sample_rows(self))  # the attribution reads the sample too
         for batch in iter_batches(self.current_path, "current", self.settings.batch_rows, text_as_categories=self.model is None):
             if columns is None:
                 columns = [str(c) for c in batch.columns]
@@ -637,6 +645,18 @@ class DriftReport(RecordsChecks):
                         details={"auc": float(auc), "noise": float(noise),
                                  "auc_lost_when_shuffled": {c: float(d) for c, d in drops.items()}})]
         return Section("Multivariate drift", checks=self._record("multivariate", checks))
+
+    def attribution_section(self) -> Section:
+        """``drift.attribution``: the change in mean prediction split by source (and model, with a baseline)."""
+        from readiness.reports.drift.attribution import data_attribution_section
+
+        return data_attribution_section(self)
+
+    def attribution_figure(self):
+        """The attribution waterfall; None without a model."""
+        from readiness.reports.drift.attribution import data_attribution_figure
+
+        return data_attribution_figure(self)
 
     def scores_figure(self):
         from readiness.figures.common import drift_scores_figure

@@ -176,6 +176,8 @@ class GoldenBenchmark(RecordsChecks):
         segments: list[str] | None = None,
         trust: dict[str, Any] | None = None,
         settings: dict[str, Any] | None = None,
+        sources: dict[str, list[str]] | None = None,
+        consistency: dict[str, Any] | None = None,
     ):
         self.started_at = now_iso()
         self._clock = time.perf_counter()
@@ -186,6 +188,9 @@ class GoldenBenchmark(RecordsChecks):
         self.target = target
         self.segment_columns = list(segments or [])
         self._sections: dict[str, list[Check]] = {}
+        from readiness.reports.golden.attribution import attribution_inputs
+
+        self.sources, self.guarantees = attribution_inputs(sources, consistency)  # readiness.yaml sources:, consistency:
 
         self.golden_path = Path(golden_path)
         self.frame = read_table(self.golden_path, "golden")
@@ -971,6 +976,20 @@ class GoldenBenchmark(RecordsChecks):
         if not self.settings.robustness.enabled:
             return None
         return plots.robustness_figure(self._robustness(), self.settings.robustness)
+
+    # ---------------------------------------------------------------- attribution (readiness.reports.golden.attribution)
+
+    def attribution_section(self) -> Section:
+        """``golden.attribution`` (what moved the predictions, from which source) and ``golden.guarantee.*``."""
+        from readiness.reports.golden.attribution import release_attribution_section
+
+        return release_attribution_section(self)
+
+    def attribution_figure(self):
+        """The attribution waterfall of the guaranteed segment that moved most (or of all rows)."""
+        from readiness.reports.golden.attribution import release_attribution_figure
+
+        return release_attribution_figure(self)
 
     # ---------------------------------------------------------------- inference
 

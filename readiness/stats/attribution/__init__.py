@@ -45,21 +45,30 @@ rows as numbers), ``decomposition`` (result types), ``shapley`` (the engine),
 guarantees). The waterfall figure is :func:`readiness.figures.attribution.waterfall_figure`.
 """
 
-from readiness.stats.attribution.checks import (data_attribution_check, describe, release_attribution_check,
-                                          segment_consistency_checks)
-from readiness.stats.attribution.data import data_attribution
-from readiness.stats.attribution.decomposition import Attribution, Contribution, DataAttribution, ReleaseAttribution
-from readiness.stats.attribution.outputs import Outputs, model_outputs
-from readiness.stats.attribution.release import release_attribution
-from readiness.stats.attribution.settings import (MODEL_PLAYER, UNASSIGNED_SOURCE, AttributionSettings, SegmentCriterion,
-                                            SegmentGuarantees, SourcesConfig, parse_segment_key, resolve_sources,
-                                            segment_rows, unread_source_columns)
-from readiness.stats.attribution.shapley import shapley_coefficients
+from __future__ import annotations
 
-__all__ = [
-    "Attribution", "AttributionSettings", "Contribution", "DataAttribution", "MODEL_PLAYER", "Outputs",
-    "ReleaseAttribution", "SegmentCriterion", "SegmentGuarantees", "SourcesConfig", "UNASSIGNED_SOURCE",
-    "data_attribution", "data_attribution_check", "describe", "model_outputs", "parse_segment_key",
-    "release_attribution", "release_attribution_check", "resolve_sources", "segment_consistency_checks",
-    "segment_rows", "shapley_coefficients", "unread_source_columns",
-]
+import importlib
+from typing import Any
+
+#: public name → the submodule defining it; loaded on first use, so readiness.config can
+#: read the settings models without loading pandas, scipy and the engine
+_EXPORTS = {
+    "data_attribution_check": "checks", "describe": "checks", "release_attribution_check": "checks",
+    "segment_consistency_checks": "checks", "data_attribution": "data", "Attribution": "decomposition",
+    "Contribution": "decomposition", "DataAttribution": "decomposition", "ReleaseAttribution": "decomposition",
+    "Outputs": "outputs", "model_outputs": "outputs", "release_attribution": "release",
+    "MODEL_PLAYER": "settings", "UNASSIGNED_SOURCE": "settings", "AttributionSettings": "settings",
+    "SegmentCriterion": "settings", "SegmentGuarantees": "settings", "SourcesConfig": "settings",
+    "parse_segment_key": "settings", "resolve_sources": "settings", "segment_rows": "settings",
+    "unread_source_columns": "settings", "shapley_coefficients": "shapley",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
 from readiness.exceptions import InputError
+
+if TYPE_CHECKING:  # pragma: no cover - readiness.config imports this module; pandas loads when data does
+    import numpy as np
+    import pandas as pd
 
 #: Names the module gives players itself; a configured source may not take them.
 MODEL_PLAYER = "model"
@@ -35,20 +37,48 @@ class SourcesConfig(RootModel[dict[str, list[str]]]):
     @field_validator("root")
     @classmethod
     def _valid(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        owner: dict[str, str] = {}
-        for name, columns in value.items():
-            if not name.strip():
-                raise ValueError("a source name is empty; name each feed, e.g. crm_export")
-            if name in RESERVED_NAMES:
-                raise ValueError(f"source name {name!r} is reserved ({', '.join(RESERVED_NAMES)}); rename the source")
-            if not columns:
-                raise ValueError(f"source {name!r} lists no columns; list its columns or remove it")
-            for column in columns:
-                if column in owner:
-                    where = "twice" if owner[column] == name else f"in both {owner[column]!r} and {name!r}"
-                    raise ValueError(f"column {column!r} is listed {where}; a column comes from one source")
-                owner[column] = name
-        return value
+        return check_sources(value)
+
+
+def check_sources(value: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Raise ValueError when a source is unnamed, reserved or empty, or a column is listed twice.
+
+    Examples
+    --------
+    >>> check_sources({"crm": ["a"], "feed": ["a"]})
+    Traceback (most recent call last):
+    ...
+    ValueError: column 'a' is listed in both 'crm' and 'feed'; a column comes from one source
+    """
+    owner: dict[str, str] = {}
+    for name, columns in value.items():
+        if not name.strip():
+            raise ValueError("a source name is empty; name each feed, e.g. crm_export")
+        if name in RESERVED_NAMES:
+            raise ValueError(f"source name {name!r} is reserved ({', '.join(RESERVED_NAMES)}); rename the source")
+        if not columns:
+            raise ValueError(f"source {name!r} lists no columns; list its columns or remove it")
+        for column in columns:
+            if column in owner:
+                where = "twice" if owner[column] == name else f"in both {owner[column]!r} and {name!r}"
+                raise ValueError(f"column {column!r} is listed {where}; a column comes from one source")
+            owner[column] = name
+    return value
+
+
+def check_segment_keys(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Raise ValueError naming the first key not written ``column=value``.
+
+    Examples
+    --------
+    >>> check_segment_keys({"north": {}})
+    Traceback (most recent call last):
+    ...
+    ValueError: 'north' must be written column=value, e.g. region=north
+    """
+    for key in value:
+        parse_segment_key(key)
+    return value
 
 
 class SegmentCriterion(_Strict):
@@ -76,9 +106,7 @@ class SegmentGuarantees(RootModel[dict[str, SegmentCriterion]]):
     @field_validator("root")
     @classmethod
     def _keys(cls, value: dict[str, SegmentCriterion]) -> dict[str, SegmentCriterion]:
-        for key in value:
-            parse_segment_key(key)
-        return value
+        return check_segment_keys(value)
 
 
 class AttributionSettings(_Strict):
@@ -99,6 +127,8 @@ class AttributionSettings(_Strict):
     max_metric_segments: int = Field(10, ge=0, le=1000)
     #: resamples for the metric and flip-rate games (each resample evaluates the metric 2^k times).
     metric_resamples: int = Field(200, ge=50, le=100_000)
+    #: drift report: rows of each data set attributed (a uniform sample of the stream beyond this).
+    max_rows: int = Field(50_000, ge=1_000, le=10_000_000)
 
 
 def parse_segment_key(key: str) -> tuple[str, str]:
@@ -122,9 +152,12 @@ def segment_rows(frame: pd.DataFrame, key: str, source: str = "data") -> np.ndar
 
     Examples
     --------
+    >>> import pandas as pd
     >>> segment_rows(pd.DataFrame({"region": ["north", "south", "north"]}), "region=north")
     array([0, 2])
     """
+    import numpy as np
+
     column, value = parse_segment_key(key)
     if column not in frame.columns:
         raise InputError(f"{source}: segment {key!r} names column {column!r}, which is not in the data; "
