@@ -647,3 +647,16 @@ def test_docstring_examples_hold(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_data_segments_may_name_a_column_the_model_does_not_read():
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(3)
+    reference = pd.DataFrame({"a": rng.normal(size=400), "region": rng.choice(["north", "south"], 400)})
+    current = reference.assign(a=reference["a"] + np.where(reference["region"] == "north", 1.0, 0.0))
+    model = LinearRegression().fit(reference[["a"]], 2 * reference["a"])
+    result = data_attribution(model, reference, current, "regression", segments=["region=north", "region=south"],
+                              n_bootstrap=50)
+    assert result.segments["region=north"].by_name["a"].value == pytest.approx(2.0, abs=1e-9)
+    assert result.segments["region=south"].by_name["a"].value == pytest.approx(0.0, abs=1e-9)

@@ -78,7 +78,9 @@ def data_attribution(
     _columns_used(current, [(None, columns)], "current")
     resolved = resolve_sources(sources, columns)
     names, groups = list(resolved), list(resolved.values())
-    reference, current = reference[columns].reset_index(drop=True), current[columns].reset_index(drop=True)
+    # segments are looked up on every column given (a segment column need not be a model input)
+    full_reference, full_current = reference.reset_index(drop=True), current.reset_index(drop=True)
+    reference, current = full_reference[columns], full_current[columns]
     old_out = model_outputs(model, task, name="reference", decision_threshold=decision_threshold)
     new_out = old_out if new_model is None else model_outputs(new_model, task, name="new", decision_threshold=decision_threshold)
     two = new_model is not None
@@ -102,7 +104,8 @@ def data_attribution(
             wanted.update({str(k): (np.asarray(v[0]), np.asarray(v[1])) for k, v in segments.items()})
         else:
             for key in segments:
-                wanted[key] = (segment_rows(reference, key, "reference"), segment_rows(current, key, "current"))
+                wanted[key] = (segment_rows(full_reference, key, "reference"),
+                               segment_rows(full_current, key, "current"))
     results: dict[str, Attribution] = {}
     for position, (key, (ref_rows, cur_rows)) in enumerate(wanted.items()):
         ref_rows, cur_rows = _as_rows(ref_rows, len(reference)), _as_rows(cur_rows, len(current))
