@@ -148,8 +148,13 @@ def release_attribution_section(bench) -> Section:
             "Each row splits the change in mean prediction on those golden rows: 'model' is the release's change at "
             "a typical row (the mean over all rows); each source says how much that segment's values of its columns "
             "move the change away from it (over all rows the sources sum to zero). Values with their CIs in brackets.")
-        if result.skipped:
-            notes.append("Not split: " + "; ".join(f"{k}: {v}" for k, v in list(result.skipped.items())[:4]) + ".")
+        # other segment values get the mean split only, by design (max_metric_segments is set from the key segments)
+        skipped = {k: v for k, v in result.skipped.items() if not k.startswith("metric and flips [")}
+        if result.metric is not None or result.flips is not None:
+            notes.append("The primary metric and the flip rate are split for all rows"
+                         + (" and the key segments of consistency.segments." if bench.guarantees else "."))
+        if skipped:
+            notes.append("Not split: " + "; ".join(f"{k}: {v}" for k, v in list(skipped.items())[:4]) + ".")
     elif not error:
         notes.append(f"Release attribution: {reason}.")
     return Section(TITLE, checks=bench._record(NAME, checks), tables=tables, note=" ".join(notes))
