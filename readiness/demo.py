@@ -314,7 +314,7 @@ def release_sentence(report_dir: str | Path, segment: str = "region=north") -> s
     Examples
     --------
     >>> release_sentence("readiness-demo/report")  # doctest: +SKIP
-    'Region north's mean churn score moved +0.077 (95% CI 0.068 to 0.086): +0.015 is the release everywhere, +0.059 (CI 0.051 to 0.066) came through the accounts feed's columns (region, plan, channel).'
+    "Region north's mean churn score moved +0.077 (95% CI 0.068 to 0.086): +0.015 is the release everywhere, +0.059 (95% CI 0.051 to 0.066) came through the accounts feed's columns (region, plan, channel)."
     """
     import json
 

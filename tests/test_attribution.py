@@ -640,7 +640,8 @@ def test_exact_mode_while_the_budget_covers_enough_pairs_permutation_beyond():
 
 @pytest.mark.parametrize("module", [*(f"readiness.stats.attribution.{m}" for m in
                                                 ("settings", "outputs", "decomposition", "shapley", "data", "release",
-                                                 "checks")), "readiness.figures.attribution"])
+                                                 "checks")), "readiness.figures.attribution",
+                                    "readiness.reports.golden.attribution", "readiness.reports.drift.attribution"])
 def test_docstring_examples_hold(module):
     import doctest
     import importlib

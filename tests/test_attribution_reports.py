@@ -209,3 +209,20 @@ def test_segment_criteria_on_a_column_the_golden_set_lacks_stop_before_any_kerne
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "consistency.segments: 'country=north' names column 'country'" in lines[0]
     assert not (folder / "out" / "golden_benchmark.html").exists()
+
+
+def test_the_demo_sentence_names_the_feed_that_carried_the_segment(tmp_path):
+    from readiness.demo import release_sentence
+
+    assert release_sentence(tmp_path) is None  # no results: nothing to say, no traceback
+    segment = {"total": {"value": 0.0768, "ci": [0.0681, 0.086]},
+               "contributions": {"model": {"value": 0.0154, "ci": [0.013, 0.018], "kind": "model"},
+                                 "accounts": {"value": 0.0586, "ci": [0.051, 0.066], "kind": "source",
+                                              "columns": ["region", "plan", "channel"]},
+                                 "usage_feed": {"value": 0.0024, "ci": [-0.003, 0.008], "kind": "source"}}}
+    doc = {"checks": [{"id": "golden.attribution", "details": {"segments": {"region=north": segment}}}]}
+    (tmp_path / "golden_benchmark.json").write_text(json.dumps(doc), encoding="utf-8")
+    assert release_sentence(tmp_path) == (
+        "Region north's mean churn score moved +0.077 (95% CI 0.068 to 0.086): +0.015 is the release everywhere, "
+        "+0.059 (95% CI 0.051 to 0.066) came through the accounts feed's columns (region, plan, channel).")
+    assert release_sentence(tmp_path, "region=south") is None
