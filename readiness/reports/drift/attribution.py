@@ -167,7 +167,7 @@ def data_attribution_section(report) -> Section:
             notes.append("Not split: " + "; ".join(f"{k}: {v}" for k, v in list(result.skipped.items())[:4]) + ".")
     elif not error:
         notes.append(f"Data attribution: {reason}.")
-    return Section(TITLE, checks=report._record(NAME, [check]), tables=tables, note=" ".join(notes))
+    return Section(TITLE, checks=[check], tables=tables, note=" ".join(notes))
 
 
 def data_attribution_figure(report):

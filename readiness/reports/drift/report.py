@@ -648,9 +648,11 @@ class DriftReport(RecordsChecks):
 
     def attribution_section(self) -> Section:
         """``drift.attribution``: the change in mean prediction split by source (and model, with a baseline)."""
-        from readiness.reports.drift.attribution import data_attribution_section
+        from readiness.reports.drift.attribution import NAME, data_attribution_section
 
-        return data_attribution_section(self)
+        section = data_attribution_section(self)
+        self._record(NAME, section.checks)
+        return section
 
     def attribution_figure(self):
         """The attribution waterfall; None without a model."""

@@ -157,7 +157,7 @@ def release_attribution_section(bench) -> Section:
             notes.append("Not split: " + "; ".join(f"{k}: {v}" for k, v in list(skipped.items())[:4]) + ".")
     elif not error:
         notes.append(f"Release attribution: {reason}.")
-    return Section(TITLE, checks=bench._record(NAME, checks), tables=tables, note=" ".join(notes))
+    return Section(TITLE, checks=checks, tables=tables, note=" ".join(notes))
 
 
 def release_attribution_figure(bench):

@@ -981,9 +981,11 @@ class GoldenBenchmark(RecordsChecks):
 
     def attribution_section(self) -> Section:
         """``golden.attribution`` (what moved the predictions, from which source) and ``golden.guarantee.*``."""
-        from readiness.reports.golden.attribution import release_attribution_section
+        from readiness.reports.golden.attribution import NAME, release_attribution_section
 
-        return release_attribution_section(self)
+        section = release_attribution_section(self)
+        self._record(NAME, section.checks)
+        return section
 
     def attribution_figure(self):
         """The attribution waterfall of the guaranteed segment that moved most (or of all rows)."""
