@@ -233,7 +233,7 @@ def test_debug_shows_the_traceback(scenario, monkeypatch):
 
 @pytest.mark.notebooks
 def test_demo_fails_on_the_segment_regression_and_exits_0(tmp_path):
-    result = run_readiness(["demo", "--out", "demo"], cwd=tmp_path, timeout=600)
+    result = run_readiness(["demo", "--out", "demo"], cwd=tmp_path, timeout=900)
     assert result.returncode == 0, result.stderr
     doc = json.loads((tmp_path / "demo" / "report" / "golden_benchmark.json").read_text())
     assert doc["status"] == "fail"
