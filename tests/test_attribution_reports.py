@@ -226,3 +226,19 @@ def test_the_demo_sentence_names_the_feed_that_carried_the_segment(tmp_path):
         "Region north's mean churn score moved +0.077 (95% CI 0.068 to 0.086): +0.015 is the release everywhere, "
         "+0.059 (95% CI 0.051 to 0.066) came through the accounts feed's columns (region, plan, channel).")
     assert release_sentence(tmp_path, "region=south") is None
+
+
+def test_attribution_tables_write_control_characters_out():
+    from readiness.reports.drift import attribution as drift_attribution
+    from readiness.reports.golden import attribution as golden_attribution
+    from readiness.stats.attribution.decomposition import (Attribution, Contribution, DataAttribution,
+                                                           ReleaseAttribution)
+
+    fake = "\x1b[2K\x1b[1AVerdict: PASS\u202e"
+    split = Attribution("mean P(1)", 0.1, 0.2, [Contribution("model", "model", 0.05, (0.0, 0.1)),
+                                                Contribution(fake, "source", 0.05, (0.0, 0.1))], (0.05, 0.15))
+    tables = [golden_attribution._table(ReleaseAttribution("P(1)", split, {f"region={fake}": split}, None, None)),
+              drift_attribution._table(DataAttribution("P(1)", split, {f"region={fake}": split}))]
+    for table in tables:
+        text = " ".join(map(str, [*table.columns, *table["rows"]]))
+        assert "\x1b" not in text and "\u202e" not in text and "\\x1b[2K" in text and "\\u202e" in text

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from readiness.display import Section, frame_html
+from readiness.escape import visible
 from readiness.exceptions import InputError
 from readiness.results import Check
 from readiness.stats.attribution.checks import data_attribution_check
@@ -122,11 +123,11 @@ def compute(report) -> tuple[DataAttribution | None, str, str, dict[str, Any]]:
 def _table(result: DataAttribution) -> pd.DataFrame:
     rows = []
     for label, attribution in [("all rows", result.mean_prediction), *result.segments.items()]:
-        row: dict[str, Any] = {"rows": label, "reference rows": attribution.rows.get("reference", 0),
+        row: dict[str, Any] = {"rows": visible(label), "reference rows": attribution.rows.get("reference", 0),
                                "current rows": attribution.rows.get("current", 0),
                                "Δ " + attribution.quantity: _with_ci(attribution.total, attribution.total_ci)}
         for c in attribution.contributions:
-            row[c.name] = _with_ci(c.value, c.ci)
+            row[visible(c.name)] = _with_ci(c.value, c.ci)  # names from configs and data: controls written out
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -167,7 +168,7 @@ def data_attribution_section(report) -> Section:
             notes.append("Not split: " + "; ".join(f"{k}: {v}" for k, v in list(result.skipped.items())[:4]) + ".")
     elif not error:
         notes.append(f"Data attribution: {reason}.")
-    return Section(TITLE, checks=[check], tables=tables, note=" ".join(notes))
+    return Section(TITLE, checks=[check], tables=tables, note=visible(" ".join(notes)))
 
 
 def data_attribution_figure(report):

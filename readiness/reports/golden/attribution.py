@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from readiness.display import Section, frame_html
+from readiness.escape import visible
 from readiness.exceptions import InputError
 from readiness.results import Check
 from readiness.stats.attribution.checks import release_attribution_check, segment_consistency_checks
@@ -112,10 +113,10 @@ def _table(result: ReleaseAttribution) -> pd.DataFrame:
     analyses: list[tuple[str, Attribution]] = [("all golden rows", result.mean_prediction),
                                                *sorted(result.segments.items(), key=lambda kv: -abs(kv[1].total))]
     for label, attribution in analyses:
-        row: dict[str, Any] = {"rows": label, "n": attribution.rows.get("golden", 0),
+        row: dict[str, Any] = {"rows": visible(label), "n": attribution.rows.get("golden", 0),
                                "Δ " + attribution.quantity: _with_ci(attribution.total, attribution.total_ci)}
         for c in attribution.contributions:
-            row[c.name] = _with_ci(c.value, c.ci)
+            row[visible(c.name)] = _with_ci(c.value, c.ci)  # names from configs and data: controls written out
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -157,7 +158,7 @@ def release_attribution_section(bench) -> Section:
             notes.append("Not split: " + "; ".join(f"{k}: {v}" for k, v in list(skipped.items())[:4]) + ".")
     elif not error:
         notes.append(f"Release attribution: {reason}.")
-    return Section(TITLE, checks=checks, tables=tables, note=" ".join(notes))
+    return Section(TITLE, checks=checks, tables=tables, note=visible(" ".join(notes)))
 
 
 def release_attribution_figure(bench):
