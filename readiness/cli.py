@@ -246,19 +246,25 @@ def drift(reference, current, model, target, out, config_path, trust_artifact, w
 @click.option("--id", "id_column", default=None, metavar="COL", help="Id column joining --labels to the log.")
 @click.option("--reference", default=None, help="Reference data (.csv/.parquet) or saved profile (.json) for the features.")
 @click.option("--chunk", default=None, help="Chunk by period (12h, 1d, 1w, 1M) or rows (e.g. 10000rows). Default 1d.")
+@click.option("--model", default=None, metavar="M",
+              help="Model artifact: scores a log without predictions, or checks the logged predictions against its own.")
+@click.option("--trust-artifact", "trust_artifact", multiple=True, metavar="SHA256",
+              help="Load the artifact with this sha256 in-process (others run in the sandboxed worker).")
 @click.option("--out", default="readiness-monitoring", show_default=True, type=click.Path(file_okay=False))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="readiness.yaml for monitoring settings (optional).")
 @click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None)
 @click.option("--timeout", type=click.FloatRange(min=1), default=None)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def monitor(log, timestamp, prediction, version_column, label, labels_file, id_column, reference, chunk, out,
-            config_path, warn_exit_code, timeout, debug) -> None:
+def monitor(log, timestamp, prediction, version_column, label, labels_file, id_column, reference, chunk, model,
+            trust_artifact, out, config_path, warn_exit_code, timeout, debug) -> None:
     """The model's behaviour over time from its prediction LOG (a .csv/.parquet file, a folder or a glob).
 
     Chunks the log, learns bands from a reference period, finds changepoints and names the
     model version that went live there, and checks realized (with labels) and estimated
-    (without) performance. Exits like `readiness run`.
+    (without) performance. Exits like `readiness run`. Per-class probabilities of a multiclass
+    model: --prediction p_a,p_b,p_c. With --model, a log without predictions is scored by the
+    model, and a log with them has a sample of each chunk checked against the model's own.
     """
     from readiness.run.runner import run as run_reports
 
@@ -269,12 +275,16 @@ def monitor(log, timestamp, prediction, version_column, label, labels_file, id_c
                        "output": _abs(out)}
     settings = {key: value for key, value in (("timestamp", timestamp), ("prediction", prediction),
                                               ("version", version_column), ("label", label), ("id", id_column),
-                                              ("chunk", chunk), ("reference", _abs(reference))) if value is not None}
+                                              ("chunk", chunk), ("reference", _abs(reference)),
+                                              ("model", _abs(model))) if value is not None}
     if settings:
         overrides["monitoring"] = settings
     if labels_file:
         overrides["labels"] = _abs(labels_file)
     config = load_config(config_path, overrides)
+    if trust_artifact:
+        hashes = list(config.trust.sha256) + [h.strip().lower() for h in trust_artifact]
+        config = load_config(config_path, {**overrides, "trust": {**config.trust.model_dump(), "sha256": hashes}})
     result = run_reports(config, ["monitoring_report"], timeout_s=timeout, echo=_echo_err, progress=sys.stderr.isatty())
     _print_result(result)
     for outcome in result.outcomes:

@@ -408,6 +408,32 @@ def test_kernel_cpd_with_linear_kernel_equals_pelt_with_l2_cost():
             assert [int(b) for b in fast] == slow
 
 
+def test_the_compiled_pelt_kernel_loaded_alone_gives_kernel_cpds_breakpoints():
+    import ruptures
+
+    from readiness.reports.monitoring.changepoints import pelt_breakpoints
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(4, 120))
+        signal = np.cumsum(rng.normal(size=n)) * rng.random() + rng.normal(size=n)
+        pen = float(rng.uniform(0.5, 30))
+        expected = ruptures.KernelCPD(kernel="linear", min_size=2, jump=1).fit(signal).predict(pen=pen)
+        assert pelt_breakpoints(signal, pen) == [int(b) for b in expected]
+
+
+def test_the_report_does_not_import_scipy_stats():
+    """Importing ruptures' package (and scipy.stats with it) cost more CPU than a million rows."""
+    code = ("import sys; from readiness.reports.monitoring.api import MonitoringReport, simulate_log; "
+            "from readiness.reports.monitoring.simulate import write_log_parquet; import tempfile; "
+            "d = tempfile.mkdtemp(); write_log_parquet(simulate_log(days=12, rows_per_day=100), d); "
+            "MonitoringReport(d, {'prediction': 'score', 'label': 'label'}).sections(); "
+            "print(sorted(m for m in ('scipy.stats', 'ruptures') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_noise_scale_ignores_a_level_shift_and_penalty_is_calibrated_per_length():
     rng = np.random.default_rng(0)
     series = rng.normal(0, 1, 200) + np.where(np.arange(200) >= 100, 50.0, 0.0)

@@ -26,8 +26,9 @@ import pandas as pd
 from readiness.exceptions import ConfigError, InputError
 from readiness.reports.monitoring.changepoints import detect_changepoints
 from readiness.reports.monitoring.chunks import ChunkAccumulator, LogColumns, PartSettings, _as_float, summarize
-from readiness.reports.monitoring.grid import MISSING, ChunkRule, plan_chunks, timestamps_ns
-from readiness.reports.monitoring.log import log_columns, prefetch, read_piece, resolve_log
+from readiness.reports.monitoring.grid import MISSING, ChunkRule, plan_chunks
+from readiness.reports.monitoring.batch import Batch, read_batches
+from readiness.reports.monitoring.log import log_columns, prefetch, resolve_log
 from readiness.reports.monitoring.performance import DEFAULT_METRICS, estimated_accuracy, estimated_auc, eval_data, realized_metrics
 from readiness.reports.monitoring.series import ReleaseList, Series, VersionTimeline, change_sentence, learn_band
 from readiness.reports.monitoring.sections import QUANTILES, ReportSections
@@ -60,6 +61,17 @@ class MonitoringReport(ReportSections):
         readiness's release history); they name changepoints instead of the version column.
     release_lookup : object with ``releases_near(chunk)``, optional
         Any other source of release names (see :class:`~readiness.reports.monitoring.series.ReleaseLookup`).
+    model : str or Path, optional
+        A model artifact (default: ``settings.model``), loaded like every artifact
+        (:func:`readiness.artifacts.loading.load_model`: an artifact not trusted by hash
+        runs in the confined worker). When the log has no prediction column, the model
+        scores every row and the report watches its predictions; when it has one, the
+        model scores a uniform sample of ``model_rows`` rows per chunk and
+        ``monitoring.model_agreement`` says how many logged predictions differ from the
+        model's (a serving system running another model, another preprocessing, or a
+        stale artifact).
+    trust : dict, optional
+        The ``trust:`` settings of readiness.yaml (hashes of artifacts to load in-process).
 
     Examples
     --------
@@ -70,13 +82,20 @@ class MonitoringReport(ReportSections):
 
     def __init__(self, log: str | Path, settings: dict | MonitoringConfig | None = None,
                  reference: str | Path | None = None, labels: str | Path | None = None,
-                 releases: list[dict] | None = None, release_lookup=None):
+                 releases: list[dict] | None = None, release_lookup=None, model: str | Path | None = None,
+                 trust: dict | None = None):
         self.started_at = now_iso()
         self._clock = time.perf_counter()
         self.settings = s = parse_monitoring_settings(settings)
         self.source = resolve_log(log)
         available = log_columns(self.source)
+        self.model, self.model_info, self.model_mode = None, None, None
+        model = model or s.model
+        if model:
+            self._load_model(str(model), trust)
         self.columns = self._roles(available, labels)
+        if self.model is not None:
+            self._model_features(available)
         self.rule = ChunkRule.parse(s.chunk)
         if not self.rule.by_rows and not self.columns.timestamp:
             raise InputError(f"{self.source.spec}: no column {s.timestamp!r} for the timestamp; name it with "
@@ -87,14 +106,17 @@ class MonitoringReport(ReportSections):
         self.reference_label = "the first " + (f"{self.k} chunks" if self.k > 1 else "chunk")
         self.labels = self._load_labels(labels) if labels else None
         self.label_id_examples: list = []  # a few of the log's ids, named when none matches the labels file
+        self._reading_reference = False
         sample = self._reference_sample()
         self.task = self._task(sample)
         self.classifier = self.task == "binary"
+        self.multiclass = self.task == "multiclass"
         self.reference_source = str(reference) if reference else None
         self.fixed = self._reference_profile(sample, reference)
         self.metric_names = self._metric_names()
         self.realized = {name: [np.full(self.n, np.nan) for _ in range(3)] for name in self.metric_names}
         self.quantiles = np.full((self.n, len(QUANTILES)), np.nan)
+        self.model_scored, self.model_mismatched = np.zeros(self.n), np.zeros(self.n)
         self._accumulate()
         self.timeline = (VersionTimeline(self.columns.version, self.acc.versions) if self.columns.version else None)
         if releases and not release_lookup:
@@ -109,9 +131,17 @@ class MonitoringReport(ReportSections):
     def _roles(self, available: list[str], labels) -> LogColumns:
         s = self.settings
         where = self.source.spec
-        if s.prediction not in available:
-            raise InputError(f"{where}: no prediction column {s.prediction!r} (columns: {', '.join(available[:12])}); "
-                             "name it with --prediction")
+        probabilities, classes = self._prediction_columns(available)
+        prediction = s.prediction if isinstance(s.prediction, str) else "top-class probability"
+        absent = [c for c in (probabilities or [prediction]) if c not in available]
+        if absent and self.model is not None:
+            self.model_mode = "score"  # the log holds features only: the model's predictions are the prediction
+        elif absent:
+            raise InputError(f"{where}: no prediction column {absent[0]!r} (columns: {', '.join(available[:12])}); "
+                             "name it with --prediction (per-class probabilities: --prediction p_a,p_b,p_c), "
+                             "or give --model to score the features")
+        elif self.model is not None:
+            self.model_mode = "check"
         version = s.version
         if version is None:
             version = next((v for v in VERSION_NAMES if v in available), "")
@@ -125,12 +155,36 @@ class MonitoringReport(ReportSections):
         if s.id and s.id not in available:
             raise InputError(f"{where}: no id column {s.id!r} to join the labels on; name it with --id")
         timestamp = s.timestamp if s.timestamp in available else None
-        roles = {timestamp, s.prediction, version or None, label if not labels else None, s.id}
+        roles = {timestamp, prediction, *probabilities, version or None, label if not labels else None, s.id}
         features = s.features if s.features is not None else [c for c in available if c not in roles]
         unknown = [c for c in features if c not in available]
         if unknown:
             raise InputError(f"{where}: feature column(s) not in the log: {', '.join(map(repr, unknown[:5]))}")
-        return LogColumns(timestamp, s.prediction, version or None, label if not labels else None, s.id, features)
+        return LogColumns(timestamp, prediction, version or None, label if not labels else None, s.id, features,
+                          probabilities, classes)
+
+    def _prediction_columns(self, available: list[str]) -> tuple[list[str], list[str]]:
+        """Multiclass: the per-class probability columns and the class names ([] and [] otherwise)."""
+        s = self.settings
+        model_classes = ([str(c) for c in self.model.classes] if self.model is not None and self.model.classes is not None
+                         else None)
+        if isinstance(s.prediction, str):
+            if self.model is not None and model_classes and len(model_classes) > 2 and s.prediction not in available:
+                # a multiclass model scoring a log without predictions: one probability column per class
+                return [f"{s.prediction}[{c}]" for c in model_classes], model_classes
+            if s.task == "multiclass":
+                raise ConfigError("monitoring.prediction: a multiclass log needs its per-class probability columns, "
+                                  "e.g. prediction: [p_a, p_b, p_c] (or --prediction p_a,p_b,p_c)")
+            return [], []
+        columns = list(s.prediction)
+        if s.task not in ("auto", "multiclass"):
+            raise ConfigError(f"monitoring.prediction: several probability columns make a multiclass task, not {s.task}")
+        classes = s.classes or model_classes or class_names(columns)
+        if len(classes) != len(columns) or len(set(map(str, classes))) != len(classes):
+            raise ConfigError(f"monitoring.classes: {len(columns)} probability columns need {len(columns)} distinct "
+                              f"class names in the same order (got {len(classes)})")
+        return columns, [str(c) for c in classes]
+
 
     def _load_labels(self, path) -> pd.Series:
         """The separate label file as a Series indexed by id (the last label of a repeated id wins)."""
@@ -142,41 +196,132 @@ class MonitoringReport(ReportSections):
             if column not in frame.columns:
                 raise InputError(f"{path}: no column {column!r} in the labels file; it needs {s.id!r} and {s.label!r}")
         frame = frame.drop_duplicates(s.id, keep="last")
+        if self.columns.probabilities:  # class names: mapped to class indexes as they are joined
+            return pd.Series(self._class_codes(frame[s.label].to_numpy(), str(path)), index=pd.Index(frame[s.id]))
         return pd.Series(_as_float(frame[s.label]), index=pd.Index(frame[s.id]))
+
+    def _class_codes(self, values, where: str) -> np.ndarray:
+        """Labels (class names, or numbers naming them) as class indexes (NaN = no label).
+
+        Raises
+        ------
+        InputError
+            A label that names no class of the probability columns.
+        """
+        codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        index = {normal_class(c): i for i, c in enumerate(self.columns.classes)}
+        lookup = np.full(len(uniques) + 1, np.nan)
+        for k, value in enumerate(uniques):
+            found = index.get(normal_class(value))
+            if found is None:
+                raise InputError(f"{where}: label {str(value)[:40]!r} is none of the classes "
+                                 f"{', '.join(self.columns.classes[:10])} of the probability columns; "
+                                 "set monitoring.classes to the class of each column, in order")
+            lookup[k] = found
+        return lookup[np.where(codes < 0, len(uniques), codes)]
 
     def _read_columns(self) -> list[str]:
         c = self.columns
-        wanted = [c.timestamp, c.prediction, c.version, c.label, c.id, *c.features]
+        wanted = [c.timestamp, *(c.probabilities or [c.prediction]), c.version, c.label, c.id, *c.features]
+        if self.model_mode == "score":  # the model writes those
+            wanted = [w for w in wanted if w not in (c.prediction, *c.probabilities)]
+        wanted += self.model_features if self.model is not None else []
         return list(dict.fromkeys(w for w in wanted if w))
 
-    def _text_columns(self) -> list[str]:
-        return [self.columns.version] if self.columns.version else []
-
     def _piece_batches(self, index: int):
-        """(frame, chunk index per row, ns or None, labels or None) for one piece of the log."""
+        """(batch, chunk index per row, ns or None, labels or None) for one piece of the log."""
         piece = self.plan.pieces[index]
         offset = self.plan.piece_offset[index]
-        for frame in read_piece(self.source, piece, self._read_columns(), self.settings.batch_rows,
-                                self._text_columns()):
+        for batch in read_batches(self.source, piece, self._read_columns(), self.settings.batch_rows):
             ns = None
             if self.columns.timestamp:
-                ns = timestamps_ns(frame[self.columns.timestamp], self.columns.timestamp, str(piece.file))
+                ns = batch.timestamps(self.columns.timestamp, str(piece.file))
             if self.rule.by_rows:
-                chunk = (offset + np.arange(len(frame))) // self.rule.every
+                chunk = (offset + np.arange(batch.n)) // self.rule.every
             else:
                 chunk = np.where(ns == MISSING, -1, self.rule.codes(ns) - self.plan.first_code)
-            offset += len(frame)
-            yield frame, chunk, ns, self._labels_for(frame)
+            offset += batch.n
+            if self.model_mode == "score":
+                self._score_batch(batch)
+            elif self.model_mode == "check" and not self._reading_reference:
+                self._check_batch(batch, chunk, index)
+            yield batch, chunk, ns, self._labels_for(batch, str(piece.file))
 
-    def _labels_for(self, frame: pd.DataFrame) -> np.ndarray | None:
+    def _labels_for(self, batch: Batch, where: str = "log") -> np.ndarray | None:
         if self.labels is not None:
-            ids = frame[self.columns.id].to_numpy()
+            ids = batch.column(self.columns.id).to_pandas().to_numpy()
             if len(self.label_id_examples) < 3 and len(ids):
                 self.label_id_examples.append(ids[0])
             return self.labels.reindex(ids).to_numpy(dtype=float)
+        if self.columns.label and self.columns.probabilities:
+            return self._class_codes(batch.column(self.columns.label).to_pandas().to_numpy(), where)
         if self.columns.label:
-            return _as_float(frame[self.columns.label])
+            return batch.floats(self.columns.label)
         return None
+
+    # ------------------------------------------------------------------ a model artifact
+
+    def _load_model(self, path: str, trust) -> None:
+        import threading
+
+        from readiness.artifacts.loading import ModelAdapter, load_model
+
+        estimator, self.model_info = load_model(path, "model", trust)
+        self.model = ModelAdapter(estimator, "model")
+        self._model_lock = threading.Lock()  # one call at a time: the sandboxed worker serves one request at once
+
+    def _model_features(self, available: list[str]) -> None:
+        """The columns the model reads: its own feature names, else the log's feature columns."""
+        names = self.model.feature_names or self.columns.features
+        absent = [c for c in names if c not in available]
+        if absent:
+            raise InputError(f"{self.source.spec}: the model needs column(s) the log does not have: "
+                             f"{', '.join(map(repr, absent[:8]))}; log the model's features, or leave out --model")
+        if not names:
+            raise InputError(f"{self.source.spec}: the log has no feature column for the model to score")
+        self.model_features = list(names)
+
+    def _model_scores(self, batch: Batch, rows: np.ndarray | None = None) -> np.ndarray:
+        """The model's prediction per row: P(positive) (binary), class probabilities (multiclass), or predict()."""
+        frame = batch.frame(self.model_features, rows)
+        with self._model_lock:
+            if self.model.classes is None:
+                return np.asarray(self.model.predict(frame), dtype=float).ravel()
+            if not self.model.has_proba:
+                raise InputError("the model has no predict_proba: a classifier's log is judged on its probabilities; "
+                                 "save a model with predict_proba")
+            proba = self.model.predict_proba(frame)
+        return proba if self.columns.probabilities else proba[:, -1]
+
+    def _score_batch(self, batch: Batch) -> None:
+        scores = self._model_scores(batch)
+        if self.columns.probabilities:
+            for j, name in enumerate(self.columns.probabilities):
+                batch.add(name, scores[:, j])
+        else:
+            batch.add(self.columns.prediction, scores)
+
+    def _check_batch(self, batch: Batch, chunk: np.ndarray, index: int) -> None:
+        """Score a uniform sample of the batch's rows and count the logged predictions that differ."""
+        s = self.settings
+        rate = np.minimum(1.0, s.model_rows / np.maximum(self.plan.chunk_rows, 1))
+        rng = np.random.default_rng([s.seed, index, batch.n, 17])
+        dated = chunk >= 0
+        rows = np.flatnonzero(dated & (rng.random(batch.n) < rate[np.where(dated, chunk, 0)]))
+        if not rows.size:
+            return
+        ours = self._model_scores(batch, rows)
+        if self.columns.probabilities:
+            logged = np.column_stack([batch.floats(name)[rows] for name in self.columns.probabilities])
+        else:
+            logged = batch.floats(self.columns.prediction)[rows]
+        with np.errstate(invalid="ignore"):
+            differs = ~(np.abs(logged - ours) <= s.model_tolerance)  # a missing logged value differs too
+        if differs.ndim == 2:
+            differs = differs.any(axis=1)
+        with self._model_lock:
+            np.add.at(self.model_scored, chunk[rows], 1)
+            np.add.at(self.model_mismatched, chunk[rows], differs)
 
     def _reference_sample(self) -> pd.DataFrame:
         """A uniform sample (≤ reference_rows) of the reference chunks' rows."""
@@ -186,18 +331,27 @@ class MonitoringReport(ReportSections):
         rng = np.random.default_rng(s.seed + 1)
         parts = []
         batches = (batch for index in self.plan.pieces_for(0, self.k - 1) for batch in self._piece_batches(index))
-        for frame, chunk, _, labels in prefetch(batches):
-            keep = (chunk >= 0) & (chunk < self.k) & (rng.random(len(frame)) < rate)
-            if keep.any():
-                part = frame.loc[keep]
+        self._reading_reference = True
+        names = self._read_columns()
+        if self.model_mode == "score":  # the model's predictions join the columns read
+            names += self.columns.probabilities or [self.columns.prediction]
+        for batch, chunk, _, labels in prefetch(batches):
+            keep = np.flatnonzero((chunk >= 0) & (chunk < self.k) & (rng.random(batch.n) < rate))
+            if keep.size:
+                part = batch.frame(names, keep)
                 if labels is not None:
                     part = part.assign(__label__=labels[keep])
                 parts.append(part)
+        self._reading_reference = False
         if not parts:
             raise InputError(f"{self.source.spec}: the reference period has no rows")
         return pd.concat(parts, ignore_index=True)
 
     def _task(self, sample: pd.DataFrame) -> str:
+        if self.columns.probabilities:
+            return "multiclass"
+        if self.model is not None and self.model_mode == "score" and self.settings.task == "auto":
+            return "regression" if self.model.classes is None else "binary"
         if self.settings.task != "auto":
             return self.settings.task
         p = _as_float(sample[self.columns.prediction])
@@ -224,7 +378,7 @@ class MonitoringReport(ReportSections):
 
     def _reference_profile(self, sample: pd.DataFrame, reference) -> dict[str, ColumnProfile]:
         s = self.settings
-        watched = [*self.columns.features, self.columns.prediction]
+        watched = [*self.columns.features, *([] if self.columns.probabilities else [self.columns.prediction])]
         if reference is None:
             return fit_reference(sample[watched], s.bins, s.max_categories)
         path = Path(reference)
@@ -260,14 +414,14 @@ class MonitoringReport(ReportSections):
         # of their rows' labels (at least the cap when most rows are labelled), trimmed to the cap after
         metric_rate = np.where(self.plan.chunk_rows <= s.metric_rows, 1.0, np.minimum(1.0, 1.5 * s.metric_rows / chunk_rows))
         settings = PartSettings(self.columns, self.fixed, profile_rate, metric_rate, self.classifier,
-                                s.decision_threshold, s.quantile_rows, s.metric_rows)
+                                s.decision_threshold, s.quantile_rows, s.metric_rows, len(self.columns.probabilities))
         self.acc = ChunkAccumulator(self.n, settings)
 
         def summarize_piece(index: int):
             rng = np.random.default_rng([s.seed, index])
             parts = {}
-            for frame, chunk, ns, labels in self._piece_batches(index):
-                summarize(frame, chunk, ns, labels, rng, settings, parts)
+            for batch, chunk, ns, labels in self._piece_batches(index):
+                summarize(batch, chunk, ns, labels, rng, settings, parts)
             return parts
 
         # In a log in time order a chunk is complete once the next piece starts after it: its
@@ -315,7 +469,7 @@ class MonitoringReport(ReportSections):
         labelled = acc.metric_sample.pop(c)
         if labelled is None or not self.metric_names:
             return None
-        p, y = labelled
+        p, y = (np.column_stack(labelled[:-1]), labelled[-1]) if self.multiclass else labelled
 
         def measure():
             data = eval_data(self.task, p, y, s.decision_threshold, where=f"labels of chunk {c + 1}")
@@ -366,12 +520,21 @@ class MonitoringReport(ReportSections):
             mean = acc.pred_sum / acc.pred_n
             var = (acc.pred_sq - acc.pred_sum ** 2 / acc.pred_n) / np.maximum(acc.pred_n - 1, 1)
         half = 1.959963984540054 * np.sqrt(np.maximum(var, 0) / acc.pred_n)
-        series.append(Series("mean_prediction", "Mean prediction", mean, mean - half, mean + half,
+        what = "top-class probability" if self.multiclass else "prediction"
+        series.append(Series("mean_prediction", f"Mean {what}", mean, mean - half, mean + half,
                              critical="mean_prediction" in s.critical, relative=True))
         quantiles = {q: self.quantiles[:, i] for i, q in enumerate(QUANTILES)}
         for q in QUANTILES:
-            series.append(Series(f"prediction_quantile.q{int(q * 100)}", f"Prediction {int(q * 100)}th percentile",
+            series.append(Series(f"prediction_quantile.q{int(q * 100)}", f"{what.capitalize()} {int(q * 100)}th percentile",
                                  quantiles[q], relative=True))
+        if self.multiclass:
+            series += self._class_series()
+        if self.model_mode == "check":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(self.model_scored > 0, self.model_mismatched / self.model_scored, np.nan)
+            series.append(Series("model_agreement", "Logged predictions that differ from the model's", share,
+                                 critical="model_agreement" in s.critical, direction="up", unit="%",
+                                 margin=s.model_mismatch))
         if self.classifier:
             with np.errstate(invalid="ignore", divide="ignore"):
                 positive = acc.positives / acc.pred_n
@@ -381,6 +544,9 @@ class MonitoringReport(ReportSections):
         series += self._performance_series()
         for item in series:
             item.band = learn_band(item.values, ref, s.band_coverage, log=item.log_band, margin=item.margin)
+            if item.key == "model_agreement":
+                # the logged predictions should be the model's: judged against the allowed share, not the reference
+                item.band = (0.0, s.model_mismatch)
             if self.reference_source and item.key.startswith("drift."):
                 # drift against a given reference is judged against it, not against the first chunks:
                 # up to the drift report's threshold for the method
@@ -391,6 +557,22 @@ class MonitoringReport(ReportSections):
             item.changepoints = detect_changepoints(item.values, s.false_alarm_rate, log=item.relative or item.log_band,
                                                     reference=self.k)
         return series
+
+    def _class_series(self) -> list[Series]:
+        """Multiclass: mean probability of each class (critical with the mean prediction) and the share predicted as it."""
+        acc, s = self.acc, self.settings
+        out = []
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rows = np.where(acc.pred_n > 0, acc.pred_n, np.nan)[:, None]
+            mean, predicted = acc.class_sum / rows, acc.class_predicted / rows
+        for j, name in enumerate(self.columns.classes):
+            # a mean of probabilities in [0, 1]: its CI from the Bernoulli bound on the variance would be too
+            # wide; the per-chunk spread is what the band learns, so no CI is drawn
+            out.append(Series(f"mean_probability.{name}", f"Mean probability of {name}", mean[:, j],
+                              critical="mean_prediction" in s.critical, relative=True))
+        for j, name in enumerate(self.columns.classes):
+            out.append(Series(f"predicted_rate.{name}", f"Predicted {name} (share of rows)", predicted[:, j], unit="%"))
+        return out
 
     def _feature_series(self) -> list[Series]:
         from readiness.stats.drift_scores import DEFAULT_METHOD, METHODS
@@ -461,13 +643,50 @@ class MonitoringReport(ReportSections):
 
     def headline(self) -> str:
         """The most important change: of the mean prediction first, else the largest change of any critical series."""
-        for key in ("mean_prediction",):
-            item = self.get(key)
-            if item is not None and item.changepoints:
-                biggest = max(item.changepoints, key=lambda c: c.size_in_noise)
-                return change_sentence(item, biggest, self.chunk_labels()[biggest.index], self.lookup, self.columns.version)
+        guardrails = [item for item in self.series if item.key == "mean_prediction" or item.key.startswith("mean_probability.")]
+        changes = [(c.size_in_noise, item, c) for item in guardrails for c in item.changepoints]
+        if changes:
+            _, item, biggest = max(changes, key=lambda entry: entry[0])
+            return change_sentence(item, biggest, self.chunk_labels()[biggest.index], self.lookup, self.columns.version)
         changes = [(c.size_in_noise, item, c) for item in self.series if item.critical for c in item.changepoints]
         if changes:
             _, item, change = max(changes, key=lambda entry: entry[0])
             return change_sentence(item, change, self.chunk_labels()[change.index], self.lookup, self.columns.version)
         return "No level change in the mean prediction or the critical series"
+
+
+def class_names(columns: list[str]) -> list[str]:
+    """Class names from per-class probability columns: their names without the common prefix and suffix.
+
+    Examples
+    --------
+    >>> class_names(["proba_cat", "proba_dog", "proba_eel"])
+    ['cat', 'dog', 'eel']
+    >>> class_names(["p(0)", "p(1)", "p(2)"])
+    ['0', '1', '2']
+    """
+    import os
+
+    prefix = os.path.commonprefix(columns)
+    suffix = os.path.commonprefix([c[len(prefix):][::-1] for c in columns])[::-1]
+    names = [c[len(prefix):len(c) - len(suffix)] for c in columns]
+    return names if all(names) and len(set(names)) == len(names) else list(columns)
+
+
+def normal_class(value) -> str:
+    """A class name as text, numbers written alike (``1``, ``1.0``, ``"1"`` → ``"1"``).
+
+    Examples
+    --------
+    >>> normal_class(2.0), normal_class("2"), normal_class("cat")
+    ('2', '2', 'cat')
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value).strip()
+    if np.isfinite(number) and number == int(number):
+        return str(int(number))
+    return str(value).strip()

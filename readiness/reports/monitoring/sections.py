@@ -107,11 +107,22 @@ class ReportSections:
                 extra.append(f"latest mean ×{fmt(ratio)} the reference mean (outside [{fmt(low)}, {fmt(high)}])")
         checks.append(self._judge(mean, extra))
         shown.append(mean)
-        for key in [f"prediction_quantile.q{int(q * 100)}" for q in QUANTILES] + ["positive_rate"]:
+        keys = [f"prediction_quantile.q{int(q * 100)}" for q in QUANTILES] + ["positive_rate"]
+        keys += [item.key for item in self.series if item.key.startswith(("mean_probability.", "predicted_rate."))]
+        for key in keys:
             item = self.get(key)
             if item is not None:
                 checks.append(self._judge(item))
                 shown.append(item)
+        agreement = self.get("model_agreement")
+        if agreement is not None:
+            check = self._judge(agreement)
+            scored = int(self.model_scored.sum())
+            check.message = (f"the model artifact scored {scored:,} sampled rows (up to {self.settings.model_rows:,} per "
+                             f"chunk); a logged prediction differs when it is more than {self.settings.model_tolerance:g} "
+                             f"from the model's; {check.message}")
+            checks.append(check)
+            shown.append(agreement)
         return SectionData("predictions", "Predictions over time", checks, {"changes": self._change_rows(shown)}, shown,
                            "Bands: prediction intervals for one more chunk, learned from the reference chunks.")
 
