@@ -195,6 +195,11 @@ def demo(out: str, timeout: float | None) -> None:
         sys.exit(1)
     _echo("The demo's FAIL is the story: the candidate improves overall but regresses on region=north, "
           "whose rows its new training extract silently dropped.")
+    from readiness.demo import release_sentence
+
+    sentence = release_sentence(config.output)
+    if sentence:
+        _echo(sentence)
 
 
 @cli.command()

@@ -203,10 +203,15 @@ def write_hostile_project(folder: Path, numeric: list[str], category: str, value
         "fears": [{"fear": text(4), "severity": 9, "likelihood": 3, "detected_by": [f"golden.segment.*{text(5)}"]}],
     }
     (folder / "checklist.yaml").write_text(yaml.safe_dump(checklist, allow_unicode=False), encoding="utf-8")
+    # hostile source names and a key segment with a hostile value: attribution names reach every output
+    reserved = {"model", "unassigned"}
+    source_names = [t for t in dict.fromkeys(texts[4:] + texts[:4]) if t.strip() and t not in reserved][:2]
+    sources = {name: [column] for name, column in zip(source_names, numeric)}
+    guarantees = {} if "=" in category else {f"{category}={values[0]}": {"max_mean_shift": 0.5, "max_flip_rate": 0.5}}
     config = {
         "model": "candidate.skops", "baseline": "baseline.skops", "target": "label", "golden": "golden.parquet",
         "segments": [category], "reference": "reference.parquet", "current": "current.parquet",
-        "checklist": "checklist.yaml", "output": "out",
+        "checklist": "checklist.yaml", "output": "out", "sources": sources, "consistency": {"segments": guarantees},
         "golden_benchmark": {"n_bootstrap": 100, "min_segment_rows": 20,
                              "metrics": {"roc_auc": {"min": roc_auc_min, "max_regression": 0.05}},
                              "latency": {"single_row_calls": 10},

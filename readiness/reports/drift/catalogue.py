@@ -56,4 +56,8 @@ CHECKS = (
                "held-out rows); names the columns that separate them most; skipped when disabled or from a profile",
                "major", ("pass", "warn", "skip"),
                ("drift.multivariate", "drift.multivariate_threshold", "drift.multivariate_rows")),
+    # ------------------------------------------------------------------ attribution (readiness.stats.attribution)
+    CheckEntry("drift.attribution", "The change in mean prediction from reference to current data split by source "
+               "(and the model, with a baseline): Shapley values with CIs summing to the total; never gates", "info",
+               ("pass", "skip", "error"), ("sources", "baseline", "drift.attribution")),
 )

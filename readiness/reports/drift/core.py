@@ -96,7 +96,9 @@ class DriftCore:
     """
 
     def __init__(self, reference_path: str, current_path: str, model_path: str = "", target: str = "",
-                 trust: dict[str, Any] | None = None, settings: dict[str, Any] | None = None):
+                 trust: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
+                 baseline_path: str = "", sources: dict[str, list[str]] | None = None,
+                 consistency: dict[str, Any] | None = None):
         self.settings = section_settings("drift", settings, SETTINGS_SOURCE)
         self.reference_path, self.current_path = Path(reference_path), Path(current_path)
         # Hashing both files for the provenance runs beside the profiling: hashlib releases
@@ -108,6 +110,10 @@ class DriftCore:
             "current": background.submit(sha256_file, self.current_path)}
         background.shutdown(wait=False)
         self.target = target or None
+        from readiness.reports.drift.attribution import attribution_options
+
+        # readiness.yaml baseline:, sources:, consistency: for the data attribution (readiness.reports.drift.attribution)
+        self.attribution_options = attribution_options(baseline_path, sources, consistency, trust)
         self.model = None
         if model_path:
             from readiness.artifacts.loading import ModelAdapter, load_model
@@ -145,7 +151,9 @@ class DriftCore:
     def _profile_current(self):
         parts, columns, families, sample = [], None, {}, []
         rng = np.random.default_rng(self.settings.seed)
-        cap = self.settings.multivariate_rows
+        from readiness.reports.drift.attribution import sample_rows
+
+        cap = max(self.settings.multivariate_rows, sample_rows(self))  # the attribution reads the sample too
         for batch in iter_batches(self.current_path, "current", self.settings.batch_rows, text_as_categories=self.model is None):
             if columns is None:
                 columns = [str(c) for c in batch.columns]

@@ -71,10 +71,12 @@ class DriftReport(ShownSections, DriftCore):
     """
 
     def __init__(self, reference_path: str, current_path: str, model_path: str = "", target: str = "",
-                 trust: dict[str, Any] | None = None, settings: dict[str, Any] | None = None):
+                 trust: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
+                 baseline_path: str = "", sources: dict[str, list[str]] | None = None,
+                 consistency: dict[str, Any] | None = None):
         ShownSections.__init__(self)
         DriftCore.__init__(self, reference_path, current_path, model_path=model_path, target=target, trust=trust,
-                           settings=settings)
+                           settings=settings, baseline_path=baseline_path, sources=sources, consistency=consistency)
 
     def schema_section(self) -> Section:
         """``drift.schema.*`` and each column's kind with the reason."""
@@ -103,6 +105,18 @@ class DriftReport(ShownSections, DriftCore):
     def multivariate_section(self) -> Section:
         """``drift.multivariate``: the domain classifier."""
         return self._show(multivariate.multivariate_section(self))
+
+    def attribution_section(self) -> Section:
+        """``drift.attribution``: the change in mean prediction split by source (and model, with a baseline)."""
+        from readiness.reports.drift.attribution import data_attribution_section
+
+        return self._show(data_attribution_section(self))
+
+    def attribution_figure(self):
+        """The attribution waterfall; None without a model."""
+        from readiness.reports.drift.attribution import data_attribution_figure
+
+        return data_attribution_figure(self)
 
     def finish(self, results_path: str) -> Section:
         """Write ``results_path`` (the results JSON, with every section shown) and show the verdict."""

@@ -69,8 +69,13 @@ class GoldenBenchmark(ShownSections, GoldenCore):
 
     def __init__(self, model_path: str, golden_path: str, target: str, baseline_path: str = "", task: str = "auto",
                  segments: list[str] | None = None, trust: dict[str, Any] | None = None,
-                 settings: dict[str, Any] | None = None):
+                 settings: dict[str, Any] | None = None, sources: dict[str, list[str]] | None = None,
+                 consistency: dict[str, Any] | None = None):
+        from readiness.reports.golden.attribution import attribution_inputs
+
         ShownSections.__init__(self)
+        # readiness.yaml sources:, consistency: (checked before anything is loaded)
+        self.sources, self.guarantees = attribution_inputs(sources, consistency)
         GoldenCore.__init__(self, model_path, golden_path, target, baseline_path=baseline_path, task=task,
                             segments=segments, trust=trust, settings=settings)
 
@@ -137,6 +142,18 @@ class GoldenBenchmark(ShownSections, GoldenCore):
         """Columns × perturbations; None when robustness is disabled."""
         data = robustness.robustness_figure_data(self)
         return None if data is None else figures.robustness_figure(**data)
+
+    def attribution_section(self) -> Section:
+        """``golden.attribution`` (what moved the predictions, from which source) and ``golden.guarantee.*``."""
+        from readiness.reports.golden.attribution import release_attribution_section
+
+        return self._show(release_attribution_section(self))
+
+    def attribution_figure(self):
+        """The attribution waterfall of the guaranteed segment that moved most (or of all rows)."""
+        from readiness.reports.golden.attribution import release_attribution_figure
+
+        return release_attribution_figure(self)
 
     def latency_section(self) -> Section:
         """``golden.latency.*`` and ``golden.artifact.size``."""

@@ -108,4 +108,13 @@ CHECKS = (
                "unless a minimum is set", "major", ("pass", "fail"), (f"{_GB}.latency.min_rows_per_s",)),
     CheckEntry("golden.artifact.size", "The artifact's size and load time (shown in the inference section)", "info",
                ("pass",)),
+    # ------------------------------------------------------------------ attribution (readiness.stats.attribution)
+    CheckEntry("golden.attribution", "What moved the predictions, candidate vs baseline on the golden rows: the change "
+               "in mean prediction, primary metric and flipped rows split between the model and each source's "
+               "features (Shapley values with CIs; never gates)", "info", ("pass", "skip", "error"),
+               ("sources", "golden_benchmark.attribution")),
+    CheckEntry("golden.guarantee.<kind>[<segment>]", "A key segment's release guarantee: its mean-prediction shift or "
+               "flip rate within the limit across the whole CI (warns when the CI straddles it)", "critical",
+               ("pass", "warn", "fail", "skip", "error"), ("consistency.segments",),
+               values={"kind": ("mean_shift", "flip_rate")}),
 )
