@@ -9,6 +9,9 @@ for quantiles, labelled rows for realized metrics: all of them in chunks of up t
 every row draws a uniform key and the rows with the smallest keys are kept, so the
 sample of a chunk is uniform however its rows are spread over batches, files or
 workers, and two partial samples merge by keeping the smallest keys again.
+
+(Somewhat over 400 lines: the accumulator, its bottom-k samples and the per-chunk
+summary share one state and one merge rule; split, each half would reach into the other.)
 """
 
 from __future__ import annotations
