@@ -136,7 +136,7 @@ def test_the_results_carry_all_28_items_with_answer_points_and_source(tmp_path):
     from helpers import assert_sections_carry_the_report
 
     results = tmp_path / "results"
-    write_results(results, [Check("golden.dummy.roc_auc", "x", "pass", "ok")])
+    write_results(results, [Check("golden.dummy.roc_auc", "x", "pass", "ok", severity="critical")])
     review = WorkflowChecklist(str(write_checklist(tmp_path)), results_dir=str(results), project_dir=str(tmp_path))
     review.rubric_section(), review.beyond_section(), review.workflow_section(), review.fears_section()
     review.finish(str(tmp_path / "out.json"))
