@@ -109,7 +109,7 @@ def compute(report) -> tuple[DataAttribution | None, str, str, dict[str, Any]]:
         return None, "", (f"the baseline is a {_task(old)} model and the model a {task} one; the full split needs "
                           "two models of one task"), models
     shared = set(map(str, reference.columns)) & set(map(str, current.columns))
-    segments = [key for key in options.segments if parse_segment_key(key)[0] in shared]
+    segments = [key for key in options.segments if parse_segment_key(key, shared)[0] in shared]
     try:
         result = data_attribution(
             old, reference, current, task, sources=options.sources or None, new_model=new, segments=segments,

@@ -232,7 +232,7 @@ def segment_consistency_checks(
     rows: dict[str, np.ndarray | None] = {}
     problems: dict[str, str] = {}
     for key in parsed:
-        column, _ = parse_segment_key(key)
+        column, _ = parse_segment_key(key, frame.columns)
         if column not in frame.columns:
             problems[key] = (f"segment {key}: column {column!r} is not in the {source} data; "
                              f"fix consistency.segments in readiness.yaml (columns: "

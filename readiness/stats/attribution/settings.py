@@ -131,16 +131,27 @@ class AttributionSettings(_Strict):
     max_rows: int = Field(50_000, ge=1_000, le=10_000_000)
 
 
-def parse_segment_key(key: str) -> tuple[str, str]:
-    """Split ``column=value`` at the first ``=``; raise ValueError when it is not of that form.
+def parse_segment_key(key: str, columns: Sequence[Any] = ()) -> tuple[str, str]:
+    """Split ``column=value``; raise ValueError when it is not of that form.
+
+    A column name may itself hold ``=``: with ``columns`` given, the split is the first
+    ``=`` whose left side is one of them; otherwise (or when none is) the first ``=``.
 
     Examples
     --------
     >>> parse_segment_key("region=north")
     ('region', 'north')
+    >>> parse_segment_key("a=b=c", columns=["a=b"])
+    ('a=b', 'c')
     """
     if "=" not in key or not key.split("=", 1)[0].strip():
         raise ValueError(f"{key!r} must be written column=value, e.g. region=north")
+    known = {str(c) for c in columns}
+    at = key.find("=")
+    while at >= 0 and known:
+        if key[:at].strip() in known:
+            return key[:at].strip(), key[at + 1:].strip()
+        at = key.find("=", at + 1)
     column, value = key.split("=", 1)
     return column.strip(), value.strip()
 
@@ -158,7 +169,7 @@ def segment_rows(frame: pd.DataFrame, key: str, source: str = "data") -> np.ndar
     """
     import numpy as np
 
-    column, value = parse_segment_key(key)
+    column, value = parse_segment_key(key, frame.columns)
     if column not in frame.columns:
         raise InputError(f"{source}: segment {key!r} names column {column!r}, which is not in the data; "
                          "fix consistency.segments in readiness.yaml")
