@@ -31,7 +31,7 @@ from readiness.display import Section, Table
 from readiness.escape import visible
 from readiness.exceptions import InputError
 from readiness.results import Check
-from readiness.stats.attribution.checks import data_attribution_check
+from readiness.stats.attribution.checks import table_row, data_attribution_check
 from readiness.stats.attribution.decomposition import DataAttribution
 from readiness.stats.attribution.settings import parse_segment_key, unread_source_columns
 from readiness.stats.gates import fmt
@@ -123,18 +123,8 @@ def compute(report) -> tuple[DataAttribution | None, str, str, dict[str, Any]]:
 def _table(result: DataAttribution) -> pd.DataFrame:
     rows = []
     for label, attribution in [("all rows", result.mean_prediction), *result.segments.items()]:
-        row: dict[str, Any] = {"rows": visible(label), "reference rows": attribution.rows.get("reference", 0),
-                               "current rows": attribution.rows.get("current", 0),
-                               "Δ " + attribution.quantity: _with_ci(attribution.total, attribution.total_ci)}
-        for c in attribution.contributions:
-            row[visible(c.name)] = _with_ci(c.value, c.ci)  # names from configs and data: controls written out
-        rows.append(row)
+        rows.append(table_row(label, attribution, {"reference rows": attribution.rows.get("reference", 0), "current rows": attribution.rows.get("current", 0)}))
     return pd.DataFrame(rows)
-
-
-def _with_ci(value: float, ci) -> str:
-    text = ("+" if value >= 0 else "") + fmt(value)
-    return text if ci is None else f"{text} [{fmt(ci[0])}, {fmt(ci[1])}]"
 
 
 def data_attribution_section(report) -> Section:

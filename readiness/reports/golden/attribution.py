@@ -29,7 +29,7 @@ from readiness.display import Section, Table
 from readiness.escape import visible
 from readiness.exceptions import InputError
 from readiness.results import Check
-from readiness.stats.attribution.checks import release_attribution_check, segment_consistency_checks
+from readiness.stats.attribution.checks import table_row, release_attribution_check, segment_consistency_checks
 from readiness.stats.attribution.decomposition import Attribution, ReleaseAttribution
 from readiness.stats.attribution.settings import SegmentCriterion, unread_source_columns
 from readiness.stats.gates import fmt
@@ -113,17 +113,8 @@ def _table(result: ReleaseAttribution) -> pd.DataFrame:
     analyses: list[tuple[str, Attribution]] = [("all golden rows", result.mean_prediction),
                                                *sorted(result.segments.items(), key=lambda kv: -abs(kv[1].total))]
     for label, attribution in analyses:
-        row: dict[str, Any] = {"rows": visible(label), "n": attribution.rows.get("golden", 0),
-                               "Δ " + attribution.quantity: _with_ci(attribution.total, attribution.total_ci)}
-        for c in attribution.contributions:
-            row[visible(c.name)] = _with_ci(c.value, c.ci)  # names from configs and data: controls written out
-        rows.append(row)
+        rows.append(table_row(label, attribution, {"n": attribution.rows.get("golden", 0)}))
     return pd.DataFrame(rows)
-
-
-def _with_ci(value: float, ci) -> str:
-    text = ("+" if value >= 0 else "") + fmt(value)
-    return text if ci is None else f"{text} [{fmt(ci[0])}, {fmt(ci[1])}]"
 
 
 def release_attribution_section(bench) -> Section:

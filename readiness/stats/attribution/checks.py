@@ -31,6 +31,32 @@ from readiness.exceptions import InputError
 from readiness.stats.gates import fmt
 from readiness.results import Check
 
+
+def table_row(label: str, attribution: Attribution, counts: Mapping[str, int]) -> dict[str, Any]:
+    """One row of an attribution table: what was split, its row counts, the total and each player, with CIs.
+
+    Names come from configs and data, so control characters are written out.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> a = NS(quantity="mean P(1)", total=0.5, total_ci=(0.25, 0.75),
+    ...        contributions=[NS(name="model", value=0.5, ci=None)])
+    >>> table_row("all rows", a, {"n": 10})["Δ mean P(1)"], table_row("all rows", a, {"n": 10})["model"]
+    ('+0.5000 [0.2500, 0.7500]', '+0.5000')
+    """
+    from readiness.escape import visible
+
+    def with_ci(value: float, ci) -> str:
+        text = ("+" if value >= 0 else "") + fmt(value)
+        return text if ci is None else f"{text} [{fmt(ci[0])}, {fmt(ci[1])}]"
+
+    row: dict[str, Any] = {"rows": visible(label), **counts,
+                           "Δ " + attribution.quantity: with_ci(attribution.total, attribution.total_ci)}
+    for c in attribution.contributions:
+        row[visible(c.name)] = with_ci(c.value, c.ci)
+    return row
+
 #: contributions named in a message before the rest are summed up
 MESSAGE_PLAYERS = 6
 
