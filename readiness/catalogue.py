@@ -59,7 +59,15 @@ def strict() -> bool:
 
 
 class UncataloguedCheck(ValueError):
-    """A check that the catalogue does not describe (raised in strict mode only)."""
+    """A check that the catalogue does not describe (raised in strict mode only).
+
+    Examples
+    --------
+    >>> Catalogue([]).validate("golden.made_up", "pass", "major")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.catalogue.UncataloguedCheck: check id 'golden.made_up' is not in the check catalogue; ...
+    """
 
 
 def record_violation(error: UncataloguedCheck) -> UncataloguedCheck:

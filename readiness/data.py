@@ -15,6 +15,24 @@ TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
 def table_format(path: Path, key: str) -> str:
+    """The format of a table file from its name: ``csv`` (compressed too) or ``parquet``.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    key : str
+        The configuration key the path came from, named in the error.
+
+    Examples
+    --------
+    >>> table_format(Path("golden.csv.gz"), "golden"), table_format(Path("ref.PQ"), "reference")
+    ('csv', 'parquet')
+    >>> table_format(Path("golden.xlsx"), "golden")
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: golden.xlsx: unsupported file type '.xlsx' for golden; use .csv or .parquet
+    """
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes[-2:-1] == [".csv"] and suffixes[-1:] in ([".gz"], [".zip"], [".bz2"], [".xz"]):
         return "csv"
@@ -37,7 +55,16 @@ def _require_file(path: Path, key: str) -> None:
 
 
 def read_columns(path: str | Path, key: str) -> list[str]:
-    """Column names of a table without reading its rows (cheap pre-flight)."""
+    """Column names of a table without reading its rows (cheap pre-flight).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "golden.csv"
+    >>> _ = path.write_text("age,label\\n41,1\\n")
+    >>> read_columns(path, "golden")
+    ['age', 'label']
+    """
     path = Path(path)
     _require_file(path, key)
     fmt = table_format(path, key)
@@ -80,6 +107,18 @@ def read_table(path: str | Path, key: str, text_as_categories: bool = False) -> 
     ------
     InputError
         The file is missing, empty, corrupt or of an unsupported type.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "golden.csv"
+    >>> _ = path.write_text("age,label\\n41,1\\n37,0\\n")
+    >>> read_table(path, "golden").shape
+    (2, 2)
+    >>> read_table(path.with_name("missing.csv"), "golden")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: ...missing.csv: file not found; check the 'golden' path
     """
     import pandas as pd
 
@@ -109,7 +148,14 @@ def read_table(path: str | Path, key: str, text_as_categories: bool = False) -> 
 
 
 def parquet_text_columns(schema) -> list[str]:
-    """Names of the string columns of an Arrow schema (those worth reading dictionary-encoded)."""
+    """Names of the string columns of an Arrow schema (those worth reading dictionary-encoded).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> parquet_text_columns(pa.schema([("name", pa.string()), ("age", pa.int64()), ("city", pa.large_string())]))
+    ['name', 'city']
+    """
     import pyarrow as pa
 
     is_string_view = getattr(pa.types, "is_string_view", lambda _: False)  # pyarrow >= 16
@@ -132,7 +178,16 @@ def _read_csv(path: Path, key: str, nrows: int | None = None) -> pd.DataFrame:
 
 
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    """Hex SHA-256 of a file, read in 1 MiB chunks.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "empty.bin"
+    >>> _ = path.write_bytes(b"")
+    >>> sha256_file(path)
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(chunk_size):

@@ -60,6 +60,13 @@ def esc(value: Any) -> str:
 
 
 def pill(status: str) -> str:
+    """A status as a coloured badge (inline style, escaped text).
+
+    Examples
+    --------
+    >>> pill("fail")  # doctest: +ELLIPSIS
+    '<span style="color:...">FAIL</span>'
+    """
     fg, bg = STATUS_COLOURS.get(status, ("#24292f", "#ffffff"))
     return (f'<span style="color:{fg};background:{bg};border:1px solid {fg};border-radius:10px;'
             f'padding:0 8px;font-weight:600;font-size:12px">{esc(status.upper())}</span>')
@@ -283,7 +290,16 @@ def _checks_table(checks) -> str:
 
 
 def checks_html(checks) -> str:
-    """Checks worst first; passing ones folded into a <details> block (no script needed)."""
+    """Checks worst first; passing ones folded into a <details> block (no script needed).
+
+    Examples
+    --------
+    >>> from readiness.results import Check
+    >>> shown = checks_html([Check("drift.target", "Label drift", "pass", "no change"),
+    ...                      Check("drift.schema", "Schema", "fail", "column <b> is missing")])
+    >>> shown.index("Schema") < shown.index("Label drift"), "&lt;b&gt;" in shown, "<details" in shown
+    (True, True, True)
+    """
     if not checks:
         return ""
     ordered = sorted(checks, key=lambda c: (-STATUS_RANK[c.status], c.severity == "info"))

@@ -7,27 +7,67 @@ by name in the failed notebook and maps them to exit code 2 as well.
 
 
 class ReadinessError(Exception):
-    """Base class of every error readiness raises on purpose."""
+    """Base class of every error readiness raises on purpose.
+
+    Examples
+    --------
+    >>> issubclass(InputError, ReadinessError)
+    True
+    """
 
 
 class UsageError(ReadinessError):
-    """Bad configuration or command line: exit code 2."""
+    """Bad configuration or command line: exit code 2.
+
+    Examples
+    --------
+    >>> try:
+    ...     raise UsageError("--out: give a folder, not a file")
+    ... except ReadinessError as error:
+    ...     print(error)
+    --out: give a folder, not a file
+    """
 
 
 class ConfigError(UsageError):
-    """readiness.yaml (or a CLI flag) has an unknown key or a bad value."""
+    """readiness.yaml (or a CLI flag) has an unknown key or a bad value.
+
+    Examples
+    --------
+    >>> error = ConfigError("readiness.yaml: unknown key 'golden_benchmrk'; did you mean 'golden_benchmark'?")
+    >>> isinstance(error, UsageError), type(error).__name__ in USAGE_ERROR_NAMES
+    (True, True)
+    """
 
 
 class InputError(UsageError):
-    """An input file is missing, unreadable, or lacks what the check needs."""
+    """An input file is missing, unreadable, or lacks what the check needs.
+
+    Examples
+    --------
+    >>> first_line(InputError("golden.csv: column 'label' is missing; set `target:` in readiness.yaml"))
+    "golden.csv: column 'label' is missing; set `target:` in readiness.yaml"
+    """
 
 
 class UntrustedArtifactError(InputError):
-    """A model artifact would run code on load and the user has not trusted it."""
+    """A model artifact would run code on load and the user has not trusted it.
+
+    Examples
+    --------
+    >>> issubclass(UntrustedArtifactError, InputError)
+    True
+    """
 
 
 class NotebookParameterError(UsageError):
-    """Parameters passed to a notebook do not match the ones it declares."""
+    """Parameters passed to a notebook do not match the ones it declares.
+
+    Examples
+    --------
+    >>> "NotebookParameterError" in USAGE_ERROR_NAMES
+    True
+    """
 
 
 #: Exception class names that, raised inside a notebook, mean "bad input" (exit 2).
@@ -74,6 +114,22 @@ class Terminated(BaseException):
     """SIGTERM arrived: like KeyboardInterrupt, it unwinds through every cleanup (exit 143).
 
     A BaseException, so that no ``except Exception`` on the way swallows it.
+
+    Parameters
+    ----------
+    signum : int
+        The signal that arrived (15 for SIGTERM).
+
+    Examples
+    --------
+    >>> try:
+    ...     try:
+    ...         raise Terminated(15)
+    ...     except Exception:
+    ...         print("swallowed")
+    ... except Terminated as stop:
+    ...     print(stop, stop.signum)
+    terminated by signal 15 15
     """
 
     def __init__(self, signum: int):

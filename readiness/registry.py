@@ -44,6 +44,12 @@ class SectionSpec:
     A prefix owns the ids equal to it or continuing it with ``.`` or ``[``; when two
     sections' prefixes both fit an id, the longer prefix owns it
     (``golden.artifact.size`` in the inference section, ``golden.artifact`` elsewhere).
+
+    Examples
+    --------
+    >>> section = SectionSpec("artifact", "Artifact", ("golden.artifact",))
+    >>> section.owns("golden.artifact.size"), section.owns("golden.artifactual"), section.owns("golden.artifact[x]")
+    (15, 0, 15)
     """
 
     name: str
@@ -62,6 +68,11 @@ class RunContext:
 
     ``evidence_dir`` holds the results of reports that ran before in this run (or the
     previous run's folder); ``python_path`` is the config file's folder.
+
+    Examples
+    --------
+    >>> RunContext(evidence_dir=Path("out")).python_path is None
+    True
     """
 
     evidence_dir: Path | None = None
@@ -103,6 +114,13 @@ class ReportSpec:
         proves for the workflow risk checklist.
     order : int
         Position among the reports (outputs list them in this order).
+
+    Examples
+    --------
+    >>> spec = ReportSpec("demo_report", "Demo", ("golden",), "demo", lambda config, context: {}, lambda config: 60.0)
+    >>> from types import SimpleNamespace
+    >>> spec.ready(SimpleNamespace(golden="golden.csv")), spec.missing(SimpleNamespace(golden=None))
+    (True, ['golden'])
     """
 
     name: str

@@ -10,6 +10,11 @@ def resource_dir(name: str) -> Path:
 
     In a wheel they sit inside the package; in an editable install or a source
     checkout they sit at the repository root, beside the package.
+
+    Examples
+    --------
+    >>> (resource_dir("notebooks") / "drift_report.ipynb").is_file()
+    True
     """
     for candidate in (_PACKAGE_DIR / name, _PACKAGE_DIR.parent / name):
         if candidate.is_dir():
@@ -18,8 +23,22 @@ def resource_dir(name: str) -> Path:
 
 
 def notebook_path(report: str) -> Path:
+    """The notebook template of a report.
+
+    Examples
+    --------
+    >>> notebook_path("golden_benchmark").name
+    'golden_benchmark.ipynb'
+    """
     return resource_dir("notebooks") / f"{report}.ipynb"
 
 
 def templates_dir() -> Path:
+    """The folder of the HTML templates.
+
+    Examples
+    --------
+    >>> templates_dir().name
+    'templates'
+    """
     return resource_dir("templates")

@@ -120,6 +120,17 @@ class RecordsChecks:
 
     Each section method records its checks under its own name, so re-running a
     notebook cell replaces that section's checks instead of duplicating them.
+
+    Examples
+    --------
+    >>> class Report(RecordsChecks):
+    ...     def __init__(self):
+    ...         self._sections = {}
+    >>> report = Report()
+    >>> _ = report._record("schema", [Check("drift.schema", "Schema", "pass", "same columns")])
+    >>> _ = report._record("schema", [Check("drift.schema", "Schema", "warn", "one column more")])
+    >>> [check.status for check in report.checks]  # the cell ran twice; its checks are recorded once
+    ['warn']
     """
 
     _sections: dict[str, list[Check]]
@@ -195,7 +206,14 @@ def worst_first(checks, at_least: str = "skip", status=lambda check: check["stat
 
 
 def package_versions(names) -> dict[str, str]:
-    """Installed versions of the named distributions (missing ones left out)."""
+    """Installed versions of the named distributions (missing ones left out).
+
+    Examples
+    --------
+    >>> versions = package_versions(["numpy", "no-such-distribution"])
+    >>> list(versions)
+    ['numpy']
+    """
     versions = {}
     for name in names:
         try:
@@ -206,12 +224,26 @@ def package_versions(names) -> dict[str, str]:
 
 
 def environment() -> dict[str, Any]:
+    """Python, platform and the versions of the packages a report's numbers depend on (for the results JSON).
+
+    Examples
+    --------
+    >>> sorted(environment())
+    ['executable', 'packages', 'platform', 'python']
+    """
     packages = package_versions(TRACKED_PACKAGES)
     return {"python": platform.python_version(), "platform": platform.platform(), "executable": sys.executable,
             "packages": packages}
 
 
 def now_iso() -> str:
+    """The current UTC time as ISO 8601, to the second.
+
+    Examples
+    --------
+    >>> now_iso()  # doctest: +ELLIPSIS
+    '...T...+00:00'
+    """
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
@@ -224,7 +256,15 @@ def report_document(
     parameters: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> dict[str, Any]:
-    """Assemble the results JSON of one report."""
+    """Assemble the results JSON of one report.
+
+    Examples
+    --------
+    >>> document = report_document("drift_report", [Check("drift.schema", "Schema", "warn", "one column more")],
+    ...                            {"reference": "ref.csv"}, "2024-01-01T00:00:00+00:00", 1.5)
+    >>> document["status"], [check["id"] for check in document["checks"]]
+    ('warn', ['drift.schema'])
+    """
     status = "error" if error else worst_status(c.status for c in checks)
     doc = {
         "schema": SCHEMA,
@@ -244,7 +284,16 @@ def report_document(
 
 
 def write_json(path: str | Path, document: dict[str, Any]) -> None:
-    """Write JSON atomically (temp file in the same folder, then rename)."""
+    """Write JSON atomically (temp file in the same folder, then rename).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "results.json"
+    >>> write_json(path, {"status": "pass"})
+    >>> json.loads(path.read_text()), [p.name for p in path.parent.iterdir()]  # no temporary file left
+    ({'status': 'pass'}, ['results.json'])
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -29,7 +29,16 @@ MAX_SCALAR = 10_000
 
 
 class YamlLimitError(yaml.YAMLError):
-    """The document is larger than :data:`MAX_BYTES` or expands beyond :data:`MAX_NODES`."""
+    """The document is larger than :data:`MAX_BYTES` or expands beyond :data:`MAX_NODES`.
+
+    Examples
+    --------
+    >>> bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\\nc: [*b, *b, *b]"
+    >>> load_yaml(bomb, max_nodes=100)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.safe_yaml.YamlLimitError: ...
+    """
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -116,6 +125,18 @@ def read_yaml_file(path: str | Path, *, max_bytes: int = MAX_BYTES, max_nodes: i
         The file is larger than ``max_bytes`` or expands beyond ``max_nodes``.
     UnicodeDecodeError
         The file is not UTF-8 text.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "readiness.yaml"
+    >>> _ = path.write_text("target: label\\nsegments: [region]\\n", encoding="utf-8")
+    >>> read_yaml_file(path)
+    {'target': 'label', 'segments': ['region']}
+    >>> read_yaml_file(path, max_bytes=10)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.safe_yaml.YamlLimitError: ...
     """
     path = Path(path)
     with open(path, "rb") as handle:

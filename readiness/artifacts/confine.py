@@ -102,7 +102,13 @@ def _libc():
 
 
 def landlock_abi() -> int:
-    """The kernel's Landlock ABI version (0: unavailable)."""
+    """The kernel's Landlock ABI version (0: unavailable).
+
+    Examples
+    --------
+    >>> landlock_abi() >= 0
+    True
+    """
     if sys.platform != "linux":
         return 0
     libc = _libc()
@@ -249,7 +255,14 @@ def _limits(extra_address_bytes: int) -> list[str]:
 
 
 def default_read_paths(extra: Iterable[str | Path] = ()) -> list[str]:
-    """Where a confined Python process must read: its installation, libraries, and ``extra``."""
+    """Where a confined Python process must read: its installation, libraries, and ``extra``.
+
+    Examples
+    --------
+    >>> paths = default_read_paths(extra=["/srv/models"])
+    >>> "/srv/models" in paths and sys.prefix in paths
+    True
+    """
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              "/usr", "/lib", "/lib64", "/etc/ld.so.cache", "/etc/localtime", "/etc/os-release",
              "/sys/devices/system/cpu", "/sys/fs/cgroup", f"/proc/{os.getpid()}", "/proc/cpuinfo", "/proc/meminfo",

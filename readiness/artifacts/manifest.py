@@ -29,6 +29,13 @@ VERSION_PARTS = {"scikit-learn": 3, "numpy": 1, "scipy": 2, "pandas": 2, "joblib
 
 
 def manifest_path(artifact: str | Path) -> Path:
+    """Where the manifest of an artifact saved by :func:`save_model` lives: beside it, ``<name>.meta.json``.
+
+    Examples
+    --------
+    >>> manifest_path("models/candidate.skops").as_posix()
+    'models/candidate.skops.meta.json'
+    """
     artifact = Path(artifact)
     return artifact.with_name(artifact.name + ".meta.json")
 
@@ -46,7 +53,15 @@ def _git_commit(folder: Path) -> str | None:
 
 
 def data_fingerprint(frame) -> dict[str, Any]:
-    """Rows, columns, dtypes and a content hash (pandas' row hashes, order-sensitive)."""
+    """Rows, columns, dtypes and a content hash (pandas' row hashes, order-sensitive).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> fingerprint = data_fingerprint(pd.DataFrame({"age": [41, 37], "label": [1, 0]}))
+    >>> fingerprint["rows"], fingerprint["columns"], fingerprint["dtypes"]["age"]
+    (2, ['age', 'label'], 'int64')
+    """
     import hashlib
 
     import pandas as pd
@@ -131,6 +146,20 @@ def save_model(model, path: str | Path, training_data=None, format: str | None =
 
 
 def read_manifest(artifact: str | Path) -> dict[str, Any] | None:
+    """The manifest beside an artifact, None when it has none; one line when it is not a readiness manifest.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> artifact = Path(tempfile.mkdtemp()) / "model.skops"
+    >>> read_manifest(artifact) is None
+    True
+    >>> _ = manifest_path(artifact).write_text("{}")
+    >>> read_manifest(artifact)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: ...model.skops.meta.json: not a readiness manifest (schema ...); re-save or remove it
+    """
     target = manifest_path(artifact)
     if not target.is_file():
         return None
@@ -151,6 +180,12 @@ def compare_manifest(manifest: dict[str, Any], sha256: str, features: list[str] 
     """Findings ``{"status", "message"}`` from a manifest against this artifact and runtime.
 
     A hash mismatch is ``error``; version and feature differences are ``warn``.
+
+    Examples
+    --------
+    >>> findings = compare_manifest({"sha256": "0" * 64}, "1" * 64, None)
+    >>> findings[0]["status"], findings[0]["message"][:30]
+    ('error', "the artifact's sha256 11111111")
     """
     findings: list[dict[str, str]] = []
     if manifest.get("sha256") != sha256:

@@ -123,16 +123,42 @@ _STATE_ONLY = {("lightgbm.basic", "Booster"), ("xgboost.core", "Booster")}
 
 
 class RefusedArtifact(pickle.UnpicklingError):
-    """The stream names or calls something outside the allow-list, or passes a limit."""
+    """The stream names or calls something outside the allow-list, or passes a limit.
+
+    Examples
+    --------
+    >>> import io
+    >>> load_pickle(io.BytesIO(pickle.dumps(os.system)))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.artifacts.safe_pickle.RefusedArtifact: ...
+    """
 
 
 class LoadLimitError(RefusedArtifact):
-    """A size, ratio or memory limit was hit while loading."""
+    """A size, ratio or memory limit was hit while loading.
+
+    Examples
+    --------
+    >>> import io
+    >>> load_pickle(io.BytesIO(pickle.dumps(list(range(1000)))), max_bytes=100)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.artifacts.safe_pickle.LoadLimitError: ...
+    """
 
 
 @dataclass
 class LoadRecord:
-    """What the loader saw: every global it admitted, with its kind, and what it read."""
+    """What the loader saw: every global it admitted, with its kind, and what it read.
+
+    Examples
+    --------
+    >>> import collections, io
+    >>> _, record = load_pickle(io.BytesIO(pickle.dumps(collections.OrderedDict(a=1))))
+    >>> record.globals
+    {'collections.OrderedDict': 'class'}
+    """
 
     compression: str | None = None
     globals: dict[str, str] = field(default_factory=dict)  # "module.name" -> "class" | "function" | "ufunc"
@@ -307,6 +333,15 @@ def resolve(module: str, name: str) -> Any:
     ------
     RefusedArtifact
         The module is outside the scientific stack, excluded, missing, or lacks ``name``.
+
+    Examples
+    --------
+    >>> resolve("collections", "OrderedDict").__name__
+    'OrderedDict'
+    >>> resolve("subprocess", "Popen")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.artifacts.safe_pickle.RefusedArtifact: subprocess.Popen: module subprocess is outside the scientific stack ...
     """
     module = _PY2_MODULES.get(module, module)
     label = f"{module}.{name}"
@@ -378,6 +413,15 @@ class BoundedReader:
 
     ``raw`` is the file on disk; when ``source`` decompresses it, the ratio of bytes
     delivered to compressed bytes consumed is bounded too.
+
+    Examples
+    --------
+    >>> import io
+    >>> reader = BoundedReader(io.BytesIO(b"x" * 100), max_bytes=10)
+    >>> reader.reserve(20, "an array")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.artifacts.safe_pickle.LoadLimitError: ...
     """
 
     def __init__(self, source: BinaryIO, max_bytes: int, raw: BinaryIO | None = None, record: LoadRecord | None = None):
@@ -435,6 +479,13 @@ def address_space_limit(extra_bytes: int) -> Iterator[None]:
 
     A pickle can ask admitted constructors for memory (``bytearray(10**11)``); with this
     limit the request fails at once with ``MemoryError`` instead of exhausting the machine.
+
+    Examples
+    --------
+    >>> with address_space_limit(1 << 30):
+    ...     buffer = bytearray(1 << 20)  # a megabyte is fine
+    >>> len(buffer)
+    1048576
     """
     try:
         import resource
@@ -696,8 +747,8 @@ def load_pickle(handle: BinaryIO, max_bytes: int = DEFAULT_MAX_LOAD_BYTES) -> tu
     --------
     >>> import io, pickle, collections
     >>> obj, record = load_pickle(io.BytesIO(pickle.dumps(collections.OrderedDict(a=1))))
-    >>> obj, list(record.globals)
-    (OrderedDict({'a': 1}), ['collections.OrderedDict'])
+    >>> type(obj).__name__, dict(obj), list(record.globals)
+    ('OrderedDict', {'a': 1}, ['collections.OrderedDict'])
     """
     record = LoadRecord()
     started = time.perf_counter()
@@ -748,6 +799,12 @@ def validate_loaded(objects: list[Any]) -> int:
     ------
     RefusedArtifact
         A state out of range.
+
+    Examples
+    --------
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> validate_loaded([DecisionTreeClassifier().fit([[0], [1]], [0, 1]).tree_])
+    1
     """
     import numpy as np
 
@@ -790,7 +847,15 @@ def validate_loaded(objects: list[Any]) -> int:
 
 
 def validate_loaded_trees(obj: Any) -> int:
-    """Validate the trees reachable from ``obj`` (for objects built outside the loader, e.g. in tests)."""
+    """Validate the trees reachable from ``obj`` (for objects built outside the loader, e.g. in tests).
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import RandomForestClassifier
+    >>> forest = RandomForestClassifier(n_estimators=3, random_state=0).fit([[0], [1], [2]], [0, 1, 1])
+    >>> validate_loaded_trees({"model": forest})
+    3
+    """
     import numpy as np
 
     seen: dict[int, Any] = {}

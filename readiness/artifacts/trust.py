@@ -101,7 +101,14 @@ def is_loader_spec(value: str, base_dir: str | Path | None = None) -> bool:
 
 @dataclass
 class ArtifactInfo:
-    """What readiness knows about an artifact before and after loading it."""
+    """What readiness knows about an artifact before and after loading it.
+
+    Examples
+    --------
+    >>> info = ArtifactInfo("model.skops", "skops", "ab" * 32, 2048, "skops defaults")
+    >>> info.to_dict()["trusted_by"], info.loaded is None
+    ('skops defaults', True)
+    """
 
     path: str
     format: str
@@ -120,6 +127,17 @@ class ArtifactInfo:
 
 
 def artifact_format(path: Path, key: str = "model") -> str:
+    """The format of a model file from its suffix; one line naming the file and the formats readiness reads otherwise.
+
+    Examples
+    --------
+    >>> artifact_format(Path("model.SKOPS")), artifact_format(Path("model.pkl"))
+    ('skops', 'pickle')
+    >>> artifact_format(Path("model.h5"), "baseline")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: model.h5: unsupported model format '.h5' for 'baseline'; use .skops, ...
+    """
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise InputError(
@@ -130,7 +148,14 @@ def artifact_format(path: Path, key: str = "model") -> str:
 
 
 def sha256_of(handle) -> str:
-    """sha256 of an open binary file, read from its start; leaves it at its start."""
+    """sha256 of an open binary file, read from its start; leaves it at its start.
+
+    Examples
+    --------
+    >>> import io
+    >>> sha256_of(io.BytesIO(b"abc"))
+    'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
+    """
     digest = hashlib.sha256()
     handle.seek(0)
     for block in iter(lambda: handle.read(1 << 20), b""):
@@ -167,6 +192,17 @@ def check_artifact(path: str | Path, key: str = "model", trust: TrustPolicy | Ma
         Missing, empty, unreadable or malformed artifact.
     UntrustedArtifactError
         A skops file needing types the user has not trusted.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import skops.io
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> path = Path(tempfile.mkdtemp()) / "model.skops"
+    >>> skops.io.dump(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), path)
+    >>> info = check_artifact(path)
+    >>> info.format, info.trusted_by, len(info.sha256)
+    ('skops', 'skops defaults', 64)
     """
     policy = _policy(trust)
     if is_loader_spec(str(path)):
@@ -255,6 +291,10 @@ def vet_in_child(path: str | Path, key: str, trust: TrustPolicy | Mapping[str, A
     ------
     UntrustedArtifactError or InputError
         What loading raised in the worker, or that the worker crashed or hung.
+
+    Examples
+    --------
+    >>> vet_in_child("model.skops", "model", None, timeout_s=60)  # doctest: +SKIP
     """
     from readiness.artifacts.worker import SandboxedModel, SandboxViolation, WorkerFailed
 
@@ -316,7 +356,18 @@ def _check_mlflow(folder: Path, key: str, policy: TrustPolicy) -> ArtifactInfo:
 
 
 def skops_untrusted_types(path: Path, key: str = "model", max_bytes: int = DEFAULT_MAX_LOAD_BYTES) -> list[str]:
-    """Types in a skops file outside skops' trusted defaults (reads its schema only, bounded)."""
+    """Types in a skops file outside skops' trusted defaults (reads its schema only, bounded).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import skops.io
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> path = Path(tempfile.mkdtemp()) / "model.skops"
+    >>> skops.io.dump(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), path)
+    >>> skops_untrusted_types(path)
+    []
+    """
     import skops.io
 
     try:

@@ -45,21 +45,56 @@ class SandboxViolation(BaseException):
 
     A ``BaseException``, so that code catching a model's ordinary exceptions (the
     robustness trials count a crash as an outcome) cannot swallow it.
+
+    Examples
+    --------
+    >>> try:
+    ...     try:
+    ...         raise SandboxViolation("the model tried to write /tmp/x")
+    ...     except Exception:
+    ...         print("swallowed")
+    ... except SandboxViolation as violation:
+    ...     print(violation)
+    the model tried to write /tmp/x
     """
 
 
 class WorkerFailed(BaseException):
-    """The worker crashed, hung, or answered something malformed: the model is gone, the report cannot go on."""
+    """The worker crashed, hung, or answered something malformed: the model is gone, the report cannot go on.
+
+    Examples
+    --------
+    >>> decode_reply(b"\\x05\\x00", max_array_bytes=1024)
+    Traceback (most recent call last):
+    ...
+    readiness.artifacts.worker.WorkerFailed: the model worker sent a truncated reply
+    """
 
 
 class ModelCallError(Exception):
-    """The model raised an ordinary exception in the worker (shown with its type and first line)."""
+    """The model raised an ordinary exception in the worker (shown with its type and first line).
+
+    Examples
+    --------
+    >>> issubclass(ModelCallError, Exception), issubclass(WorkerFailed, Exception)
+    (True, False)
+    """
 
 
 # --------------------------------------------------------------------------- framing
 
 
 def write_message(fd: int, payload: bytes) -> None:
+    """Write one length-prefixed message to a pipe, all of it.
+
+    Examples
+    --------
+    >>> read_fd, write_fd = os.pipe()
+    >>> write_message(write_fd, b"hello")
+    >>> read_message(read_fd, max_bytes=100)
+    b'hello'
+    >>> os.close(read_fd); os.close(write_fd)
+    """
     data = _LENGTH.pack(len(payload)) + payload
     view = memoryview(data)
     while view:
@@ -68,6 +103,20 @@ def write_message(fd: int, payload: bytes) -> None:
 
 
 def read_exactly(fd: int, size: int, deadline: float | None) -> bytes:
+    """Read exactly ``size`` bytes from a pipe: :class:`EOFError` when it closes first, :class:`TimeoutError` at the deadline.
+
+    Examples
+    --------
+    >>> read_fd, write_fd = os.pipe()
+    >>> _ = os.write(write_fd, b"abc")
+    >>> read_exactly(read_fd, 2, deadline=None)
+    b'ab'
+    >>> read_exactly(read_fd, 2, deadline=time.monotonic() + 0.05)
+    Traceback (most recent call last):
+    ...
+    TimeoutError
+    >>> os.close(read_fd); os.close(write_fd)
+    """
     chunks, remaining = [], size
     while remaining:
         if deadline is not None:
@@ -83,6 +132,18 @@ def read_exactly(fd: int, size: int, deadline: float | None) -> bytes:
 
 
 def read_message(fd: int, max_bytes: int, deadline: float | None = None) -> bytes:
+    """Read one length-prefixed message; :class:`WorkerFailed` when it announces more than ``max_bytes``.
+
+    Examples
+    --------
+    >>> read_fd, write_fd = os.pipe()
+    >>> write_message(write_fd, b"x" * 50)
+    >>> read_message(read_fd, max_bytes=10)
+    Traceback (most recent call last):
+    ...
+    readiness.artifacts.worker.WorkerFailed: the model worker sent 50 bytes where at most 10 were expected
+    >>> os.close(read_fd); os.close(write_fd)
+    """
     size = _LENGTH.unpack(read_exactly(fd, _LENGTH.size, deadline))[0]
     if size > max_bytes:
         raise WorkerFailed(f"the model worker sent {size:,} bytes where at most {max_bytes:,} were expected")
@@ -90,7 +151,14 @@ def read_message(fd: int, max_bytes: int, deadline: float | None = None) -> byte
 
 
 def encode_reply(header: dict[str, Any], arrays: list[np.ndarray] = ()) -> bytes:
-    """A reply the kernel can parse without running anything: JSON, then .npy arrays."""
+    """A reply the kernel can parse without running anything: JSON, then .npy arrays.
+
+    Examples
+    --------
+    >>> header, arrays = decode_reply(encode_reply({"ok": True}, [np.arange(3)]), max_array_bytes=1024)
+    >>> header, arrays[0].tolist()
+    ({'ok': True, 'arrays': 1}, [0, 1, 2])
+    """
     parts = [json.dumps(dict(header, arrays=len(arrays))).encode()]
     for array in arrays:
         buffer = io.BytesIO()
@@ -100,6 +168,15 @@ def encode_reply(header: dict[str, Any], arrays: list[np.ndarray] = ()) -> bytes
 
 
 def decode_reply(data: bytes, max_array_bytes: int) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """Parse a worker's reply (JSON header, then ``.npy`` arrays, never pickles); :class:`WorkerFailed` when malformed.
+
+    Examples
+    --------
+    >>> decode_reply(encode_reply({"ok": True}, [np.zeros(1000)]), max_array_bytes=100)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.artifacts.worker.WorkerFailed: the model worker sent an array of ... bytes, beyond 100
+    """
     view, offset = memoryview(data), 0
 
     def part() -> bytes:
@@ -156,6 +233,7 @@ class SandboxedModel:
     >>> model.predict(np.array([[3.0]]))
     array([6.])
     >>> model.close()
+    >>> os.remove(path)
     """
 
     def __init__(self, process: subprocess.Popen, to_worker: int, from_worker: int,

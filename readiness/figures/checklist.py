@@ -33,6 +33,15 @@ def workflow_figure(steps: list[dict[str, Any]]) -> FigurePNG | None:
     -------
     FigurePNG or None
         None when the workflow has no step.
+
+    Examples
+    --------
+    >>> steps = [{"name": "extract", "mode": "automated", "owner": "data team", "risks": [], "level": "low"},
+    ...          {"name": "train", "mode": "manual", "owner": "", "risks": ["manual", "no owner"], "level": "high"}]
+    >>> workflow_figure(steps)
+    <FigurePNG 12x2.9 in>
+    >>> workflow_figure([]) is None
+    True
     """
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 

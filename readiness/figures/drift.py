@@ -35,6 +35,14 @@ def drift_scores_figure(columns: list[dict[str, Any]]) -> FigurePNG | None:
     -------
     FigurePNG or None
         None when no column was scored.
+
+    Examples
+    --------
+    >>> drift_scores_figure([{"column": "age", "ratio": 1.7, "missing_change": 0.0},
+    ...                      {"column": "plan", "ratio": 0.2, "missing_change": 5.0}])
+    <FigurePNG 12x1.5 in>
+    >>> drift_scores_figure([]) is None
+    True
     """
     if not columns:
         return None

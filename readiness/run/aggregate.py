@@ -40,6 +40,20 @@ def run_documents(folder: str | Path) -> list[dict[str, Any]]:
     ------
     InputError
         The folder holds no results, or a results file in it is broken (one line naming it).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from readiness.results import Check, report_document, write_json
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> write_json(folder / "drift_report.json", report_document(
+    ...     "drift_report", [Check("drift.target", "Label drift", "pass", "no change")], {}, "2024-01-01T00:00:00+00:00", 1.0))
+    >>> [(doc["report"], doc["status"]) for doc in run_documents(folder)]
+    [('drift_report', 'pass')]
+    >>> run_documents(Path(tempfile.mkdtemp()))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: ...: holds no readiness results (*.json with schema ...); run `readiness run` first
     """
     folder = Path(folder)
     documents = load_results(folder)
@@ -88,6 +102,17 @@ def _counts(checks: list[dict]) -> dict[str, int]:
 
 
 def summary_document(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run's summary.json: overall status and, per report, its status, files, counts and failing check ids.
+
+    Examples
+    --------
+    >>> from readiness.results import Check, report_document
+    >>> document = report_document("drift_report", [Check("drift.target", "Label drift", "fail", "moved")], {},
+    ...                            "2024-01-01T00:00:00+00:00", 1.0)
+    >>> summary = summary_document([document])
+    >>> summary["status"], summary["reports"][0]["failing"]
+    ('fail', ['drift.target'])
+    """
     reports = []
     for doc in documents:
         checks = doc.get("checks", [])
@@ -126,6 +151,15 @@ def junit_xml(documents: list[dict[str, Any]]) -> bytes:
     Every text and attribute goes through :func:`readiness.escape.xml_text`: a
     character XML 1.0 forbids (``\\x01``, ``\\x1b``) would make GitLab drop the
     whole report, so it is written out instead.
+
+    Examples
+    --------
+    >>> from readiness.results import Check, report_document
+    >>> document = report_document("drift_report", [Check("drift.target", "Label \\x1b drift", "fail", "moved")], {},
+    ...                            "2024-01-01T00:00:00+00:00", 1.0)
+    >>> xml = junit_xml([document])
+    >>> b'failures="1"' in xml, b"\\x1b" in xml
+    (True, False)
     """
     root = ET.Element("testsuites", name="readiness")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
@@ -182,6 +216,17 @@ def summary_markdown(documents: list[dict[str, Any]], links_base: str = "", limi
     (:func:`readiness.escape.markdown_cell`): no link, image, mention or HTML
     reaches the comment unless readiness wrote it. The only links are the
     report files readiness itself names.
+
+    Examples
+    --------
+    >>> from readiness.results import Check, report_document
+    >>> document = report_document("drift_report", [Check("drift.target", "Label drift", "warn", "see [x](http://evil)")],
+    ...                            {}, "2024-01-01T00:00:00+00:00", 1.0)
+    >>> text = summary_markdown([document])
+    >>> text.splitlines()[0]  # doctest: +ELLIPSIS
+    '## ... readiness: WARN (ready)'
+    >>> "`see [x](http://evil)`" in text  # an inert code span, not a link
+    True
     """
     status = worst_status(d["status"] for d in documents)
     verdict = "ready" if is_ready(status) else "not ready"
@@ -231,7 +276,17 @@ def summary_markdown(documents: list[dict[str, Any]], links_base: str = "", limi
 
 
 def index_html(documents: list[dict[str, Any]]) -> str:
-    """One self-contained page: the verdict and what failed, with links to each report."""
+    """One self-contained page: the verdict and what failed, with links to each report.
+
+    Examples
+    --------
+    >>> from readiness.results import Check, report_document
+    >>> document = report_document("drift_report", [Check("drift.target", "Label drift", "fail", "<b>moved</b>")], {},
+    ...                            "2024-01-01T00:00:00+00:00", 1.0)
+    >>> page = index_html([document])
+    >>> page.lstrip().lower().startswith("<!doctype html>"), "<b>moved" in page, "&lt;b&gt;moved" in page
+    (True, False, True)
+    """
     import jinja2
 
     from readiness.resources import templates_dir
@@ -259,7 +314,18 @@ def index_html(documents: list[dict[str, Any]]) -> str:
 
 
 def write_run_outputs(folder: str | Path, documents: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Write summary.json, index.html, junit.xml and summary.md into ``folder``."""
+    """Write summary.json, index.html, junit.xml and summary.md into ``folder``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from readiness.results import Check, report_document, write_json
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> write_json(folder / "drift_report.json", report_document(
+    ...     "drift_report", [Check("drift.target", "Label drift", "pass", "no change")], {}, "2024-01-01T00:00:00+00:00", 1.0))
+    >>> write_run_outputs(folder)["status"], sorted(p.name for p in folder.iterdir())
+    ('pass', ['drift_report.json', 'index.html', 'junit.xml', 'summary.json', 'summary.md'])
+    """
     folder = Path(folder)
     documents = documents if documents is not None else run_documents(folder)
     summary = summary_document(documents)

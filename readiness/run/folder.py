@@ -27,6 +27,18 @@ LOCK_WAIT_S = 120.0
 
 
 def is_readiness_output(folder: Path) -> bool:
+    """True for a folder readiness wrote (its summary.json carries readiness's schema) or an empty one.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> is_readiness_output(folder)
+    True
+    >>> _ = (folder / "notes.txt").write_text("mine")
+    >>> is_readiness_output(folder)
+    False
+    """
     summary = folder / "summary.json"
     if summary.is_file():
         try:
@@ -37,7 +49,13 @@ def is_readiness_output(folder: Path) -> bool:
 
 
 def readiness_names() -> set[str]:
-    """The file names readiness writes into an output folder."""
+    """The file names readiness writes into an output folder.
+
+    Examples
+    --------
+    >>> {"summary.json", "drift_report.html", "golden_benchmark.json"} <= readiness_names()
+    True
+    """
     from readiness.run.aggregate import RUN_FILES
 
     from readiness.registry import registry
@@ -46,7 +64,19 @@ def readiness_names() -> set[str]:
 
 
 def check_output_folder(out: Path) -> None:
-    """Refuse a folder that is not a previous run, or where readiness would replace something not its own."""
+    """Refuse a folder that is not a previous run, or where readiness would replace something not its own.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> check_output_folder(folder / "new")  # not there yet: fine
+    >>> _ = (folder / "notes.txt").write_text("mine")
+    >>> check_output_folder(folder)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.UsageError: ...: exists and is not a readiness output folder; choose another --out or remove it
+    """
     if out.is_symlink() or (out.exists() and not (out.is_dir() and is_readiness_output(out))):
         raise UsageError(f"{out}: exists and is not a readiness output folder; choose another --out or remove it")
     if out.is_dir():
@@ -62,6 +92,19 @@ def carry_over(out: Path, staging: Path, reports: list[str], echo: Callable[[str
 
     Only regular files are carried over: a symbolic link planted in the output
     folder (``golden_benchmark.html -> ~/.ssh/id_rsa``) is never followed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from readiness.results import Check, report_document, write_json
+    >>> out, staging = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp())
+    >>> write_json(out / "drift_report.json", report_document(
+    ...     "drift_report", [Check("drift.target", "Label drift", "pass", "no change")], {}, "2024-01-01T00:00:00+00:00", 1.0))
+    >>> [doc["report"] for doc in carry_over(out, staging, ["drift_report"], print)]
+    kept drift_report (PASS) from the previous run of 2024-01-01T00:00:00+00:00
+    ['drift_report']
+    >>> (staging / "drift_report.json").is_file()
+    True
     """
     kept = []
     for report in reports:
@@ -94,6 +137,14 @@ def output_lock(out: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
     ------
     UsageError
         Another run held the lock for more than ``wait_s`` seconds.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "readiness-report"
+    >>> with output_lock(out):
+    ...     out.with_name(".readiness-report.lock").exists()
+    True
     """
     import fcntl
 
@@ -132,6 +183,17 @@ def deferred_signals() -> Iterator[None]:
     Moving a finished run into place takes two renames; an interruption between
     them would lose the previous report and the new one. Only the main thread
     can set handlers; elsewhere the block runs as is.
+
+    Examples
+    --------
+    >>> events = []
+    >>> previous = signal.signal(signal.SIGTERM, lambda number, frame: events.append("SIGTERM handled"))
+    >>> with deferred_signals():
+    ...     os.kill(os.getpid(), signal.SIGTERM)
+    ...     events.append("block finished")
+    >>> _ = signal.signal(signal.SIGTERM, previous)
+    >>> events
+    ['block finished', 'SIGTERM handled']
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -161,6 +223,17 @@ def replace_folder(staging: Path, out: Path) -> None:
     user's notes, folders, links, older files) are moved into the new folder
     first, so nothing readiness did not write is ever deleted; only the previous
     versions of the files just rewritten are removed, after the new folder is in place.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> staging, out = root / "staging", root / "out"
+    >>> staging.mkdir()
+    >>> _ = (staging / "summary.json").write_text("{}")
+    >>> replace_folder(staging, out)
+    >>> sorted(p.name for p in out.iterdir()), staging.exists()
+    (['summary.json'], False)
     """
     with deferred_signals():
         if not out.exists():

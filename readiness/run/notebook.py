@@ -38,6 +38,14 @@ RUN_TOKEN_VARIABLE = "READINESS_RUN_TOKEN"
 
 @dataclass
 class ReportOutcome:
+    """How one report ended: its status, duration, files, results document and any bad-input error (exit 2).
+
+    Examples
+    --------
+    >>> ReportOutcome("drift_report", "pass", 3.2).usage_error is None
+    True
+    """
+
     report: str
     status: str
     duration_s: float
@@ -47,13 +55,29 @@ class ReportOutcome:
 
 
 def declared_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares in its cell tagged ``parameters`` (papermill's reading), by name.
+
+    Examples
+    --------
+    >>> sorted(declared_parameters(notebook_path("workflow_risk_checklist")))
+    ['checklist_path', 'min_score', 'project_dir', 'results_dir', 'results_path']
+    """
     import papermill
 
     return papermill.inspect_notebook(str(notebook))
 
 
 def check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
-    """Raise when a parameter is not declared in the notebook's ``parameters`` cell."""
+    """Raise when a parameter is not declared in the notebook's ``parameters`` cell.
+
+    Examples
+    --------
+    >>> check_parameters(notebook_path("workflow_risk_checklist"), {"checklist_path": "checklist.yaml"})
+    >>> check_parameters(notebook_path("workflow_risk_checklist"), {"checklist": "checklist.yaml"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.NotebookParameterError: ...: does not declare parameter(s) checklist; it declares ...
+    """
     declared = declared_parameters(notebook)
     if not declared:
         raise NotebookParameterError(f"{notebook}: has no cell tagged 'parameters'; tag the cell that declares them")
@@ -102,7 +126,15 @@ def execute_report(
     progress: bool = False,
     python_path: Path | None = None,
 ) -> ReportOutcome:
-    """Execute one report notebook and render it; never raises for notebook failures."""
+    """Execute one report notebook and render it; never raises for notebook failures.
+
+    Examples
+    --------
+    >>> outcome = execute_report("workflow_risk_checklist", {"checklist_path": "checklist.yaml"},
+    ...                          Path("staging"), timeout_s=600)  # doctest: +SKIP
+    >>> outcome.status, sorted(outcome.files)  # doctest: +SKIP
+    ('pass', ['html', 'json', 'notebook'])
+    """
     notebook = notebook or notebook_path(report)
     title = registry.title(report)
     executed = staging / f"{report}.ipynb"
@@ -175,6 +207,13 @@ def stop_processes(process: subprocess.Popen, token: str, grace_s: float = 3.0) 
     is ended too, along with ``process``'s descendants (where the environment
     cannot be read). SIGTERM first, SIGKILL after ``grace_s`` seconds. Harmless
     when everything has already ended.
+
+    Examples
+    --------
+    >>> process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    >>> stop_processes(process, token="doctest-" + uuid.uuid4().hex, grace_s=1.0)
+    >>> process.returncode is not None
+    True
     """
     import psutil
 

@@ -58,7 +58,16 @@ class PreflightContext:
 
 
 def default_reports(config: Config) -> list[str]:
-    """Every report the config has inputs for."""
+    """Every report the config has inputs for.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from readiness.config import parse_config
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> default_reports(parse_config({"checklist": "checklist.yaml"}, base_dir=folder))
+    ['workflow_risk_checklist']
+    """
     reports = [spec.name for spec in registry.all() if spec.ready(config)]
     if not reports:
         wanted = "; ".join(f"{', '.join(spec.needs)} ({spec.title.lower()})" for spec in registry.all())
@@ -67,7 +76,22 @@ def default_reports(config: Config) -> list[str]:
 
 
 def preflight(config: Config, reports: list[str], timeout_s: float | None = None) -> PreflightContext:
-    """Run each selected report's pre-flight; raises UsageError with one line."""
+    """Run each selected report's pre-flight; raises UsageError with one line.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from readiness.config import parse_config
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "checklist.yaml").write_text("workflow:\\n  - name: train\\n    mode: manual\\n")
+    >>> config = parse_config({"checklist": "checklist.yaml"}, base_dir=folder)
+    >>> preflight(config, ["workflow_risk_checklist"]).timeout_s > 0
+    True
+    >>> preflight(config, ["drift_report"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.UsageError: drift_report needs ... in readiness.yaml or on the command line
+    """
     specs = [registry.get(report) for report in reports]
     for spec in specs:
         missing = spec.missing(config)

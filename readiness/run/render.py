@@ -15,7 +15,16 @@ HIDDEN_CELL_TAGS = {"parameters", "injected-parameters", "papermill-error-cell-t
 
 
 def reader_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy without code, parameter cells, error tracebacks or stderr noise."""
+    """A copy without code, parameter cells, error tracebacks or stderr noise.
+
+    Examples
+    --------
+    >>> nb = nbformat.v4.new_notebook()
+    >>> nb.cells = [nbformat.v4.new_code_cell("model = 'm.skops'", metadata={"tags": ["parameters"]}),
+    ...             nbformat.v4.new_markdown_cell("# Drift")]
+    >>> [cell.cell_type for cell in reader_notebook(nb).cells]
+    ['markdown']
+    """
     nb = nbformat.from_dict(notebook)
     kept = []
     for cell in nb.cells:
@@ -47,7 +56,14 @@ def _exporter():
 
 
 def render_html(notebook: nbformat.NotebookNode, results: dict[str, Any], title: str) -> str:
-    """HTML with the verdict banner and provenance from ``results``; no external resources."""
+    """HTML with the verdict banner and provenance from ``results``; no external resources.
+
+    Examples
+    --------
+    >>> page = render_html(placeholder_notebook("Drift report"), {}, "Drift report")
+    >>> "The notebook produced no output." in page, "<script src=" in page
+    (True, False)
+    """
     resources = {"readiness": results, "readiness_title": title, "metadata": {"name": title}}
     body, _ = _exporter().from_notebook_node(reader_notebook(notebook), resources=resources)
     return body
@@ -58,6 +74,13 @@ def warm_renderer() -> threading.Thread:
 
     Both take ~1.5 s the first time; the driver is idle while the child process
     executes the notebook, so the first report renders without that wait.
+
+    Examples
+    --------
+    >>> thread = warm_renderer()
+    >>> thread.join(timeout=60)
+    >>> thread.is_alive()
+    False
     """
     def warm() -> None:
         try:
@@ -71,7 +94,13 @@ def warm_renderer() -> threading.Thread:
 
 
 def placeholder_notebook(title: str) -> nbformat.NotebookNode:
-    """Used when a notebook never produced output (e.g. the kernel could not start)."""
+    """Used when a notebook never produced output (e.g. the kernel could not start).
+
+    Examples
+    --------
+    >>> placeholder_notebook("Drift report").cells[0].source
+    '# Drift report\\n\\nThe notebook produced no output.'
+    """
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\nThe notebook produced no output.")]
     nb.metadata["title"] = title

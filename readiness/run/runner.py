@@ -38,6 +38,15 @@ EXIT_READY, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
 
 @dataclass
 class RunResult:
+    """The outcome of ``readiness run``: the output folder, each report's outcome and the summary.
+
+    Examples
+    --------
+    >>> result = RunResult(Path("out"), [], {"status": "warn"})
+    >>> result.exit_code(), result.exit_code(warn_exit_code=3)
+    (0, 3)
+    """
+
     out_dir: Path
     outcomes: list[ReportOutcome]
     summary: dict[str, Any]
@@ -50,7 +59,13 @@ class RunResult:
 
 def exit_code_for(status: str, warn_exit_code: int | None = None) -> int:
     """0 ready, 1 not ready; ``warn_exit_code`` lets CI show warnings in orange
-    (GitLab ``allow_failure: exit_codes``)."""
+    (GitLab ``allow_failure: exit_codes``).
+
+    Examples
+    --------
+    >>> exit_code_for("pass"), exit_code_for("fail"), exit_code_for("warn", warn_exit_code=3)
+    (0, 1, 3)
+    """
     if status == "warn" and warn_exit_code is not None:
         return warn_exit_code
     return EXIT_READY if is_ready(status) else EXIT_NOT_READY
@@ -72,6 +87,13 @@ def run(
     Interrupted (KeyboardInterrupt, :class:`~readiness.exceptions.Terminated`) or
     failing, it ends every process it started, removes its temporary folders and
     leaves the previous output folder as it was.
+
+    Examples
+    --------
+    >>> from readiness.config import load_config
+    >>> result = run(load_config("readiness.yaml"), reports=["golden_benchmark"])  # doctest: +SKIP
+    >>> result.exit_code()  # doctest: +SKIP
+    0
     """
     reports = list(reports or default_reports(config))
     specs = [registry.get(report) for report in reports]

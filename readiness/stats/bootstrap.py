@@ -41,6 +41,12 @@ def resample_counts(n_rows: int, n_resamples: int, seed: int, max_cells: int = 4
     Chunk ``k`` draws from its own child of ``SeedSequence(seed)``, so the
     resamples depend only on the seed, the row count and ``max_cells`` (which
     bounds chunk × n_rows, hence peak memory), never on threading.
+
+    Examples
+    --------
+    >>> chunks = list(resample_counts(5, 3, seed=0))
+    >>> [chunk.shape for chunk in chunks], chunks[0].sum(axis=1).tolist()
+    ([(3, 5)], [5.0, 5.0, 5.0])
     """
     sizes = _chunk_sizes(n_rows, n_resamples, max_cells)
     for size, child in zip(sizes, np.random.SeedSequence(seed).spawn(len(sizes))):
@@ -102,6 +108,15 @@ def bootstrap(
 
 @dataclass(frozen=True)
 class Interval:
+    """A confidence interval and how many resamples it rests on.
+
+    Examples
+    --------
+    >>> interval = Interval(0.8, 0.9, 1000)
+    >>> interval.as_list(), round(interval.half_width, 3)
+    ([0.8, 0.9], 0.05)
+    """
+
     low: float
     high: float
     valid_resamples: int
@@ -115,7 +130,14 @@ class Interval:
 
 
 def percentile_interval(samples: np.ndarray, confidence: float = 0.95) -> Interval:
-    """Percentile confidence interval, ignoring resamples where a statistic is undefined."""
+    """Percentile confidence interval, ignoring resamples where a statistic is undefined.
+
+    Examples
+    --------
+    >>> interval = percentile_interval(np.r_[np.arange(101.0), np.nan], confidence=0.9)
+    >>> round(interval.low, 6), round(interval.high, 6), interval.valid_resamples
+    (5.0, 95.0, 101)
+    """
     finite = samples[np.isfinite(samples)]
     if finite.size < 2:
         return Interval(float("nan"), float("nan"), int(finite.size))

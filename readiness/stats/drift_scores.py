@@ -48,6 +48,19 @@ def _numeric_cdfs(ref: ColumnProfile, cur: ColumnProfile):
 
 
 def ks_statistic(ref: ColumnProfile, cur: ColumnProfile) -> float:
+    """Kolmogorov-Smirnov D between a reference profile and a current one: the largest gap between the CDFs.
+
+    NaN when the column is not numeric or the current data has no value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from readiness.stats.profile import fit_reference, profile_frame
+    >>> ref = fit_reference(pd.DataFrame({"x": range(1000)}).astype(float))
+    >>> cur = profile_frame(pd.DataFrame({"x": range(500, 1500)}).astype(float), ref)
+    >>> round(ks_statistic(ref["x"], cur["x"]), 2)
+    0.5
+    """
     if ref.ref_minimum is None or not cur.present:
         return float("nan")
     _, ref_cdf, cur_cdf = _numeric_cdfs(ref, cur)
@@ -55,6 +68,19 @@ def ks_statistic(ref: ColumnProfile, cur: ColumnProfile) -> float:
 
 
 def wasserstein_normalised(ref: ColumnProfile, cur: ColumnProfile) -> float:
+    """Wasserstein-1 distance between reference and current, divided by the reference standard deviation.
+
+    Values beyond the reference range count exactly (their sums are kept in the profile).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from readiness.stats.profile import fit_reference, profile_frame
+    >>> ref = fit_reference(pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0, 4.0] * 200}))
+    >>> cur = profile_frame(pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0, 5.0] * 200}), ref)
+    >>> round(wasserstein_normalised(ref["x"], cur["x"]), 2)  # a shift of 1 in a column with std 1.41
+    0.71
+    """
     if ref.ref_minimum is None or not cur.present:
         return float("nan")
     knots, ref_cdf, cur_cdf = _numeric_cdfs(ref, cur)
@@ -80,6 +106,26 @@ def _category_counts(profile: ColumnProfile) -> np.ndarray:
 
 
 def psi(ref: ColumnProfile, cur: ColumnProfile, groups: int = 10) -> float:
+    """Population stability index on reference deciles (numeric) or reference categories.
+
+    Proportions are floored at ``PSI_FLOOR`` so an empty bin gives a large but finite value.
+
+    Parameters
+    ----------
+    ref, cur : ColumnProfile
+        The reference profile and the current data counted on its bins.
+    groups : int
+        Number of reference quantile groups for numeric columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from readiness.stats.profile import fit_reference, profile_frame
+    >>> ref = fit_reference(pd.DataFrame({"c": ["a"] * 50 + ["b"] * 50}))
+    >>> cur = profile_frame(pd.DataFrame({"c": ["a"] * 80 + ["b"] * 20}), ref)
+    >>> round(psi(ref["c"], cur["c"]), 3)
+    0.416
+    """
     if ref.kind in ("categorical", "boolean"):
         ref_counts, cur_counts = _category_counts(ref), _category_counts(cur)
     else:
@@ -98,6 +144,17 @@ def psi(ref: ColumnProfile, cur: ColumnProfile, groups: int = 10) -> float:
 
 
 def jensenshannon_distance(ref: ColumnProfile, cur: ColumnProfile) -> float:
+    """Jensen-Shannon distance (base 2, in [0, 1]) between the category shares of reference and current.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from readiness.stats.profile import fit_reference, profile_frame
+    >>> ref = fit_reference(pd.DataFrame({"c": ["a"] * 50 + ["b"] * 50}))
+    >>> cur = profile_frame(pd.DataFrame({"c": ["a"] * 50 + ["b"] * 50}), ref)
+    >>> jensenshannon_distance(ref["c"], cur["c"])
+    0.0
+    """
     from scipy.spatial.distance import jensenshannon
 
     p, q = _category_counts(ref), _category_counts(cur)
@@ -108,6 +165,14 @@ def jensenshannon_distance(ref: ColumnProfile, cur: ColumnProfile) -> float:
 
 @dataclass(frozen=True)
 class DriftMethod:
+    """One drift score: its name, title, the column kinds it applies to, default threshold and function.
+
+    Examples
+    --------
+    >>> METHODS["psi"].title_for("categorical"), METHODS["ks"].threshold
+    ('PSI (reference categories)', 0.1)
+    """
+
     name: str
     title: str
     kinds: tuple[str, ...]
@@ -153,6 +218,15 @@ def null_scores(method: str, ref: ColumnProfile, counts: np.ndarray) -> np.ndarr
     bins or categories. A subsample of the reference lies within its range (nothing below or
     above), which is what lets every draw be scored in a few array operations; the result
     equals scoring each draw's profile with :data:`METHODS` (the tests check it).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from readiness.stats.profile import fit_reference
+    >>> ref = fit_reference(pd.DataFrame({"c": ["a"] * 50 + ["b"] * 50}))["c"]
+    >>> draws = np.array([ref.counts, [100, 0, 0, 0]])  # the reference itself, then only "a"
+    >>> null_scores("jensenshannon", ref, draws).round(3).tolist()
+    [0.0, 0.558]
     """
     counts = np.asarray(counts, float)
     present = np.maximum(counts.sum(axis=1, keepdims=True), 1)
@@ -191,12 +265,32 @@ def null_scores(method: str, ref: ColumnProfile, counts: np.ndarray) -> np.ndarr
 
 
 def column_scores(ref: ColumnProfile, cur: ColumnProfile) -> dict[str, float]:
-    """Every applicable method's score for one column."""
+    """Every applicable method's score for one column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from readiness.stats.profile import fit_reference
+    >>> ref = fit_reference(pd.DataFrame({"x": np.arange(100.0)}))["x"]
+    >>> {name: round(score, 6) for name, score in column_scores(ref, ref).items()}
+    {'wasserstein_norm': 0.0, 'ks': 0.0, 'psi': 0.0}
+    """
     return {name: m.compute(ref, cur) for name, m in METHODS.items() if ref.kind in m.kinds}
 
 
 def quality_shifts(ref: ColumnProfile, cur: ColumnProfile) -> dict[str, float]:
-    """Missing-rate change, unseen-category share and out-of-range share (signals of their own)."""
+    """Missing-rate change, unseen-category share and out-of-range share (signals of their own).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from readiness.stats.profile import fit_reference, profile_frame
+    >>> ref = fit_reference(pd.DataFrame({"x": np.arange(100.0)}))
+    >>> cur = profile_frame(pd.DataFrame({"x": [1.0, 2.0, None, 500.0]}), ref)
+    >>> shifts = quality_shifts(ref["x"], cur["x"])
+    >>> shifts["missing_current"], round(shifts["out_of_range_share"], 3)
+    (0.25, 0.333)
+    """
     out = {"missing_reference": ref.missing / ref.n if ref.n else float("nan"),
            "missing_current": cur.missing / cur.n if cur.n else float("nan")}
     if ref.kind in ("categorical", "boolean") and cur.present:

@@ -35,7 +35,13 @@ from readiness.stats.metrics import Metric
 
 
 def fmt(value: float | None, digits: int = 4) -> str:
-    """Compact number for messages: 4 significant digits, 'n/a' for missing."""
+    """Compact number for messages: 4 significant digits, 'n/a' for missing.
+
+    Examples
+    --------
+    >>> fmt(0.912345), fmt(123456.7), fmt(float("nan")), fmt(2.2e-16)
+    ('0.9123', '123,457', 'n/a', '0')
+    """
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     magnitude = abs(value)
@@ -50,6 +56,13 @@ def fmt(value: float | None, digits: int = 4) -> str:
 
 
 def fmt_ci(interval: Interval | None) -> str:
+    """A confidence interval for messages: ``CI low to high``, or ``CI n/a`` when there is none.
+
+    Examples
+    --------
+    >>> fmt_ci(Interval(0.81234, 0.85, 1000)), fmt_ci(None)
+    ('CI 0.8123 to 0.8500', 'CI n/a')
+    """
     if interval is None or not math.isfinite(interval.low):
         return "CI n/a"
     return f"CI {fmt(interval.low)} to {fmt(interval.high)}"
@@ -57,13 +70,29 @@ def fmt_ci(interval: Interval | None) -> str:
 
 @dataclass(frozen=True)
 class Decision:
+    """A gate's verdict: status (pass, warn, fail, skip or error), one-line message and the threshold applied.
+
+    Examples
+    --------
+    >>> Decision("pass", "ROC AUC 0.91 ≥ 0.8", {"min": 0.8}).status
+    'pass'
+    """
+
     status: str
     message: str
     threshold: dict[str, Any]
 
 
 def absolute_decision(metric: Metric, value: float, interval: Interval | None, threshold: MetricThreshold) -> Decision | None:
-    """Inclusive ``min``/``max`` bounds on the point estimate; None when neither is set."""
+    """Inclusive ``min``/``max`` bounds on the point estimate; None when neither is set.
+
+    Examples
+    --------
+    >>> from readiness.stats.metrics import METRICS
+    >>> decision = absolute_decision(METRICS["roc_auc"], 0.75, None, MetricThreshold(min=0.8))
+    >>> decision.status, decision.message
+    ('fail', 'ROC AUC 0.7500 is below the minimum 0.8000')
+    """
     if threshold.min is None and threshold.max is None:
         return None
     bounds = {k: v for k, v in (("min", threshold.min), ("max", threshold.max)) if v is not None}
@@ -83,7 +112,16 @@ def absolute_decision(metric: Metric, value: float, interval: Interval | None, t
 
 
 def allowed_margin(threshold: MetricThreshold, baseline_value: float) -> tuple[float, str] | None:
-    """The regression margin in metric units and where it came from; None when not gated."""
+    """The regression margin in metric units and where it came from; None when not gated.
+
+    Examples
+    --------
+    >>> margin, source = allowed_margin(MetricThreshold(max_regression=0.05, max_relative_regression=0.02), 0.9)
+    >>> round(margin, 6), source
+    (0.018, 'max_relative_regression 0.02 × |0.9000| = 0.01800')
+    >>> allowed_margin(MetricThreshold(min=0.5), 0.9) is None
+    True
+    """
     options = []
     if threshold.max_regression is not None:
         options.append((threshold.max_regression, f"max_regression {fmt(threshold.max_regression)}"))
@@ -94,7 +132,14 @@ def allowed_margin(threshold: MetricThreshold, baseline_value: float) -> tuple[f
 
 
 def regression_interval(metric: Metric, delta: Interval) -> Interval:
-    """CI of the signed regression (positive = worse) from the CI of candidate − baseline."""
+    """CI of the signed regression (positive = worse) from the CI of candidate − baseline.
+
+    Examples
+    --------
+    >>> from readiness.stats.metrics import METRICS
+    >>> regression_interval(METRICS["roc_auc"], Interval(-0.02, 0.01, 1000))  # higher is better: flipped
+    Interval(low=-0.01, high=0.02, valid_resamples=1000)
+    """
     if metric.higher_is_better:
         return Interval(-delta.high, -delta.low, delta.valid_resamples)
     return delta
@@ -111,6 +156,14 @@ def change_decision(
     """Decide candidate vs baseline on the paired CI of their difference.
 
     Returns None when the threshold sets no change gate.
+
+    Examples
+    --------
+    >>> from readiness.stats.metrics import METRICS
+    >>> threshold = MetricThreshold(max_regression=0.01)
+    >>> decision = change_decision(METRICS["roc_auc"], 0.85, 0.90, Interval(-0.07, -0.03, 1000), threshold)
+    >>> decision.status
+    'fail'
     """
     margin = allowed_margin(threshold, baseline)
     if margin is None and threshold.max_improvement is None and threshold.max_relative_improvement is None:

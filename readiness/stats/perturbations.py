@@ -31,7 +31,13 @@ EXTRA_COLUMN = "__readiness_extra__"
 
 @dataclass(frozen=True)
 class ColumnStats:
-    """What the perturbations scale by, measured on the golden sample."""
+    """What the perturbations scale by, measured on the golden sample.
+
+    Examples
+    --------
+    >>> ColumnStats("numeric", 0.0, 10.0, 5.0).iqr
+    5.0
+    """
 
     kind: str  # "numeric", "categorical" (text), "boolean" or "datetime"
     low: float = np.nan
@@ -40,7 +46,15 @@ class ColumnStats:
 
 
 def column_stats(frame: "pd.DataFrame") -> dict[str, ColumnStats]:
-    """Kind, range and inter-quartile range of each column of the golden sample."""
+    """Kind, range and inter-quartile range of each column of the golden sample.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> stats = column_stats(pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0, 4.0], "c": list("abcab")}))
+    >>> stats["x"], stats["c"].kind
+    (ColumnStats(kind='numeric', low=0.0, high=4.0, iqr=2.0), 'categorical')
+    """
     import pandas as pd
 
     stats = {}
@@ -66,7 +80,16 @@ def column_stats(frame: "pd.DataFrame") -> dict[str, ColumnStats]:
 
 @dataclass(frozen=True)
 class Perturbation:
-    """One kind of upstream chaos: where it applies and how it changes the data."""
+    """One kind of upstream chaos: where it applies and how it changes the data.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+    >>> nan = PERTURBATIONS["nan"]
+    >>> bool(nan.apply(frame, "x", column_stats(frame)["x"], np.random.default_rng(0), 0.1)["x"].isna().all())
+    True
+    """
 
     name: str
     title: str

@@ -32,7 +32,14 @@ UNSEEN = "__unseen__"  # categories the reference never had (current data only)
 
 @dataclass
 class ColumnProfile:
-    """Counts of one column, binned against the reference's edges or categories."""
+    """Counts of one column, binned against the reference's edges or categories.
+
+    Examples
+    --------
+    >>> profile = fit_reference(pd.DataFrame({"x": [1.0, 2.0, 3.0, None]}))["x"]
+    >>> profile.kind, profile.n, profile.present, profile.mean
+    ('numeric', 4, 3, 2.0)
+    """
 
     name: str
     kind: str  # numeric, categorical, boolean, datetime, skipped
@@ -97,7 +104,13 @@ KIND_SAMPLE = 100_000
 
 def family_of(series: pd.Series) -> str:
     """number, boolean, datetime or text: the type a model sees, alike however the file was read
-    (text read dictionary-encoded is a pandas categorical of strings)."""
+    (text read dictionary-encoded is a pandas categorical of strings).
+
+    Examples
+    --------
+    >>> family_of(pd.Series([1, 2])), family_of(pd.Series(["a"], dtype="category")), family_of(pd.Series([True]))
+    ('number', 'text', 'boolean')
+    """
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         dtype = dtype.categories.dtype
@@ -114,7 +127,13 @@ def infer_kind(series: pd.Series, max_categories: int = 50, id_share: float = 0.
                population: int | None = None) -> tuple[str, str]:
     """A column's kind from the reference only (a seeded sample of at most 100,000 rows),
     with the reason a person can check; ``population`` is the column's length when
-    ``series`` is already a sample of it."""
+    ``series`` is already a sample of it.
+
+    Examples
+    --------
+    >>> infer_kind(pd.Series([0.5, 1.5, 2.5]))
+    ('numeric', 'float64 with 3 unique values')
+    """
     population = population or len(series)
     if len(series) > KIND_SAMPLE:  # a sample in file order (an id column stays sorted)
         series = series.iloc[np.sort(np.random.default_rng(0).choice(len(series), KIND_SAMPLE, replace=False))]
@@ -187,7 +206,14 @@ def _parse_times(series: pd.Series) -> pd.Series:
 
 
 def time_values(series: pd.Series) -> np.ndarray:
-    """Timestamps as float nanoseconds since 1970 (NaN where missing or unparseable), whatever the resolution."""
+    """Timestamps as float nanoseconds since 1970 (NaN where missing or unparseable), whatever the resolution.
+
+    Examples
+    --------
+    >>> values = time_values(pd.Series(["2024-01-01", "2024-01-02", "not a time"]))
+    >>> float(values[1] - values[0]) / 1e9 / 3600, bool(np.isnan(values[2]))  # nanoseconds: one day apart
+    (24.0, True)
+    """
     times = _parse_times(series)
     return times.astype("datetime64[ns]").astype("int64").where(times.notna()).to_numpy(dtype=float)
 
@@ -235,6 +261,12 @@ def fit_reference(frame: pd.DataFrame, bins: int = 100, max_categories: int = 50
     dict of str to ColumnProfile
         One profile per column, counted; binning the same frame against it with
         :func:`profile_frame` gives the same counts.
+
+    Examples
+    --------
+    >>> profiles = fit_reference(pd.DataFrame({"x": np.arange(100.0), "c": ["a", "b"] * 50}), bins=10)
+    >>> profiles["x"].kind, sum(profiles["x"].counts), profiles["c"].categories
+    ('numeric', 100, ['a', 'b', '__other__', '__unseen__'])
     """
     sample_rows = (np.sort(np.random.default_rng(0).choice(len(frame), KIND_SAMPLE, replace=False))
                    if len(frame) > KIND_SAMPLE else None)  # sorted: the sample keeps the file's order
@@ -333,6 +365,12 @@ def profile_frame(frame: pd.DataFrame, reference: dict[str, ColumnProfile]) -> d
     -------
     dict of str to ColumnProfile
         Counts of this chunk; chunks merge with :func:`merge_profiles`.
+
+    Examples
+    --------
+    >>> ref = fit_reference(pd.DataFrame({"c": ["a", "b"] * 50}))
+    >>> profile_frame(pd.DataFrame({"c": ["a", "a", "z"]}), ref)["c"].counts  # "z" is unseen
+    [2, 0, 0, 1]
     """
     def count_column(item) -> ColumnProfile:
         name, ref = item
@@ -391,6 +429,15 @@ def reference_bins(series: pd.Series, ref: ColumnProfile) -> np.ndarray:
 
 
 def merge_profiles(parts: Iterable[dict[str, ColumnProfile]]) -> dict[str, ColumnProfile]:
+    """Add up chunks of data counted against the same reference (:func:`profile_frame`): one profile per column.
+
+    Examples
+    --------
+    >>> ref = fit_reference(pd.DataFrame({"c": ["a", "b"] * 50}))
+    >>> chunks = [profile_frame(pd.DataFrame({"c": part}), ref) for part in (["a"], ["b", "b"])]
+    >>> merge_profiles(chunks)["c"].counts
+    [1, 2, 0, 0]
+    """
     merged: dict[str, ColumnProfile] | None = None
     for part in parts:
         merged = dict(part) if merged is None else {k: merged[k].merge(v) for k, v in part.items()}
@@ -400,11 +447,30 @@ def merge_profiles(parts: Iterable[dict[str, ColumnProfile]]) -> dict[str, Colum
 
 
 def save_profile(profiles: dict[str, ColumnProfile], path: str | Path, source: dict[str, Any] | None = None) -> None:
+    """Write profiles as JSON (the reference ``readiness profile`` saves for the drift report).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "reference.json"
+    >>> save_profile(fit_reference(pd.DataFrame({"x": [1.0, 2.0]})), path, source={"rows": 2})
+    >>> load_profile(path)["x"].n
+    2
+    """
     document = {"schema": PROFILE_SCHEMA, "source": source or {}, "columns": [asdict(p) for p in profiles.values()]}
     Path(path).write_text(json.dumps(document), encoding="utf-8")
 
 
 def load_profile(path: str | Path) -> dict[str, ColumnProfile]:
+    """Read profiles written by :func:`save_profile`; :class:`~readiness.exceptions.InputError` when not one.
+
+    Examples
+    --------
+    >>> load_profile("no-such-profile.json")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: no-such-profile.json: not a readable profile (...); make one with `readiness profile`
+    """
     from readiness.exceptions import InputError
 
     try:

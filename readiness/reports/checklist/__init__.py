@@ -14,6 +14,16 @@ from readiness.reports.checklist.catalogue import CHECKS
 
 
 def parameters(config, context) -> dict[str, Any]:
+    """The notebook parameters of the checklist: its file, the evidence folder and the project folder.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from readiness.registry import RunContext
+    >>> config = SimpleNamespace(checklist=Path("team/checklist.yaml"), project=None, _base_dir=None)
+    >>> parameters(config, RunContext(evidence_dir=Path("out")))
+    {'checklist_path': 'team/checklist.yaml', 'results_dir': 'out', 'project_dir': 'team'}
+    """
     return {
         "checklist_path": str(config.checklist),
         "results_dir": str(context.evidence_dir or ""),
@@ -22,6 +32,16 @@ def parameters(config, context) -> dict[str, Any]:
 
 
 def preflight(config, context) -> None:
+    """Read and validate the checklist before a kernel starts: one line naming the line and key when it is wrong.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> preflight(SimpleNamespace(checklist=Path("no-such-checklist.yaml")), None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: ...no-such-checklist.yaml...
+    """
     from readiness.reports.checklist.file import load_checklist
 
     load_checklist(config.checklist)

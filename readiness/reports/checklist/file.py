@@ -23,12 +23,28 @@ class _Strict(BaseModel):
 
 
 class ExternalSystem(_Strict):
+    """A system a workflow step depends on, whether its version is pinned and whether someone hears of changes.
+
+    Examples
+    --------
+    >>> ExternalSystem(name="feature store", pinned=True).notified
+    False
+    """
+
     name: str = Field(min_length=1)
     pinned: bool = False  # a fixed version / schema contract
     notified: bool = False  # someone is told when it changes
 
 
 class Step(_Strict):
+    """One step of the team's workflow: automated or manual, its owner, inputs, outputs, tests and monitoring.
+
+    Examples
+    --------
+    >>> Step(name="train", mode="automated", tests=["pytest tests/test_features.py"]).owner is None
+    True
+    """
+
     name: str = Field(min_length=1)
     mode: Literal["automated", "manual"]
     owner: str | None = None
@@ -40,6 +56,19 @@ class Step(_Strict):
 
 
 class RubricAnswer(_Strict):
+    """The team's answer to one ML Test Score item; ``n/a`` needs a reason, YAML's bare ``no`` reads as "no".
+
+    Examples
+    --------
+    >>> RubricAnswer(answer=False).answer, RubricAnswer(answer=None).answer
+    ('no', 'unanswered')
+    >>> RubricAnswer(answer="n/a")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for RubricAnswer
+    ...
+    """
+
     answer: Answer
     reason: str | None = None
     note: str | None = None
@@ -62,6 +91,14 @@ class RubricAnswer(_Strict):
 
 
 class Fear(_Strict):
+    """Something the team fears could go wrong, rated 1-10 for severity and likelihood, and the checks that would catch it.
+
+    Examples
+    --------
+    >>> Fear(fear="label leakage", severity=8, likelihood=3, detected_by=["golden.leakage"]).detected_by
+    ['golden.leakage']
+    """
+
     fear: str = Field(min_length=1)
     severity: int = Field(ge=1, le=10)
     likelihood: int = Field(ge=1, le=10)
@@ -77,6 +114,19 @@ def _known_rubric_items(items):
 
 
 class Gate(_Strict):
+    """When the checklist fails: a final ML Test Score below ``min_score``, or a listed item answered "no".
+
+    Examples
+    --------
+    >>> Gate(must_not_be_no=["data.1"]).min_score
+    1.0
+    >>> Gate(must_not_be_no=["data.99"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for Gate
+    ...
+    """
+
     min_score: float = Field(1.0, ge=0, le=7)
     must_not_be_no: list[str] = []
 
@@ -87,6 +137,15 @@ class Gate(_Strict):
 
 
 class ChecklistFile(_Strict):
+    """The contents of checklist.yaml, validated: workflow steps, rubric answers, fears and the gate.
+
+    Examples
+    --------
+    >>> checklist = ChecklistFile(workflow=[{"name": "train", "mode": "manual"}], rubric={"data.1": {"answer": "automated"}})
+    >>> checklist.workflow[0].mode, checklist.rubric["data.1"].answer, checklist.gate.min_score
+    ('manual', 'automated', 1.0)
+    """
+
     team: str | None = None
     workflow: list[Step] = Field(min_length=1)
     rubric: dict[str, RubricAnswer] = {}
@@ -135,7 +194,18 @@ def _line_map(text: str) -> dict[tuple, int]:
 
 
 def load_checklist(path: str | Path) -> ChecklistFile:
-    """Read and validate checklist.yaml; errors name the line and the key."""
+    """Read and validate checklist.yaml; errors name the line and the key.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "checklist.yaml"
+    >>> _ = path.write_text("workflow:\\n  - name: train\\n    mode: automatic\\n")
+    >>> load_checklist(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.ConfigError: ...checklist.yaml...
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: checklist file not found; write a starter with `readiness init`")

@@ -60,6 +60,14 @@ _TITLES = {
 
 @dataclass(frozen=True)
 class Item:
+    """One ML Test Score test: its id (``data.1`` … ``monitor.7``), section and title.
+
+    Examples
+    --------
+    >>> ITEMS["data.1"].section, len(ITEMS)
+    ('data', 28)
+    """
+
     id: str
     section: str
     title: str
@@ -86,12 +94,24 @@ BANDS = [
 
 def item_points(answer: str) -> float:
     """Points for one answer. ``n/a`` (with a reason) counts as met, so a test that
-    cannot apply to this system does not sink its section; reports show it as n/a."""
+    cannot apply to this system does not sink its section; reports show it as n/a.
+
+    Examples
+    --------
+    >>> item_points("automated"), item_points("manual"), item_points("n/a"), item_points("unanswered")
+    (1.0, 0.5, 1.0, 0.0)
+    """
     return 1.0 if answer == "n/a" else POINTS[answer]
 
 
 def section_scores(answers: dict[str, str]) -> dict[str, float]:
-    """Sum of points per section; items without an answer count as ``no``."""
+    """Sum of points per section; items without an answer count as ``no``.
+
+    Examples
+    --------
+    >>> section_scores({"data.1": "automated", "model.1": "manual"})
+    {'data': 1.0, 'model': 0.5, 'infra': 0.0, 'monitor': 0.0}
+    """
     scores = {section: 0.0 for section in SECTIONS}
     for item in ITEMS.values():
         scores[item.section] += item_points(answers.get(item.id, "no"))
@@ -99,12 +119,26 @@ def section_scores(answers: dict[str, str]) -> dict[str, float]:
 
 
 def final_score(answers: dict[str, str]) -> float:
-    """The minimum of the four section sums (0 to 7)."""
+    """The minimum of the four section sums (0 to 7).
+
+    Examples
+    --------
+    >>> final_score({f"{section}.1": "automated" for section in SECTIONS})
+    1.0
+    """
     return min(section_scores(answers).values())
 
 
 def band(score: float) -> str:
-    """Table V's interpretation of a final score: 0, (0,1], (1,2], (2,3], (3,5], >5."""
+    """Table V's interpretation of a final score: 0, (0,1], (1,2], (2,3], (3,5], >5.
+
+    Examples
+    --------
+    >>> band(0.0)
+    'More of a research project than a productionized system'
+    >>> band(2.5)
+    'Reasonably tested; more could be automated'
+    """
     for upper, meaning in BANDS:
         if score <= upper:
             return meaning

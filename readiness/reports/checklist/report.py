@@ -29,7 +29,13 @@ REPORT = "workflow_risk_checklist"
 
 
 def report_evidence() -> dict[str, tuple[str, str]]:
-    """ML Test Score item → (check-id pattern, sentence), as each registered report declares it."""
+    """ML Test Score item → (check-id pattern, sentence), as each registered report declares it.
+
+    Examples
+    --------
+    >>> all(item in ITEMS for item in report_evidence())
+    True
+    """
     from readiness.registry import registry
 
     evidence: dict[str, tuple[str, str]] = {}
@@ -41,14 +47,29 @@ _PIN_FILES = ("poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "conda-lock.
 
 def evidence_results(folder: Path | None) -> list[dict[str, Any]]:
     """The other reports' results in ``folder``: evidence is what readiness wrote (never through a
-    link), and a broken file is no evidence."""
+    link), and a broken file is no evidence.
+
+    Examples
+    --------
+    >>> evidence_results(None), evidence_results(Path("no-such-folder"))
+    ([], [])
+    """
     if folder is None or not Path(folder).is_dir():
         return []
     return load_results(folder, exclude=(REPORT,), skip_invalid=True)
 
 
 def ci_files_running_readiness(project: Path) -> list[str]:
-    """CI configuration files in the project that run `readiness run`."""
+    """CI configuration files in the project that run `readiness run`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> project = Path(tempfile.mkdtemp())
+    >>> _ = (project / ".gitlab-ci.yml").write_text("readiness:\\n  script: readiness run --config readiness.yaml\\n")
+    >>> ci_files_running_readiness(project)
+    ['.gitlab-ci.yml']
+    """
     candidates = [project / ".gitlab-ci.yml", *sorted(project.glob("*.gitlab-ci.yml"))]
     candidates += sorted((project / ".github" / "workflows").glob("*.y*ml"))
     found = []
@@ -62,7 +83,16 @@ def ci_files_running_readiness(project: Path) -> list[str]:
 
 
 def pinned_dependency_files(project: Path) -> list[str]:
-    """Lock files, fully ``==``-pinned requirements, or an environment.yml with versions."""
+    """Lock files, fully ``==``-pinned requirements, or an environment.yml with versions.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> project = Path(tempfile.mkdtemp())
+    >>> _ = (project / "requirements.txt").write_text("pandas==2.2.2\\nscikit-learn==1.5.0  # the model's\\n")
+    >>> pinned_dependency_files(project)
+    ['requirements.txt']
+    """
     found = [name for name in _PIN_FILES if (project / name).is_file()]
     for path in sorted(project.glob("requirements*.txt")):
         lines = [l.split("#")[0].strip() for l in path.read_text(encoding="utf-8", errors="replace").splitlines()]
@@ -85,7 +115,13 @@ def pinned_dependency_files(project: Path) -> list[str]:
 
 
 def severity_first_priority(severity: int, likelihood: int) -> str:
-    """Action priority, severity first (AIAG-VDA spirit): H, M or L."""
+    """Action priority, severity first (AIAG-VDA spirit): H, M or L.
+
+    Examples
+    --------
+    >>> severity_first_priority(9, 1), severity_first_priority(5, 2), severity_first_priority(3, 3)
+    ('H', 'M', 'L')
+    """
     if severity >= 9 or (severity >= 7 and likelihood >= 4):
         return "H"
     if severity >= 5 or likelihood >= 7:
@@ -97,7 +133,29 @@ def severity_first_priority(severity: int, likelihood: int) -> str:
 
 
 class WorkflowChecklist(ShownSections):
-    """Scores the checklist with evidence and builds each report section."""
+    """Scores the checklist with evidence and builds each report section.
+
+    Parameters
+    ----------
+    checklist_path : str
+        The team's checklist.yaml.
+    results_dir : str
+        The folder of the other reports' results (their checks are evidence); "" for none.
+    project_dir : str
+        The project folder searched for CI files and pinned dependencies; the checklist's folder by default.
+    min_score : float, optional
+        Overrides the checklist's ``gate.min_score``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "checklist.yaml"
+    >>> _ = path.write_text("workflow:\\n  - name: train\\n    mode: manual\\n"
+    ...                     "rubric:\\n  data.1: {answer: automated}\\n  model.1: {answer: manual}\\n")
+    >>> checklist = WorkflowChecklist(str(path))
+    >>> checklist.score, checklist.answers["model.1"]
+    (0.0, 'manual')
+    """
 
     def __init__(self, checklist_path: str, results_dir: str = "", project_dir: str = "", min_score: float | None = None):
         super().__init__()

@@ -7,7 +7,13 @@ from typing import Any
 
 @dataclass
 class Contribution:
-    """One player's share of the change: value, CI and bootstrap standard error."""
+    """One player's share of the change: value, CI and bootstrap standard error.
+
+    Examples
+    --------
+    >>> Contribution("crm_export", "source", 0.029, ci=(0.01, 0.05), columns=["age"]).to_dict()
+    {'value': 0.029, 'ci': [0.01, 0.05], 'standard_error': None, 'kind': 'source', 'columns': ['age']}
+    """
 
     name: str
     kind: str  # "model" or "source"
@@ -98,7 +104,15 @@ class Attribution:
 
 @dataclass
 class ReleaseAttribution:
-    """Candidate vs baseline on the same rows: mean output, segments, primary metric, flips."""
+    """Candidate vs baseline on the same rows: mean output, segments, primary metric, flips.
+
+    Examples
+    --------
+    >>> change = Attribution("mean prediction", 0.10, 0.12, [Contribution("model", "model", 0.02)])
+    >>> release = ReleaseAttribution("P(positive)", change, segments={}, metric=None, flips=None)
+    >>> release.to_dict()["mean_prediction"]["contributions"]["model"]["value"]
+    0.02
+    """
 
     output: str
     mean_prediction: Attribution
@@ -121,7 +135,14 @@ class ReleaseAttribution:
 
 @dataclass
 class DataAttribution:
-    """Reference vs current data (through one model, or old vs new model): overall and per segment."""
+    """Reference vs current data (through one model, or old vs new model): overall and per segment.
+
+    Examples
+    --------
+    >>> change = Attribution("mean prediction", 0.10, 0.13, [Contribution("crm_export", "source", 0.03)])
+    >>> DataAttribution("P(positive)", change, segments={}).to_dict()["segments"]
+    {}
+    """
 
     output: str
     mean_prediction: Attribution

@@ -18,6 +18,12 @@ class Outputs:
     multiclass), ``"decision"`` (binary decision function), ``"label"`` (binary
     predicted-positive indicator) or ``"regression"``. ``threshold`` turns a
     binary output into a class.
+
+    Examples
+    --------
+    >>> outputs = Outputs(lambda frame: frame[["score"]].to_numpy(float), ["P(positive)"], "proba", "binary")
+    >>> outputs.classes_of(outputs.predict(pd.DataFrame({"score": [0.2, 0.7]}))).tolist()
+    [0, 1]
     """
 
     predict: Callable[[pd.DataFrame], np.ndarray]

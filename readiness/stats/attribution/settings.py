@@ -82,7 +82,18 @@ def check_segment_keys(value: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 class SegmentCriterion(_Strict):
-    """Release acceptance criteria for one key segment (prediction units, flip share)."""
+    """Release acceptance criteria for one key segment (prediction units, flip share).
+
+    Examples
+    --------
+    >>> SegmentCriterion(max_flip_rate=0.05).max_mean_shift is None
+    True
+    >>> SegmentCriterion()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for SegmentCriterion
+    ...
+    """
 
     max_mean_shift: float | None = Field(None, ge=0)
     max_flip_rate: float | None = Field(None, ge=0, le=1)
@@ -110,7 +121,13 @@ class SegmentGuarantees(RootModel[dict[str, SegmentCriterion]]):
 
 
 class AttributionSettings(_Strict):
-    """Cost and method of the attribution (CIs follow the report's n_bootstrap/confidence/seed)."""
+    """Cost and method of the attribution (CIs follow the report's n_bootstrap/confidence/seed).
+
+    Examples
+    --------
+    >>> AttributionSettings(max_rows=10_000).max_exact_players
+    10
+    """
 
     enabled: bool = True
     #: model rows predicted for mixed coalitions, in all (the two ends use every row on top).

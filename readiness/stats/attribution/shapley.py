@@ -57,7 +57,16 @@ def _combine(new: pd.Series, old: pd.Series):
 
 
 class Mixer:
-    """Builds mixed rows: each column from the new row when its source is in the coalition."""
+    """Builds mixed rows: each column from the new row when its source is in the coalition.
+
+    Examples
+    --------
+    >>> new = pd.DataFrame({"a": [1, 2], "b": [10, 20]})
+    >>> old = pd.DataFrame({"a": [-1, -2], "b": [-10, -20]})
+    >>> mixer = Mixer(new, old, groups=[["a"], ["b"]])
+    >>> mixer.mix(np.array([[True, False], [False, True]]), np.array([0, 1]), np.array([0, 1])).values.tolist()
+    [[1, -10], [-2, 20]]
+    """
 
     def __init__(self, new: pd.DataFrame, old: pd.DataFrame, groups: list[list[Any]]):
         self.columns = list(new.columns)
@@ -98,6 +107,14 @@ class Game:
     ``functions[m]`` maps a frame to ``(n, K)`` outputs for model state ``m`` (one
     state without a model player); ``new_values[m]`` / ``old_values[m]`` are those
     outputs on every new / old row (the coalitions that mix nothing).
+
+    Examples
+    --------
+    >>> new, old = pd.DataFrame({"a": [1.0, 2.0]}), pd.DataFrame({"a": [0.0, 0.0]})
+    >>> model = lambda frame: frame[["a"]].to_numpy(float)
+    >>> game = Game(Mixer(new, old, [["a"]]), 1, [model], [model(new)], [model(old)], model_player=False, chunk=1000)
+    >>> game.k  # one player: the data source "a"
+    1
     """
 
     def __init__(self, mixer: Mixer, n_sources: int, functions: list[Callable], new_values: list[np.ndarray],
@@ -188,7 +205,14 @@ class Game:
 
 @dataclass
 class Design:
-    """Pairs of (new row, old row) with weights, grouped in clusters (the bootstrap units)."""
+    """Pairs of (new row, old row) with weights, grouped in clusters (the bootstrap units).
+
+    Examples
+    --------
+    >>> design = Design(np.array([0, 1]), np.array([1, 0]), np.ones(2), np.array([0, 1]), 2)
+    >>> per_cluster(design, np.array([[1.0], [3.0]])).ravel().tolist()
+    [1.0, 3.0]
+    """
 
     new_rows: np.ndarray
     old_rows: np.ndarray
@@ -223,7 +247,15 @@ def coupling(n_new: int, n_old: int, rng: np.random.Generator) -> Design:
 
 
 def pick_pairs(design: Design, n_clusters_wanted: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One pair in each of ``n_clusters_wanted`` random clusters, drawn with probability ∝ weight."""
+    """One pair in each of ``n_clusters_wanted`` random clusters, drawn with probability ∝ weight.
+
+    Examples
+    --------
+    >>> design = Design(np.arange(4), np.arange(4), np.ones(4), np.array([0, 0, 1, 1]), 2)
+    >>> clusters, pairs = pick_pairs(design, 2, np.random.default_rng(0))
+    >>> clusters.tolist(), design.cluster[pairs].tolist()
+    ([0, 1], [0, 1])
+    """
     chosen = np.sort(rng.choice(design.n_clusters, size=n_clusters_wanted, replace=False))
     first = np.searchsorted(design.cluster, np.arange(design.n_clusters))
     cumulative = np.cumsum(design.weight)
@@ -234,7 +266,14 @@ def pick_pairs(design: Design, n_clusters_wanted: int, rng: np.random.Generator)
 
 
 def per_cluster(design: Design, values: np.ndarray) -> np.ndarray:
-    """Weighted mean of per-pair ``values`` (pairs, q) within each cluster → (clusters, q)."""
+    """Weighted mean of per-pair ``values`` (pairs, q) within each cluster → (clusters, q).
+
+    Examples
+    --------
+    >>> design = Design(np.arange(3), np.arange(3), np.array([1.0, 3.0, 1.0]), np.array([0, 0, 1]), 2)
+    >>> per_cluster(design, np.array([[0.0], [4.0], [5.0]])).ravel().tolist()
+    [3.0, 5.0]
+    """
     mass = np.bincount(design.cluster, weights=design.weight, minlength=design.n_clusters)
     out = np.empty((design.n_clusters, values.shape[1]))
     for q in range(values.shape[1]):
@@ -243,7 +282,14 @@ def per_cluster(design: Design, values: np.ndarray) -> np.ndarray:
 
 
 def ratio_mean(counts: np.ndarray, values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
-    """Resampled means ``(B, q)`` of per-unit ``values`` (n, q) over the units ``rows`` (None = all)."""
+    """Resampled means ``(B, q)`` of per-unit ``values`` (n, q) over the units ``rows`` (None = all).
+
+    Examples
+    --------
+    >>> counts = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 3.0]])
+    >>> ratio_mean(counts, np.array([[2.0], [4.0], [6.0]]), None).ravel().tolist()
+    [3.0, 6.0]
+    """
     if rows is not None:
         counts, values = counts[:, rows], values[rows]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -301,6 +347,16 @@ class Blocks:
 
 
 def interval(samples: np.ndarray, confidence: float) -> tuple[tuple[float, float] | None, float | None]:
+    """Percentile CI of bootstrap ``samples`` and their standard error; (None, None) when too few are finite.
+
+    Examples
+    --------
+    >>> ci, standard_error = interval(np.arange(101.0), 0.9)
+    >>> [round(bound, 6) for bound in ci], round(standard_error, 2)
+    ([5.0, 95.0], 29.3)
+    >>> interval(np.array([np.nan]), 0.9)
+    (None, None)
+    """
     interval = percentile_interval(samples, confidence)
     if not math.isfinite(interval.low):
         return None, None
