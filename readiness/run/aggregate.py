@@ -256,8 +256,12 @@ def summary_markdown(documents: list[dict[str, Any]], links_base: str = "", limi
 # --------------------------------------------------------------------------- index.html
 
 
-def index_html(documents: list[dict[str, Any]]) -> str:
-    """One self-contained page: the verdict and what failed, with links to each report."""
+def index_html(documents: list[dict[str, Any]], previous: dict[str, Any] | None = None) -> str:
+    """One self-contained page: the verdict and what failed, with links to each report.
+
+    ``previous`` is the latest earlier run of the same model from the release history
+    (:func:`readiness.history.record.previous_run`); the page names it and links to it.
+    """
     import jinja2
 
     from readiness.resources import templates_dir
@@ -281,16 +285,23 @@ def index_html(documents: list[dict[str, Any]]) -> str:
                                                for k, v in (c.get("threshold") or {}).items())} for c in shown],
             "inputs": doc.get("inputs", {}),
         })
-    return environment.get_template("index.html.j2").render(status=status, reports=reports, created_at=now_iso())
+    if previous is not None and previous.get("verdict") not in STATUSES:
+        previous = None  # read from a database: only what readiness itself writes is shown
+    return environment.get_template("index.html.j2").render(status=status, reports=reports, created_at=now_iso(),
+                                                            previous=previous)
 
 
-def write_run_outputs(folder: str | Path, documents: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Write summary.json, index.html, junit.xml and summary.md into ``folder``."""
+def write_run_outputs(folder: str | Path, documents: list[dict[str, Any]] | None = None,
+                      previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write summary.json, index.html, junit.xml and summary.md into ``folder``.
+
+    ``previous``: the previous run of the same model, linked from the index page.
+    """
     folder = Path(folder)
     documents = documents if documents is not None else load_results(folder)
     summary = summary_document(documents)
     write_json(folder / "summary.json", summary)
-    (folder / "index.html").write_text(index_html(documents), encoding="utf-8")
+    (folder / "index.html").write_text(index_html(documents, previous), encoding="utf-8")
     (folder / "junit.xml").write_bytes(junit_xml(documents))
     (folder / "summary.md").write_text(summary_markdown(documents), encoding="utf-8")
     return summary
