@@ -288,6 +288,24 @@ def history(model_name, limit, output_format, history, config_path, debug) -> No
             _echo(line)
 
 
+@cli.command()
+@click.argument("model")
+@click.option("--model-name", "model_name", default=None,
+              help="Model name (default: history.model_name in readiness.yaml, else the artifact's file name).")
+@click.option("--at", "at", default=None, metavar="TIME", help="When it went live, ISO 8601 (default: now; naive times are UTC).")
+@click.option("--environment", default="production", show_default=True, help="Where it went live.")
+@click.option("--note", default=None, help="Free text kept with the deployment.")
+@click.option("--history", "history", default=None, metavar="PATH|URL",
+              help="History to write (default: the one named in ./readiness.yaml, else ./readiness-history.sqlite).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def deployed(model, model_name, at, environment, note, history, config_path, debug) -> None:
+    """Record that MODEL (an artifact file or its sha256) went live, for the monitoring report's releases."""
+    from readiness.history.listing import record_deployment_from_cli
+
+    _echo(record_deployment_from_cli(model, model_name, at, environment, note, history, config_path))
+
+
 def _stop_on_signal(signum: int, frame) -> None:
     """SIGINT and SIGTERM unwind the run through its cleanup (child processes, temp folders)."""
     for number in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut the cleanup short

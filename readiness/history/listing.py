@@ -99,3 +99,46 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return "" if value is None else value
+
+
+def record_deployment_from_cli(model: str, model_name: str | None, at: str | None, environment: str,
+                               note: str | None, history: str | None, config_path: str | None) -> str:
+    """``readiness deployed``: record a deployment; returns the line to print."""
+    import re
+    from datetime import datetime
+
+    from readiness.data import sha256_file
+    from readiness.exceptions import InputError
+    from readiness.history.record import ci_job_url, git_info
+    from readiness.history.store import describe_store
+
+    source = history_source(history, config_path)
+    path = Path(model).expanduser()
+    if re.fullmatch(r"[0-9a-fA-F]{64}", model) and not path.exists():
+        sha256 = model.lower()
+        default_name = None
+    elif path.is_file():
+        sha256 = sha256_file(path)
+        default_name = path.name.split(".")[0] or None
+    else:
+        raise InputError(f"{model}: neither an artifact file nor a sha256 hex digest")
+    if model_name is None:
+        config_file = Path(config_path) if config_path else Path("readiness.yaml")
+        if config_file.is_file():
+            from readiness.config import load_config
+            from readiness.history.record import model_name_for
+
+            model_name = model_name_for(load_config(config_file))
+        model_name = model_name or default_name
+    when = None
+    if at is not None:
+        try:
+            when = datetime.fromisoformat(at.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InputError(f"--at {at!r}: not an ISO 8601 time; write e.g. 2024-05-01T09:30:00Z") from None
+    with HistoryStore(source) as store:
+        number = store.record_deployment(sha256, model_name, when, environment, git_info(Path.cwd())["commit"],
+                                         ci_job_url(), note)
+        recorded = next(d for d in store.deployments(model_name, environment) if d["id"] == number)
+    return (f"Recorded: {model_name or 'model'} {sha256[:12]} live in {environment} since "
+            f"{recorded['deployed_at']} ({describe_store(source)})")

@@ -22,7 +22,7 @@ from pathlib import Path
 from readiness.exceptions import InputError
 
 #: The newest revision shipped (the last file in migrations/versions).
-HEAD = "0001"
+HEAD = "0002"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 

@@ -9,6 +9,8 @@ compares the two).
   verdict, output folder, readiness version.
 * ``reports``: each report of a run with its status and duration.
 * ``checks``: every check of a run: id, status, severity, value, CI, message.
+* ``deployments``: when a model version went live (``readiness deployed``), in which
+  environment; the monitoring report names the release behind a changepoint from it.
 """
 
 from __future__ import annotations
@@ -63,4 +65,18 @@ checks = Table(
     Column("ci_low", Float),
     Column("ci_high", Float),
     Column("message", Text),
+)
+
+deployments = Table(
+    "deployments", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_name", String(200)),
+    Column("model_sha256", String(SHA256), nullable=False),
+    Column("environment", String(64), nullable=False, server_default="production"),
+    Column("deployed_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("git_commit", String(64)),
+    Column("ci_job_url", Text),
+    Column("note", Text),
+    Index("ix_deployments_model_time", "model_name", "deployed_at"),
 )

@@ -242,7 +242,67 @@ class HistoryStore:
                 connection.execute(insert(checks_table), check_rows)
         return int(run_id)
 
+    def record_deployment(self, model_sha256: str, model_name: str | None = None, deployed_at: Any = None,
+                          environment: str = "production", git_commit: str | None = None,
+                          ci_job_url: str | None = None, note: str | None = None) -> int:
+        """Record that ``model_sha256`` went live in ``environment`` at ``deployed_at`` (default: now)."""
+        from datetime import datetime, timezone
+
+        from sqlalchemy import insert
+
+        from readiness.history.schema import deployments
+
+        if not re.fullmatch(r"[0-9a-f]{64}", str(model_sha256)):
+            raise InputError(f"{model_sha256!r} is not a sha256 hex digest; give the artifact file or its sha256")
+        row = {"model_sha256": model_sha256, "model_name": model_name, "environment": environment,
+               "deployed_at": _as_datetime(deployed_at), "recorded_at": datetime.now(timezone.utc),
+               "git_commit": git_commit, "ci_job_url": ci_job_url, "note": note}
+        with self._writer.begin() as connection:
+            return int(connection.execute(insert(deployments).values(**row).returning(deployments.c.id)).scalar_one())
+
     # ------------------------------------------------------------------ reading
+
+    def deployments(self, model_name: str | None = None, environment: str | None = "production") -> list[dict[str, Any]]:
+        """Recorded deployments, oldest first."""
+        from sqlalchemy import select
+
+        from readiness.history.schema import deployments
+
+        query = select(deployments).order_by(deployments.c.deployed_at, deployments.c.id)
+        if model_name is not None:
+            query = query.where(deployments.c.model_name == model_name)
+        if environment is not None:
+            query = query.where(deployments.c.environment == environment)
+        with self.engine.connect() as connection:
+            rows = [dict(r._mapping) for r in connection.execute(query)]
+        for row in rows:
+            row["deployed_at"], row["recorded_at"] = _iso(row["deployed_at"]), _iso(row["recorded_at"])
+        return rows
+
+    def release_timeline(self, model_name: str | None = None, environment: str = "production") -> list[dict[str, Any]]:
+        """When each model version went live, oldest first, as the monitoring report takes releases:
+        ``{"version", "deployed_at", "previous", "source"}`` (version = the model's sha256, what
+        :class:`readiness.PredictionLogger` writes by default).
+
+        Recorded deployments (``readiness deployed``) when there are any; otherwise the time
+        each version was first judged ready by the golden benchmark, the best the history
+        knows (a CD pipeline that deploys what passed goes live soon after).
+        """
+        recorded = self.deployments(model_name, environment)
+        if recorded:
+            events = [(d["deployed_at"], d["model_sha256"]) for d in recorded]
+            source = f"the release history (deployments to {environment})"
+        else:
+            events = [(r["released_at"], r["model_sha256"]) for r in reversed(self.releases(model_name))]
+            source = "the release history (judged ready by the golden benchmark)"
+        timeline: list[dict[str, Any]] = []
+        for when, version in events:
+            if timeline and timeline[-1]["version"] == version:
+                continue  # redeployed: still the same release
+            timeline.append({"version": version, "deployed_at": when,
+                             "previous": timeline[-1]["version"] if timeline else None, "source": source})
+        return timeline
+
 
     def runs(self, model_name: str | None = None, limit: int | None = None,
              before_id: int | None = None) -> list[dict[str, Any]]:
