@@ -280,7 +280,7 @@ def history(model_name, limit, output_format, history, config_path, debug) -> No
             for line in text.splitlines():
                 _echo(line)
         else:
-            click.echo(text, nl=False)
+            click.echo(text, nl=False, color=True)  # as it is: click would strip escape sequences from the data
     elif not runs:
         _echo_err("No runs recorded" + (f" for model {model_name!r}" if model_name else "") + " yet.")
     else:

@@ -57,7 +57,9 @@ def list_runs(source: str, model: str | None = None, limit: int | None = 20,
 
 
 def format_table(runs: list[dict[str, Any]]) -> str:
-    """Aligned plain-text columns, newest first."""
+    """Aligned plain-text columns, newest first; every cell shown without control characters."""
+    from readiness.escape import terminal_text
+
     header = ("run", "time (UTC)", "model", "model sha256", "verdict", "checks pass/warn/fail", "commit", "branch")
     rows = []
     for run in runs:
@@ -67,6 +69,7 @@ def format_table(runs: list[dict[str, Any]]) -> str:
         rows.append((str(run["id"]), when, run.get("model_name") or "–", (run.get("model_sha256") or "–")[:12],
                      str(run.get("verdict", "")).upper(), f"{counts.get('pass', 0)}/{counts.get('warn', 0)}/{fails}",
                      (run.get("git_commit") or "–")[:10], run.get("git_branch") or "–"))
+        rows[-1] = tuple(terminal_text(cell) for cell in rows[-1])
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
     for row in rows:
