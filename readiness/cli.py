@@ -232,6 +232,55 @@ def drift(reference, current, model, target, out, config_path, trust_artifact, w
 
 
 @cli.command()
+@click.argument("log")
+@click.option("--timestamp", default=None, metavar="COL", help="Timestamp column (default: timestamp).")
+@click.option("--prediction", default=None, metavar="COL", help="Prediction column: a score or a probability.")
+@click.option("--version", "version_column", default=None, metavar="COL",
+              help="Model version column (default: model_version or version when present).")
+@click.option("--label", default=None, metavar="COL", help="Label column in the log.")
+@click.option("--labels", "labels_file", default=None, type=click.Path(dir_okay=False),
+              help="A separate file of late labels, joined on --id.")
+@click.option("--id", "id_column", default=None, metavar="COL", help="Id column joining --labels to the log.")
+@click.option("--reference", default=None, help="Reference data (.csv/.parquet) or saved profile (.json) for the features.")
+@click.option("--chunk", default=None, help="Chunk by period (12h, 1d, 1w, 1M) or rows (e.g. 10000rows). Default 1d.")
+@click.option("--out", default="readiness-monitoring", show_default=True, type=click.Path(file_okay=False))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="readiness.yaml for monitoring settings (optional).")
+@click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None)
+@click.option("--timeout", type=click.FloatRange(min=1), default=None)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def monitor(log, timestamp, prediction, version_column, label, labels_file, id_column, reference, chunk, out,
+            config_path, warn_exit_code, timeout, debug) -> None:
+    """The model's behaviour over time from its prediction LOG (a .csv/.parquet file, a folder or a glob).
+
+    Chunks the log, learns bands from a reference period, finds changepoints and names the
+    model version that went live there, and checks realized (with labels) and estimated
+    (without) performance. Exits like `readiness run`.
+    """
+    from readiness.run.runner import run as run_reports
+
+    if labels_file and not id_column:
+        raise UsageError("--labels needs --id, the column joining the labels file to the log")
+    log_path = Path(log).expanduser()
+    overrides: dict = {"predictions": str(log_path if log_path.is_absolute() else Path.cwd() / log_path),
+                       "output": _abs(out)}
+    settings = {key: value for key, value in (("timestamp", timestamp), ("prediction", prediction),
+                                              ("version", version_column), ("label", label), ("id", id_column),
+                                              ("chunk", chunk), ("reference", _abs(reference))) if value is not None}
+    if settings:
+        overrides["monitoring"] = settings
+    if labels_file:
+        overrides["labels"] = _abs(labels_file)
+    config = load_config(config_path, overrides)
+    result = run_reports(config, ["monitoring_report"], timeout_s=timeout, echo=_echo_err, progress=sys.stderr.isatty())
+    _print_result(result)
+    for outcome in result.outcomes:
+        if outcome.usage_error:
+            raise UsageError(outcome.usage_error)
+    sys.exit(result.exit_code(warn_exit_code))
+
+
+@cli.command()
 @click.argument("reference", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
               help="Where to write the profile (.json).")

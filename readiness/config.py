@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from readiness.exceptions import ConfigError
+from readiness.reports.monitoring.settings import MonitoringConfig
 from readiness.safe_yaml import read_yaml_file
 from readiness.stats.metrics import METRICS
 
@@ -276,16 +277,6 @@ class HistoryConfig(_Strict):
         return check_store_spec(value)
 
 
-class MlflowConfig(_Strict):
-    """``mlflow:``: also record each run into MLflow tracking (``pip install 'readiness[mlflow]'``)."""
-
-    #: MLflow's tracking URI (``file:…``, ``sqlite:///…``, ``http://…``); default: MLflow's own (MLFLOW_TRACKING_URI).
-    tracking_uri: str | None = Field(None, min_length=1)
-    experiment: str = Field("readiness", min_length=1, max_length=500)
-    #: Log the HTML reports and summary files as run artifacts.
-    artifacts: bool = True
-
-
 class Config(_Strict):
     _base_dir: Path | None = PrivateAttr(default=None)  # the config file's folder (custom loaders import from it)
     model: Path | None = None
@@ -303,9 +294,12 @@ class Config(_Strict):
     project: Path | None = None
     output: Path = Path("readiness-report")
     history: HistoryConfig = HistoryConfig()
-    mlflow: MlflowConfig | None = None
     #: Wall-clock limit of a report without a limit of its own (the checklist), in seconds.
     timeout_s: float = Field(900, gt=0)
+    #: The monitoring report: a prediction log (file, folder or glob), late labels, settings.
+    predictions: str | None = Field(None, min_length=1)
+    labels: Path | None = None
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     @field_validator("history", mode="before")
     @classmethod
@@ -460,6 +454,15 @@ def parse_config(data: Any, source: str = "readiness.yaml", base_dir: Path | Non
     from readiness.history.store import resolve_store
 
     updates["history"] = config.history.model_copy(update={"store": resolve_store(config.history.store, base)})
+    if config.predictions is not None:  # a file, folder or glob: kept as text, relative to the config's folder
+        predictions = Path(config.predictions).expanduser()
+        updates["predictions"] = str(predictions if predictions.is_absolute() else base / predictions)
+    if config.labels is not None:
+        updates["labels"] = (base / config.labels.expanduser()).resolve()
+    if config.monitoring.reference is not None:
+        reference = Path(config.monitoring.reference).expanduser()
+        updates["monitoring"] = config.monitoring.model_copy(
+            update={"reference": str(reference if reference.is_absolute() else (base / reference).resolve())})
     resolved = config.model_copy(update=updates)
     resolved._base_dir = base.resolve()
     return resolved

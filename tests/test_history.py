@@ -90,13 +90,6 @@ def test_bad_history_settings_are_one_line_naming_the_key(tmp_path, value, expec
     assert expected in str(caught.value) and "\n" not in str(caught.value)
 
 
-def test_mlflow_key_is_validated_with_suggestions(tmp_path):
-    assert _config(tmp_path).mlflow is None
-    assert _config(tmp_path, mlflow={"experiment": "churn"}).mlflow.experiment == "churn"
-    with pytest.raises(ConfigError, match=r"unknown key 'mlflow.tracking_url'.*did you mean 'tracking_uri'"):
-        _config(tmp_path, mlflow={"tracking_url": "file:/tmp/x"})
-
-
 def test_model_name_comes_from_the_config_else_the_artifact_name(tmp_path):
     assert model_name_for(_config(tmp_path)) == "churn"
     assert model_name_for(_config(tmp_path, model="m/churn-v3.joblib.gz")) == "churn-v3"

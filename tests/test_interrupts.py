@@ -132,14 +132,15 @@ def test_an_interrupted_run_ends_every_process_and_keeps_the_previous_report(slo
 @pytest.mark.notebooks
 def test_the_fresh_process_child_does_not_outlive_the_timeout(slow_project):
     started = time.monotonic()
-    process = start_run(slow_project, "--timeout", "30")
+    # the limit leaves room for the run to reach the fresh-process child on a busy machine
+    process = start_run(slow_project, "--timeout", "90")
     wait_for(slow_project / "fresh.pid", process)
     fresh = int((slow_project / "fresh.pid").read_text())
-    out, err = process.communicate(timeout=120)
+    out, err = process.communicate(timeout=180)
     assert not alive(fresh), "the fresh-process child survived the timeout"
-    assert time.monotonic() - started < 30 + 40  # the limit, kernel shutdown and the HTML, not the child's 600 s
+    assert time.monotonic() - started < 90 + 40  # the limit, kernel shutdown and the HTML, not the child's 600 s
     doc = json.loads((slow_project / "out" / "golden_benchmark.json").read_text())
-    assert process.returncode == 1 and doc["status"] == "error" and "timed out after 30 s" in doc["error"], err
+    assert process.returncode == 1 and doc["status"] == "error" and "timed out after 90 s" in doc["error"], err
     assert_no_litter(slow_project)
 
 

@@ -13,7 +13,7 @@ NOTEBOOKS = sorted(resource_dir("notebooks").glob("*.ipynb"))
 
 
 def test_there_are_notebook_templates():
-    assert [p.stem for p in NOTEBOOKS] == ["drift_report", "golden_benchmark", "workflow_risk_checklist"]
+    assert [p.stem for p in NOTEBOOKS] == ["drift_report", "golden_benchmark", "monitoring_report", "workflow_risk_checklist"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

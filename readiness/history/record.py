@@ -207,14 +207,6 @@ def record_run(config, documents: list[dict[str, Any]], summary: dict[str, Any],
         except Exception as exc:
             _warn(echo, f"the run was not recorded in the release history {describe_store(config.history.store)} "
                         f"({_short(exc)}); the reports stand")
-    if getattr(config, "mlflow", None) is not None:
-        try:
-            from readiness.history.mlflow_tracking import log_run
-
-            mlflow_run = log_run(config, documents, summary, out_dir, run_id)
-            echo(f"Recorded the run in MLflow: experiment {config.mlflow.experiment!r}, run {mlflow_run}")
-        except Exception as exc:
-            _warn(echo, f"the run was not recorded in MLflow ({_short(exc)}); the reports stand")
     return run_id
 
 

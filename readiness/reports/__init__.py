@@ -8,6 +8,7 @@ from readiness.registry import registry
 from readiness.reports.checklist import SPEC as _CHECKLIST
 from readiness.reports.drift import SPEC as _DRIFT
 from readiness.reports.golden import SPEC as _GOLDEN
+from readiness.reports.monitoring import SPEC as _MONITORING
 
-for _spec in (_GOLDEN, _DRIFT, _CHECKLIST):
+for _spec in (_GOLDEN, _DRIFT, _CHECKLIST, _MONITORING):
     registry.register(_spec)

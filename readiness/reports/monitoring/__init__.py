@@ -1,0 +1,107 @@
+"""The monitoring report: a prediction log over time, and the release that changed it.
+
+This module declares the report (light: the driver imports it); the notebook runs
+:class:`readiness.reports.monitoring.report.MonitoringReport` (see
+:mod:`readiness.reports.monitoring.api` for the public names).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from readiness.registry import ReportSpec, SectionSpec
+
+
+def parameters(config, context) -> dict[str, Any]:
+    settings = config.monitoring.model_dump(mode="json")
+    reference = settings.pop("reference", None)
+    return {
+        "log_path": str(config.predictions),
+        "reference_path": str(reference or ""),
+        "labels_path": str(config.labels or ""),
+        "settings": settings,
+        "releases": history_releases(config),
+    }
+
+
+def history_releases(config) -> list[dict[str, Any]]:
+    """Releases from the release history, when the prediction log has no version column to name them.
+
+    Each ``{"version", "deployed_at", "previous", "source"}`` with versions shortened to 12
+    hex digits (the sha256 PredictionLogger writes, as people quote it). Empty when the log
+    names its versions, the history is off or empty, or the chunks are rows, not periods.
+    A history that cannot be read is said on one line and leaves the report without names.
+    """
+    from pathlib import Path
+
+    from readiness.history.record import _short, model_name_for
+    from readiness.history.store import describe_store, is_url
+    from readiness.reports.monitoring.log import log_columns, resolve_log
+    from readiness.reports.monitoring.report import VERSION_NAMES
+
+    settings, history = config.monitoring, config.history
+    if not history.enabled or settings.chunk.strip().endswith("rows") or settings.version:
+        return []
+    if not is_url(history.store) and not Path(history.store).is_file():
+        return []
+    try:
+        if settings.version is None and set(VERSION_NAMES) & set(log_columns(resolve_log(str(config.predictions)))):
+            return []
+        from readiness.history import release_timeline
+
+        releases = release_timeline(history.store, model_name_for(config))
+    except Exception as exc:  # the report still runs; only the names are missing
+        print(f"warning: releases not read from the release history {describe_store(history.store)} ({_short(exc)})")
+        return []
+    short = {r["version"]: r["version"][:12] for r in releases}
+    return [dict(r, version=short[r["version"]], previous=short.get(r["previous"]) if r["previous"] else None)
+            for r in releases]
+
+
+def preflight(config, context) -> None:
+    from readiness.exceptions import InputError
+    from readiness.reports.monitoring.log import log_columns, resolve_log
+
+    source = resolve_log(str(config.predictions), "predictions")
+    columns = log_columns(source)
+    settings = config.monitoring
+    for role in ("timestamp", "prediction"):
+        name = getattr(settings, role)
+        if role == "timestamp" and settings.chunk.strip().endswith("rows"):
+            continue
+        if name not in columns:
+            raise InputError(f"{source.spec}: no column {name!r} for the {role}; set monitoring.{role} "
+                             f"(or --{role}) to one of: {context.listing(columns)}")
+    for role in ("version", "label", "id"):
+        name = getattr(settings, role)
+        if name and name not in columns and not (role in ("label", "id") and config.labels):
+            raise InputError(f"{source.spec}: no column {name!r} for the {role}; fix monitoring.{role} "
+                             f"(columns: {context.listing(columns)})")
+    if config.labels is not None:
+        context.columns(config.labels, "labels")
+
+
+SPEC = ReportSpec(
+    name="monitoring_report",
+    title="Monitoring report",
+    needs=("predictions",),
+    check_prefix="monitoring",
+    parameters=parameters,
+    preflight=preflight,
+    timeout=lambda config: config.monitoring.timeout_s,
+    settings_key="monitoring",
+    sections=(
+        SectionSpec("overview", "Chunks and versions", ("monitoring.chunks", "monitoring.rows")),
+        SectionSpec("predictions", "Predictions over time", ("monitoring.mean_prediction", "monitoring.prediction_quantile",
+                                                              "monitoring.positive_rate")),
+        SectionSpec("features", "Features", ("monitoring.missing", "monitoring.drift")),
+        SectionSpec("performance", "Realized performance", ("monitoring.labels", "monitoring.performance")),
+        SectionSpec("estimation", "Estimated performance", ("monitoring.estimated",)),
+        SectionSpec("changes", "What changed when", ()),
+    ),
+    evidence={
+        "monitor.7": ("monitoring.*", "the monitoring report watched predictions and realized performance over time"),
+        "monitor.3": ("monitoring.drift.*", "the monitoring report compared serving inputs with the reference"),
+    },
+    order=40,
+)
