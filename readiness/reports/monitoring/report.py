@@ -76,6 +76,8 @@ class MonitoringReport(ReportSections):
         self.settings = s = parse_monitoring_settings(settings)
         self.source = resolve_log(log)
         available = log_columns(self.source)
+        labels = self._logger_folder(log, labels, available)
+        s = self.settings
         self.columns = self._roles(available, labels)
         self.rule = ChunkRule.parse(s.chunk)
         if not self.rule.by_rows and not self.columns.timestamp:
@@ -106,6 +108,24 @@ class MonitoringReport(ReportSections):
 
     # ------------------------------------------------------------------ reading
 
+    def _logger_folder(self, log, labels, available: list[str]):
+        """A folder :class:`readiness.PredictionLogger` wrote: its labels (``_labels/``) are joined
+        on ``request_id`` unless a labels file is given, and its bookkeeping columns are no features."""
+        from readiness.serving.sinks import LABELS_FOLDER
+
+        folder = Path(str(log)).expanduser()
+        if not (folder.is_dir() and any(p.name.startswith("date=") for p in folder.iterdir() if p.is_dir())):
+            return labels
+        update: dict = {}
+        self._bookkeeping = {c for c in available if c == "method" or c.startswith("proba.")}
+        if labels is None and any((folder / LABELS_FOLDER).glob("*.parquet")) and "request_id" in available:
+            labels = folder / LABELS_FOLDER
+            update["id"] = self.settings.id or "request_id"
+            update["label"] = self.settings.label or "label"
+        if update:
+            self.settings = self.settings.model_copy(update=update)
+        return labels
+
     def _roles(self, available: list[str], labels) -> LogColumns:
         s = self.settings
         where = self.source.spec
@@ -126,7 +146,9 @@ class MonitoringReport(ReportSections):
             raise InputError(f"{where}: no id column {s.id!r} to join the labels on; name it with --id")
         timestamp = s.timestamp if s.timestamp in available else None
         roles = {timestamp, s.prediction, version or None, label if not labels else None, s.id}
-        features = s.features if s.features is not None else [c for c in available if c not in roles]
+        bookkeeping = getattr(self, "_bookkeeping", set())
+        features = s.features if s.features is not None else [c for c in available
+                                                              if c not in roles and c not in bookkeeping]
         unknown = [c for c in features if c not in available]
         if unknown:
             raise InputError(f"{where}: feature column(s) not in the log: {', '.join(map(repr, unknown[:5]))}")
@@ -136,7 +158,12 @@ class MonitoringReport(ReportSections):
         """The separate label file as a Series indexed by id (the last label of a repeated id wins)."""
         from readiness.data import read_table
 
-        frame = read_table(path, "labels")
+        if Path(path).is_dir():  # the _labels folder of a PredictionLogger sink
+            from readiness.serving.sinks import ParquetSink
+
+            frame = ParquetSink(Path(path).parent).read_labels()
+        else:
+            frame = read_table(path, "labels")
         s = self.settings
         for column in (s.id, s.label):
             if column not in frame.columns:
