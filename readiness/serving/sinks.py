@@ -169,7 +169,7 @@ class SQLSink:
                         frame.to_sql(table, connection, if_exists="append", index=False, method="multi",
                                      chunksize=max(1, 30_000 // max(1, frame.shape[1])))
                     return len(frame)
-                except SQLAlchemyError:
+                except (SQLAlchemyError, ValueError):  # pandas says ValueError when the table appeared meanwhile
                     self._columns.pop(table, None)
                     if attempt == 2:
                         raise
@@ -177,13 +177,18 @@ class SQLSink:
 
     def _ensure_columns(self, table: str, frame: pd.DataFrame) -> None:
         from sqlalchemy import inspect, text
+        from sqlalchemy.exc import SQLAlchemyError
 
         known = self._columns.get(table)
         if known is None:
             inspector = inspect(self.engine)
             if not inspector.has_table(table):
-                with self.engine.begin() as connection:
-                    frame.head(0).to_sql(table, connection, if_exists="fail", index=False)
+                try:
+                    with self.engine.begin() as connection:
+                        frame.head(0).to_sql(table, connection, if_exists="fail", index=False)
+                except (SQLAlchemyError, ValueError):
+                    if not inspect(self.engine).has_table(table):  # else another writer created it first
+                        raise
             known = {c["name"] for c in inspect(self.engine).get_columns(table)}
             self._columns[table] = known
         missing = [c for c in frame.columns if c not in known]
