@@ -68,7 +68,10 @@ def start_server() -> dict:
         return _SERVER
     binaries = _binaries()
     if binaries is None:
-        pytest.skip("PostgreSQL binaries not found (Debian package postgresql; .ci/run installs it)")
+        if os.environ.get("READINESS_REQUIRE_POSTGRES"):
+            pytest.fail("READINESS_REQUIRE_POSTGRES is set but no PostgreSQL binaries were found")
+        pytest.skip("PostgreSQL binaries not found (Debian package postgresql; .ci/run installs it as root: "
+                    "apt-get install postgresql)")
     pytest.importorskip("psycopg", reason="psycopg (the test extra) is needed to talk to PostgreSQL")
     folder = Path(tempfile.mkdtemp(prefix="readiness-pg-", dir="/tmp"))
     drop, user = _as_user()
