@@ -191,7 +191,7 @@ def _warn(echo: Callable[[str], None], text: str) -> None:
 
 def record_run(config, documents: list[dict[str, Any]], summary: dict[str, Any], out_dir: str | Path,
                duration_s: float | None = None, echo: Callable[[str], None] = print) -> int | None:
-    """Record a finished run in the release history (and MLflow when configured); never raises.
+    """Record a finished run in the release history; never raises.
 
     Returns the run's id in the history, or None when history is off or could not be
     written (a warning says why; the run's verdict and exit code are unchanged).

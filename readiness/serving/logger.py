@@ -39,9 +39,20 @@ class _Call:
     ns: int
     method: str
     predictions: np.ndarray
-    features: pd.DataFrame | None
+    #: A copy of the input (a DataFrame, or an array with its column names); columns are chosen at write time.
+    features: pd.DataFrame | tuple[np.ndarray, tuple[str, ...]] | None
     ids: np.ndarray | None
     classes: Sequence | None = None
+
+    def group(self) -> tuple:
+        """Calls of one group are concatenated column by column."""
+        if isinstance(self.features, pd.DataFrame):
+            shape: tuple = ("frame", tuple(self.features.columns))
+        elif self.features is not None:
+            shape = ("array", self.features[1], str(self.features[0].dtype))
+        else:
+            shape = ("none",)
+        return (self.method, self.ids is not None, self.predictions.shape[1:], shape)
 
     @property
     def rows(self) -> int:
@@ -189,7 +200,10 @@ class PredictionLogger:
         if keep is not None and not keep.all():
             output = output[keep]
             ids = ids[keep] if ids is not None else None
-            features = features.loc[keep].reset_index(drop=True) if features is not None else None
+            if isinstance(features, pd.DataFrame):
+                features = features.iloc[np.flatnonzero(keep)]
+            elif features is not None:
+                features = (features[0][keep], features[1])
         else:
             output = output.copy()
             ids = ids.copy() if ids is not None else None
@@ -208,24 +222,23 @@ class PredictionLogger:
         if full:
             self._wake.set()
 
-    def _features(self, X, n: int) -> pd.DataFrame | None:
+    def _features(self, X, n: int):
+        """A copy of the input (the caller may reuse its frame after predict returns): the cheapest
+        thing to do on the caller's time; choosing and renaming columns waits for the writer."""
         if self.features is False:
             return None
         if isinstance(X, pd.DataFrame):
-            names = [c for c in X.columns if (self.features is True or c in self.features) and c not in self.exclude]
-            frame = X[names].copy()  # a copy: the caller may reuse its frame after predict returns
-        else:
-            array = np.asarray(X)
-            if array.ndim == 1:
-                array = array.reshape(1, -1) if n == 1 else array.reshape(-1, 1)
-            given = getattr(self.model, "feature_names_in_", None)
-            all_names = [str(c) for c in given] if given is not None and len(given) == array.shape[1] \
-                else [f"x{i}" for i in range(array.shape[1])]
-            chosen = [i for i, c in enumerate(all_names)
-                      if (self.features is True or c in self.features) and c not in self.exclude]
-            frame = pd.DataFrame(array[:, chosen].copy(), columns=[all_names[i] for i in chosen])
-        frame.columns = [f"feature.{c}" if str(c) in RESERVED else str(c) for c in frame.columns]
-        return frame.reset_index(drop=True)
+            return X.copy()
+        array = np.array(X, copy=True)
+        if array.ndim == 1:
+            array = array.reshape(1, -1) if n == 1 else array.reshape(-1, 1)
+        given = getattr(self.model, "feature_names_in_", None)
+        names = tuple(str(c) for c in given) if given is not None and len(given) == array.shape[1] \
+            else tuple(f"x{i}" for i in range(array.shape[1]))
+        return array, names
+
+    def _chosen(self, names: Sequence) -> list:
+        return [c for c in names if (self.features is True or str(c) in self.features) and str(c) not in self.exclude]
 
     def _drop_beyond_bound(self) -> None:
         """Called under the lock: keep at most max_buffer_rows (the oldest calls go first)."""
@@ -254,7 +267,7 @@ class PredictionLogger:
             if not calls:
                 return 0
             try:
-                frame = _frame(calls, self.model_version)
+                frame = _frame(calls, self.model_version, self._chosen)
                 self.sink.write(frame)
             except Exception as exc:
                 with self._lock:  # keep the batch for the next attempt, within the memory bound
@@ -325,35 +338,51 @@ def _close_at_exit(ref) -> None:
         logger.close()
 
 
-def _frame(calls: list[_Call], model_version: str | None) -> pd.DataFrame:
-    """One batch from the buffered calls (vectorised per call; calls concatenated once)."""
-    parts = []
+def _frame(calls: list[_Call], model_version: str | None, chosen) -> pd.DataFrame:
+    """One batch from the buffered calls: calls of one shape concatenated column by column
+    (thousands of single-row calls cost a few array concatenations, not a frame each)."""
+    groups: dict[tuple, list[_Call]] = {}
     for call in calls:
-        data: dict[str, Any] = {"timestamp": pd.to_datetime(np.full(call.rows, call.ns, dtype="int64"), utc=True)}
+        groups.setdefault(call.group(), []).append(call)
+    parts = []
+    for members in groups.values():
+        first = members[0]
+        rows = np.fromiter((c.rows for c in members), dtype=np.int64, count=len(members))
+        ns = np.repeat(np.fromiter((c.ns for c in members), dtype=np.int64, count=len(members)), rows)
+        data: dict[str, Any] = {"timestamp": pd.to_datetime(ns, utc=True)}
         if model_version is not None:
             data["model_version"] = model_version
-        data["method"] = call.method
-        data["request_id"] = call.ids if call.ids is not None else None
-        data.update(_prediction_columns(call))
+        data["method"] = first.method
+        if first.ids is not None:
+            data["request_id"] = pd.array(np.concatenate([c.ids for c in members]).astype(str), dtype="string")
+        predictions = np.concatenate([c.predictions for c in members]) if len(members) > 1 else first.predictions
+        data.update(_prediction_columns(first.method, predictions, first.classes))
         part = pd.DataFrame(data)
-        if call.features is not None:
-            part = pd.concat([part, call.features], axis=1)
+        if isinstance(first.features, pd.DataFrame):
+            names = chosen(first.features.columns)
+            features = pd.concat([m.features for m in members], ignore_index=True) if len(members) > 1 \
+                else first.features
+            features = features[names] if list(names) != list(features.columns) else features
+        elif first.features is not None:
+            names = chosen(first.features[1])
+            index = [first.features[1].index(c) for c in names]
+            features = pd.DataFrame(np.concatenate([c.features[0][:, index] for c in members]), columns=names)
+        else:
+            features = None
+        if features is not None:
+            features.columns = [f"feature.{c}" if str(c) in RESERVED else str(c) for c in features.columns]
+            part = pd.concat([part, features.reset_index(drop=True)], axis=1)
         parts.append(part)
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    if frame["request_id"].isna().all():
-        frame = frame.drop(columns="request_id")
-    else:
-        frame["request_id"] = frame["request_id"].astype("string")
-    return frame
+    return frame.sort_values("timestamp", kind="stable", ignore_index=True) if len(parts) > 1 else frame
 
 
-def _prediction_columns(call: _Call) -> dict[str, Any]:
-    output = call.predictions
-    if call.method != "predict_proba" or output.ndim != 2:
+def _prediction_columns(method: str, output: np.ndarray, classes) -> dict[str, Any]:
+    if method != "predict_proba" or output.ndim != 2:
         return {"prediction": output if output.ndim == 1 else output.reshape(len(output), -1)[:, 0]}
     if output.shape[1] == 2:  # binary: the positive class's probability is what is monitored
         return {"prediction": output[:, 1]}
-    names = [str(c) for c in call.classes] if call.classes is not None and len(call.classes) == output.shape[1] \
+    names = [str(c) for c in classes] if classes is not None and len(classes) == output.shape[1] \
         else [str(i) for i in range(output.shape[1])]
     columns = {f"proba.{name}": output[:, i] for i, name in enumerate(names)}
     return {"prediction": np.asarray(names, dtype=object)[output.argmax(axis=1)], **columns}
