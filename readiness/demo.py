@@ -139,7 +139,7 @@ class _PercentServing:
 def _write_prediction_log(folder: Path, model, seed: int) -> None:
     """Eight weeks of the production churn model's predictions, logged by :class:`readiness.PredictionLogger`.
 
-    Each day the service answers a dozen requests of about 25 customers at random times;
+    Each day the service answers two batch requests of 150 customers at random times;
     the logger writes a date-partitioned Parquet folder (request id = customer id).
     Labels (did the customer churn?) arrive four weeks later, so only the first 28 days
     have them: :func:`readiness.log_labels` adds them. On day 35 release v1.5 goes live:
@@ -162,8 +162,8 @@ def _write_prediction_log(folder: Path, model, seed: int) -> None:
                               flush_seconds=3600) as served:
             for day in days:
                 customers = make_customers(ROWS_PER_DAY, seed + 100 + day)
-                seconds = np.sort(rng.integers(0, 86_400, 12))
-                for second, request in zip(seconds, np.array_split(np.arange(ROWS_PER_DAY), 12)):
+                seconds = np.sort(rng.integers(0, 86_400, 2))
+                for second, request in zip(seconds, np.array_split(np.arange(ROWS_PER_DAY), 2)):
                     now[0] = start + (day * 86_400 + int(second)) * 1_000_000_000
                     batch = customers.iloc[request]
                     served.predict_proba(batch[PRODUCTION_FEATURES], request_ids=batch["customer_id"].to_numpy())

@@ -69,10 +69,11 @@ class ParquetSink:
 
     def write(self, frame: pd.DataFrame) -> list[Path]:
         """Write one batch: one file per date the batch spans; returns the files."""
-        days = frame["timestamp"].dt.strftime("%Y-%m-%d")
+        days = frame["timestamp"].dt.floor("D").to_numpy()  # not strftime: one string per row is slow
         written = []
-        for day, part in frame.groupby(days.to_numpy(), sort=True):
-            written.append(self._write_file(self.folder / f"date={day}", part.reset_index(drop=True)))
+        for day, part in frame.groupby(days, sort=True):
+            written.append(self._write_file(self.folder / f"date={pd.Timestamp(day):%Y-%m-%d}",
+                                            part.reset_index(drop=True)))
         return written
 
     def write_labels(self, frame: pd.DataFrame) -> Path:
