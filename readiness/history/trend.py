@@ -308,23 +308,24 @@ class ReleaseTrend:
         return pd.DataFrame(rows)
 
     def section(self):
-        """The "Release trend" section: the table and the slow-decay checks."""
-        from readiness.display import Section, frame_html
+        """The "Release trend" section (``trend``): the table and the slow-decay checks."""
+        from readiness.display import Section, Table
+
+        def shown(**parts):
+            return self.bench._show(Section("Release trend", name="trend", **parts))
 
         if not self.enabled:
-            return Section("Release trend", checks=self.bench._record("trend", []),
-                           note="Release history is off (history: false or --no-history): no trend is shown.")
-        checks = self.bench._record("trend", self.checks())
+            return shown(note="Release history is off (history: false or --no-history): no trend is shown.")
+        checks = self.checks()
         name = self.history.get("model_name") or "this model"
         if self.history.get("error"):
-            return Section("Release trend", checks=checks,
-                           note=f"The release history {self.history.get('store')} could not be read "
-                                f"({self.history['error']}); the trend is not shown.")
+            return shown(checks=checks, note=f"The release history {self.history.get('store')} could not be read "
+                                             f"({self.history['error']}); the trend is not shown.")
         if not self.releases:
-            return Section("Release trend", checks=checks,
-                           note=f"No earlier release of {name} in the release history {self.history.get('store')} "
-                                "(a release is a candidate the golden benchmark judged ready); this run will be the "
-                                "first point of the trend.")
+            return shown(checks=checks,
+                         note=f"No earlier release of {name} in the release history {self.history.get('store')} "
+                              "(a release is a candidate the golden benchmark judged ready); this run will be the "
+                              "first point of the trend.")
         others = sum(r.get("golden_sha256") != self.golden_sha256 for r in self.releases[:TABLE_RELEASES])
         note = (f"{name}: this release against the last {min(len(self.releases), TABLE_RELEASES)} of "
                 f"{len(self.releases)} earlier releases in {self.history.get('store')} (newest first; a release is a "
@@ -334,7 +335,7 @@ class ReleaseTrend:
                 f"p ≤ {self.history.get('decay_p_value', 0.05)}).")
         if others:
             note += " * evaluated on another golden set: not comparable, left out of the slow-decay judgement."
-        return Section("Release trend", checks=checks, tables=[frame_html(self.table())], note=note)
+        return shown(checks=checks, tables=[Table(self.table(), name="trend")], note=note)
 
     def figure(self):
         """Each metric over the releases (oldest left), this release highlighted; None without releases."""
