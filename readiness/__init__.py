@@ -10,4 +10,13 @@ __version__ = "0.1.0"
 from readiness.exceptions import InputError, ReadinessError, UsageError  # noqa: E402
 from readiness.artifacts.manifest import save_model  # noqa: E402
 
-__all__ = ["__version__", "InputError", "ReadinessError", "UsageError", "save_model"]
+__all__ = ["__version__", "InputError", "PredictionLogger", "ReadinessError", "UsageError", "log_labels", "save_model"]
+
+
+def __getattr__(name: str):
+    # imported on first use: `import readiness` stays light for the CLI and the notebooks
+    if name in ("PredictionLogger", "log_labels"):
+        from readiness import serving
+
+        return getattr(serving, name)
+    raise AttributeError(f"module 'readiness' has no attribute {name!r}")

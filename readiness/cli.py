@@ -110,14 +110,16 @@ def _write_ci(ci: str, force: bool) -> None:
 @click.option("--timeout", type=click.FloatRange(min=1), default=None, help="Wall-clock limit per report, seconds.")
 @click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None,
               help="Exit with this code when the verdict is WARN (default 0), e.g. for GitLab allow_failure: exit_codes.")
+@click.option("--no-history", "no_history", is_flag=True, help="Do not record this run in the release history.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def run(config_path, out, only, model, baseline, golden, target, task, trust_artifact, timeout, warn_exit_code, debug) -> None:
+def run(config_path, out, only, model, baseline, golden, target, task, trust_artifact, timeout, warn_exit_code,
+        no_history, debug) -> None:
     """Run the readiness reports and exit 0 (ready), 1 (not ready) or 2 (bad input)."""
     from readiness.run.runner import run as run_reports
 
     if config_path is None and Path("readiness.yaml").is_file():
         config_path = "readiness.yaml"
-    overrides: dict = {}
+    overrides: dict = {"history": False} if no_history else {}
     for key, value in (("model", _abs(model)), ("baseline", _abs(baseline)), ("golden", _abs(golden)),
                        ("output", _abs(out)), ("target", target), ("task", task)):
         if value is not None:
@@ -317,6 +319,56 @@ def profile(reference: str, output: str, bins: int, max_categories: int) -> None
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
     _echo(f"Wrote {output}: {len(frame):,} rows, {len(profiles)} columns "
                f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}) in {time.perf_counter() - started:.1f} s")
+
+
+@cli.command()
+@click.option("--model", "model_name", default=None, help="Only runs of this model name.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Newest runs shown.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="json includes every check of each run.")
+@click.option("--history", "history", default=None, metavar="PATH|URL",
+              help="History to read (default: the one named in ./readiness.yaml, else ./readiness-history.sqlite).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="readiness.yaml naming the history (default: ./readiness.yaml when it exists).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def history(model_name, limit, output_format, history, config_path, debug) -> None:
+    """List the runs recorded in the release history, newest first."""
+    from readiness.history.listing import format_csv, format_json, format_table, history_source, list_runs
+
+    source = history_source(history, config_path)
+    runs = list_runs(source, model_name, limit, with_checks=output_format == "json")
+    if output_format == "json":
+        click.echo(format_json(runs))  # JSON escapes control characters itself
+    elif output_format == "csv":
+        text = format_csv(runs)
+        if sys.stdout.isatty():  # a file gets the CSV as it is; a terminal no raw control sequence
+            for line in text.splitlines():
+                _echo(line)
+        else:
+            click.echo(text, nl=False, color=True)  # as it is: click would strip escape sequences from the data
+    elif not runs:
+        _echo_err("No runs recorded" + (f" for model {model_name!r}" if model_name else "") + " yet.")
+    else:
+        for line in format_table(runs).splitlines():
+            _echo(line)
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--model-name", "model_name", default=None,
+              help="Model name (default: history.model_name in readiness.yaml, else the artifact's file name).")
+@click.option("--at", "at", default=None, metavar="TIME", help="When it went live, ISO 8601 (default: now; naive times are UTC).")
+@click.option("--environment", default="production", show_default=True, help="Where it went live.")
+@click.option("--note", default=None, help="Free text kept with the deployment.")
+@click.option("--history", "history", default=None, metavar="PATH|URL",
+              help="History to write (default: the one named in ./readiness.yaml, else ./readiness-history.sqlite).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def deployed(model, model_name, at, environment, note, history, config_path, debug) -> None:
+    """Record that MODEL (an artifact file or its sha256) went live, for the monitoring report's releases."""
+    from readiness.history.listing import record_deployment_from_cli
+
+    _echo(record_deployment_from_cli(model, model_name, at, environment, note, history, config_path))
 
 
 @cli.command()

@@ -268,6 +268,39 @@ class TrustConfig(_Strict):
         return value
 
 
+# --------------------------------------------------------------------------- release history (issue 16)
+
+#: Where runs are recorded when readiness.yaml names no ``history``: beside the config file.
+DEFAULT_HISTORY_FILE = "readiness-history.sqlite"
+
+
+class HistoryConfig(_Strict):
+    """``history:``: where every run is recorded, and how the golden benchmark reads its trend.
+
+    ``history: path.sqlite`` or ``history: postgresql+psycopg://…`` sets ``store``;
+    ``history: false`` turns recording off (like ``--no-history``).
+    """
+
+    enabled: bool = True
+    #: An SQLite file (relative to the config file) or any SQLAlchemy URL.
+    store: str = Field(DEFAULT_HISTORY_FILE, min_length=1)
+    #: Releases of the same model name are compared; default: the model artifact's file name without suffix.
+    model_name: str | None = Field(None, min_length=1, max_length=200)
+    #: Releases shown in the golden benchmark's trend chart.
+    trend_releases: int = Field(20, ge=2, le=1000)
+    #: Releases (this one included) over which slow decay is judged.
+    decay_releases: int = Field(6, ge=4, le=50)
+    #: One-sided Mann-Kendall p-value at or under which a decline counts as steady.
+    decay_p_value: float = Field(0.05, gt=0, lt=0.5)
+
+    @field_validator("store")
+    @classmethod
+    def _store(cls, value):
+        from readiness.history.store import check_store_spec
+
+        return check_store_spec(value)
+
+
 class Config(_Strict):
     _base_dir: Path | None = PrivateAttr(default=None)  # the config file's folder (custom loaders import from it)
     model: Path | None = None
@@ -287,12 +320,22 @@ class Config(_Strict):
     checklist: Path | None = None
     project: Path | None = None
     output: Path = Path("readiness-report")
+    history: HistoryConfig = HistoryConfig()
     #: Wall-clock limit of a report without a limit of its own (the checklist), in seconds.
     timeout_s: float = Field(900, gt=0)
     #: The monitoring report: a prediction log (file, folder or glob), late labels, settings.
     predictions: str | None = Field(None, min_length=1)
     labels: Path | None = None
     monitoring: MonitoringConfig = MonitoringConfig()
+
+    @field_validator("history", mode="before")
+    @classmethod
+    def _history_shorthand(cls, value):
+        if value is False or value is None:  # `history: false` / `history: null`: record nothing
+            return {"enabled": False}
+        if isinstance(value, (str, Path)):
+            return {"store": str(value)}
+        return value
 
     @field_validator("segments")
     @classmethod
@@ -369,8 +412,16 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
         field = model.model_fields.get(part)
         if field is None:
             return None
-        model = field.annotation
+        model = _unwrap_optional(field.annotation)
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    """``MlflowConfig | None`` → ``MlflowConfig`` (to suggest spellings under optional sections)."""
+    import typing
+
+    arguments = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return arguments[0] if len(arguments) == 1 else annotation
 
 
 def _format_error(source: str, error: dict) -> str:
@@ -429,6 +480,9 @@ def parse_config(data: Any, source: str = "readiness.yaml", base_dir: Path | Non
         if value is None or (key in ("model", "baseline") and is_loader_spec(str(value), base)):
             continue  # module:function loaders are imported, not resolved as paths
         updates[key] = (base / value.expanduser()).resolve()
+    from readiness.history.store import resolve_store
+
+    updates["history"] = config.history.model_copy(update={"store": resolve_store(config.history.store, base)})
     if config.predictions is not None:  # a file, folder or glob: kept as text, relative to the config's folder
         predictions = Path(config.predictions).expanduser()
         updates["predictions"] = str(predictions if predictions.is_absolute() else base / predictions)

@@ -127,28 +127,58 @@ def build_scenario(folder: str | Path, seed: int = 7, golden_rows: int = 6000) -
 LOG_DAYS, RELEASE_DAY, LABELLED_DAYS, ROWS_PER_DAY = 56, 35, 28, 300
 
 
-def _write_prediction_log(folder: Path, model, seed: int) -> None:
-    """Eight weeks of the production churn model's predictions, one Parquet file per day.
+class _PercentServing:
+    """Release v1.5's serving code: the churn probability reported in percent (×100)."""
 
-    Labels (did the customer churn?) arrive four weeks later, so only the first 28 days have
-    them. On day 35 release v1.5 goes live: its serving code multiplies the probability by
-    100. The monitoring report finds that day and names the release.
+    def __init__(self, model):
+        self.model, self.classes_ = model, model.classes_
+
+    def predict(self, X):
+        return self.model.predict(X)
+
+    def predict_proba(self, X):
+        p = self.model.predict_proba(X)[:, 1] * 100.0
+        return np.column_stack([1.0 - p, p])
+
+
+def _write_prediction_log(folder: Path, model, seed: int) -> None:
+    """Eight weeks of the production churn model's predictions, logged by :class:`readiness.PredictionLogger`.
+
+    Each day the service answers two batch requests of 150 customers at random times;
+    the logger writes a date-partitioned Parquet folder (request id = customer id).
+    Labels (did the customer churn?) arrive four weeks later, so only the first 28 days
+    have them: :func:`readiness.log_labels` adds them. On day 35 release v1.5 goes live:
+    its serving code multiplies the probability by 100. The monitoring report finds that
+    day and names the release.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    from readiness.serving import PredictionLogger, log_labels
+
+    if folder.exists():  # a rebuilt scenario starts a fresh log (the logger appends)
+        import shutil
+
+        shutil.rmtree(folder)
     rng = np.random.default_rng(seed + 11)
-    start = pd.Timestamp("2026-09-01", tz="UTC")
-    for day in range(LOG_DAYS):
-        customers = make_customers(ROWS_PER_DAY, seed + 100 + day)
-        score = model.predict_proba(customers[PRODUCTION_FEATURES])[:, 1]
-        version = "v1.5" if day >= RELEASE_DAY else "v1.4"
-        if version == "v1.5":
-            score = score * 100.0
-        seconds = np.sort(rng.integers(0, 86_400, ROWS_PER_DAY))
-        log = customers[PRODUCTION_FEATURES].assign(
-            timestamp=start + pd.Timedelta(days=day) + pd.to_timedelta(seconds, unit="s"),
-            model_version=version, customer_id=customers["customer_id"], churn_score=score,
-            churned=customers[TARGET].astype(float) if day < LABELLED_DAYS else np.nan)
-        log.to_parquet(folder / f"day={day:03d}.parquet", index=False)
+    start = pd.Timestamp("2026-09-01", tz="UTC").value
+    now = [start]
+    labelled_ids, labels = [], []
+    for version, served_model, days in (("v1.4", model, range(0, RELEASE_DAY)),
+                                        ("v1.5", _PercentServing(model), range(RELEASE_DAY, LOG_DAYS))):
+        with PredictionLogger(served_model, folder, model_version=version, clock=lambda: now[0],
+                              flush_seconds=3600) as served:
+            for day in days:
+                customers = make_customers(ROWS_PER_DAY, seed + 100 + day)
+                seconds = np.sort(rng.integers(0, 86_400, 2))
+                for second, request in zip(seconds, np.array_split(np.arange(ROWS_PER_DAY), 2)):
+                    now[0] = start + (day * 86_400 + int(second)) * 1_000_000_000
+                    batch = customers.iloc[request]
+                    served.predict_proba(batch[PRODUCTION_FEATURES], request_ids=batch["customer_id"].to_numpy())
+                served.flush()  # one file per day, as a service flushing on a timer would write
+                if day < LABELLED_DAYS:
+                    labelled_ids.append(customers["customer_id"].to_numpy())
+                    labels.append(customers[TARGET].to_numpy(dtype=float))
+        if served.stats.errors:
+            raise RuntimeError(f"demo prediction log: {served.stats.last_error}")
+    log_labels(folder, np.concatenate(labelled_ids), np.concatenate(labels))
 
 
 def _pinned_requirements() -> str:
@@ -195,13 +225,15 @@ consistency:
 reference: reference.parquet
 current: current.parquet
 checklist: checklist.yaml
-# The production model's prediction log (one Parquet file per day), watched over time.
+# The production model's prediction log, written by readiness.PredictionLogger (a Parquet
+# folder partitioned by date; the labels logged with readiness.log_labels are joined).
 predictions: predictions
 monitoring:
-  prediction: churn_score
-  label: churned
   version: model_version
   chunk: 1d
+# Every run is recorded in readiness-history.sqlite beside this file: `readiness history`.
+history:
+  model_name: churn
 output: ../report
 """
 

@@ -50,6 +50,9 @@ def test_gitlab_job(project):
         assert (project / path).exists(), path
     junit = (project / job["artifacts"]["reports"]["junit"]).read_text()
     assert "<failure" in junit and "region=north" in junit
+    # the release history the run recorded is what the cache keeps for the next pipeline
+    history = next(c for c in job["cache"] if c.get("key") == "readiness-history")
+    assert history["when"] == "always" and all((project / p).is_file() for p in history["paths"])
 
 
 def test_github_workflow(project, tmp_path):
@@ -68,5 +71,10 @@ def test_github_workflow(project, tmp_path):
     assert failed, "the demo's FAIL must fail the job"
     summary = summary_file.read_text()
     assert summary.startswith("## ❌ readiness: FAIL") and len(summary.encode()) < 1024 * 1024
+    restore = next(s for s in steps if s.get("uses", "").startswith("actions/cache/restore"))
+    save = next(s for s in steps if s.get("uses", "").startswith("actions/cache/save"))
+    assert steps.index(restore) < steps.index(save) and save.get("if") == "always()"
+    assert restore["with"]["path"] == save["with"]["path"] and (project / save["with"]["path"]).is_file()
+    assert save["with"]["key"].startswith(restore["with"]["restore-keys"])  # the next run restores this one
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
     assert upload.get("if") == "always()" and (project / upload["with"]["path"]).is_dir()

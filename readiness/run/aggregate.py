@@ -24,7 +24,7 @@ from readiness.escape import markdown_cell, xml_text
 from readiness.exceptions import InputError
 from readiness.registry import registry
 from readiness.stats.gates import fmt
-from readiness.results import (REPORT_NAME, SCHEMA, is_failing, is_ready, load_results, now_iso,
+from readiness.results import (REPORT_NAME, SCHEMA, STATUSES, is_failing, is_ready, load_results, now_iso,
                                worst_first, worst_status, write_json)
 
 MARKDOWN_LIMIT = 64 * 1024
@@ -275,8 +275,11 @@ def summary_markdown(documents: list[dict[str, Any]], links_base: str = "", limi
 # --------------------------------------------------------------------------- index.html
 
 
-def index_html(documents: list[dict[str, Any]]) -> str:
+def index_html(documents: list[dict[str, Any]], previous: dict[str, Any] | None = None) -> str:
     """One self-contained page: the verdict and what failed, with links to each report.
+
+    ``previous`` is the latest earlier run of the same model from the release history
+    (:func:`readiness.history.record.previous_run`); the page names it and links to it.
 
     Examples
     --------
@@ -309,12 +312,17 @@ def index_html(documents: list[dict[str, Any]]) -> str:
                                                for k, v in (c.get("threshold") or {}).items())} for c in shown],
             "inputs": doc.get("inputs", {}),
         })
+    if previous is not None and previous.get("verdict") not in STATUSES:
+        previous = None  # read from a database: only what readiness itself writes is shown
     return environment.get_template("index.html.j2").render(status=status, ready=is_ready(status), reports=reports,
-                                                             created_at=now_iso())
+                                                             created_at=now_iso(), previous=previous)
 
 
-def write_run_outputs(folder: str | Path, documents: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def write_run_outputs(folder: str | Path, documents: list[dict[str, Any]] | None = None,
+                      previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write summary.json, index.html, junit.xml and summary.md into ``folder``.
+
+    ``previous``: the previous run of the same model, linked from the index page.
 
     Examples
     --------
@@ -330,7 +338,7 @@ def write_run_outputs(folder: str | Path, documents: list[dict[str, Any]] | None
     documents = documents if documents is not None else run_documents(folder)
     summary = summary_document(documents)
     write_json(folder / "summary.json", summary)
-    (folder / "index.html").write_text(index_html(documents), encoding="utf-8")
+    (folder / "index.html").write_text(index_html(documents, previous), encoding="utf-8")
     (folder / "junit.xml").write_bytes(junit_xml(documents))
     (folder / "summary.md").write_text(summary_markdown(documents), encoding="utf-8")
     return summary

@@ -19,12 +19,14 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from readiness.config import Config
 from readiness.escape import terminal_text
+from readiness.history.record import previous_run, record_run
 from readiness.registry import RunContext, registry
 from readiness.resources import notebook_path
 from readiness.results import _umask, is_ready
@@ -95,6 +97,7 @@ def run(
     >>> result.exit_code()  # doctest: +SKIP
     0
     """
+    started = time.monotonic()
     reports = list(reports or default_reports(config))
     specs = [registry.get(report) for report in reports]
     preflight(config, reports, timeout_s)
@@ -117,15 +120,19 @@ def run(
             tail = f" ({outcome.document.get('error')})" if outcome.document.get("error") else ""
             echo(f"[{number}/{len(reports)}] {report}: {outcome.status.upper()} in {outcome.duration_s:.1f} s{tail}")
         documents = [dict(o.document, files=o.files) for o in outcomes]
+        ran = list(documents)
+        previous = previous_run(config, echo)  # the index page links to it (release history, issue 16)
         # Another run finishing into the same folder waits here: carrying over, summarising and
         # replacing the folder happen as one step, so concurrent runs behave like consecutive ones.
         with output_lock(out):
             documents += carry_over(out, staging, [r for r in registry.names() if r not in reports], echo)
-            summary = write_run_outputs(staging, documents)
+            summary = write_run_outputs(staging, documents, previous=previous)
             replace_folder(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    # The outputs are in place: the release history records the run; failing that only warns.
+    record_run(config, ran, summary, out, time.monotonic() - started, echo)
     return RunResult(out, outcomes, summary)
 
 

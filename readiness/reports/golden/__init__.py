@@ -24,7 +24,14 @@ def parameters(config, context) -> dict[str, Any]:
         "consistency": config.consistency.model_dump(mode="json"),
         "trust": config.trust.model_dump(mode="json"),
         "settings": config.golden_benchmark.model_dump(mode="json"),
+        "history": _trend_parameters(config),
     }
+
+
+def _trend_parameters(config) -> dict[str, Any]:
+    from readiness.history.trend import trend_parameters  # earlier releases, read by the driver
+
+    return trend_parameters(config)
 
 
 def preflight(config, context) -> None:
@@ -72,6 +79,7 @@ SPEC = ReportSpec(
         SectionSpec("inputs", "Inputs", ()),
         SectionSpec("artifact", "Artifact", ("golden.artifact",)),
         SectionSpec("metrics", "Metrics", ("golden.metric", "golden.change", "golden.dummy", "golden.leakage")),
+        SectionSpec("trend", "Release trend", ("golden.trend",)),
         SectionSpec("consistency", "Release consistency", ("golden.consistency",)),
         SectionSpec("segments", "Segments", ("golden.segment",)),
         SectionSpec("attribution", "What moved, and from where", ("golden.attribution", "golden.guarantee")),

@@ -58,6 +58,13 @@ CHECKS = (
     CheckEntry("golden.leakage", "No single feature predicts the label almost perfectly on its own (held-out golden "
                "rows): too good to be true, usually a feature computed from the label", "critical",
                ("pass", "fail", "skip"), (f"{_GB}.leakage_threshold",)),
+    # ------------------------------------------------------------------ release trend (release history)
+    CheckEntry("golden.trend.<metric>", "No slow decay over releases: warns when every release of the window stayed "
+               "within the metric's regression margin, yet the metric worsened steadily (one-sided Mann-Kendall) by "
+               "more than the margin across them; gated metrics only, skipped without enough earlier releases of the "
+               "same model in the release history", "major", ("pass", "warn", "skip"),
+               ("history.decay_releases", "history.decay_p_value", f"{_GB}.metrics.<metric>.max_regression",
+                f"{_GB}.metrics.<metric>.max_relative_regression", "history.model_name"), values=_METRIC),
     # ------------------------------------------------------------------ release consistency
     CheckEntry("golden.consistency.prediction_bias", "The candidate's mean prediction vs the observed label mean, within "
                "the allowed ratio widened by the label mean's sampling noise", "critical", ("pass", "fail"),

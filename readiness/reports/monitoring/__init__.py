@@ -38,7 +38,41 @@ def parameters(config, context) -> dict[str, Any]:
         "labels_path": str(config.labels or ""),
         "settings": settings,
         "trust": config.trust.model_dump(mode="json"),
+        "releases": history_releases(config),
     }
+
+
+def history_releases(config) -> list[dict[str, Any]]:
+    """Releases from the release history, when the prediction log has no version column to name them.
+
+    Each ``{"version", "deployed_at", "previous", "source"}`` with versions shortened to 12
+    hex digits (the sha256 PredictionLogger writes, as people quote it). Empty when the log
+    names its versions, the history is off or empty, or the chunks are rows, not periods.
+    A history that cannot be read is said on one line and leaves the report without names.
+    """
+    from pathlib import Path
+
+    from readiness.history.record import _short, model_name_for
+    from readiness.history.store import describe_store, is_url
+    from readiness.reports.monitoring.log import VERSION_NAMES, log_columns, resolve_log
+
+    settings, history = config.monitoring, config.history
+    if not history.enabled or settings.chunk.strip().endswith("rows") or settings.version:
+        return []
+    if not is_url(history.store) and not Path(history.store).is_file():
+        return []
+    try:
+        if settings.version is None and set(VERSION_NAMES) & set(log_columns(resolve_log(str(config.predictions)))):
+            return []
+        from readiness.history import release_timeline
+
+        releases = release_timeline(history.store, model_name_for(config))
+    except Exception as exc:  # the report still runs; only the names are missing
+        print(f"warning: releases not read from the release history {describe_store(history.store)} ({_short(exc)})")
+        return []
+    short = {r["version"]: r["version"][:12] for r in releases}
+    return [dict(r, version=short[r["version"]], previous=short.get(r["previous"]) if r["previous"] else None)
+            for r in releases]
 
 
 def preflight(config, context) -> None:

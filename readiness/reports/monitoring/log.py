@@ -20,6 +20,8 @@ import pandas as pd
 
 from readiness.exceptions import InputError
 
+#: Columns taken as the model version when monitoring.version is not set, first found wins.
+VERSION_NAMES = ("model_version", "version")
 _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
 
@@ -74,7 +76,9 @@ def resolve_log(spec: str | Path, key: str = "log") -> LogSource:
         if not files:
             raise InputError(f"{text}: the pattern matches no file; check the {key!r} path")
     elif path.is_dir():
-        found = sorted(p for p in path.rglob("*") if p.is_file() and _kind_of(p) and not p.name.startswith((".", "_")))
+        # files or folders named . or _ are hidden (Hive, Arrow): half-written files, a logger's _labels/
+        found = sorted(p for p in path.rglob("*") if p.is_file() and _kind_of(p)
+                       and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts))
         parquet = [p for p in found if _kind_of(p) == "parquet"]
         files = parquet or found  # a folder of Parquet files may hold a stray CSV export
         if not files:

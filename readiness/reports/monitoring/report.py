@@ -32,7 +32,7 @@ from readiness.exceptions import ConfigError, InputError
 from readiness.reports.monitoring.chunks import ChunkAccumulator, LogColumns, PartSettings, _as_float, summarize
 from readiness.reports.monitoring.grid import MISSING, ChunkRule, plan_chunks, timestamps_ns
 from readiness.reports.monitoring.batch import Batch, read_batches
-from readiness.reports.monitoring.log import log_columns, prefetch, read_piece, resolve_log
+from readiness.reports.monitoring.log import VERSION_NAMES, log_columns, prefetch, read_piece, resolve_log
 from readiness.reports.monitoring.building import SeriesBuilding
 from readiness.reports.monitoring.performance import DEFAULT_METRICS, eval_data, realized_metrics
 from readiness.reports.monitoring.series import ReleaseList, VersionTimeline
@@ -42,7 +42,6 @@ from readiness.stats.profile import ColumnProfile, fit_reference, load_profile
 from readiness.results import now_iso
 
 REPORT = "monitoring_report"
-VERSION_NAMES = ("model_version", "version")
 #: Pieces summarized at once (numpy, pandas and Parquet decoding release the GIL for large arrays).
 WORKERS = 2
 
@@ -94,6 +93,8 @@ class MonitoringReport(SeriesBuilding, ReportSections):
         self.settings = s = parse_monitoring_settings(settings)
         self.source = resolve_log(log)
         available = log_columns(self.source)
+        labels = self._logger_folder(log, labels, available)
+        s = self.settings
         self.model, self.model_info, self.model_mode = None, None, None
         model = model or s.model
         if model:
@@ -133,6 +134,24 @@ class MonitoringReport(SeriesBuilding, ReportSections):
 
     # ------------------------------------------------------------------ reading
 
+    def _logger_folder(self, log, labels, available: list[str]):
+        """A folder :class:`readiness.PredictionLogger` wrote: its labels (``_labels/``) are joined
+        on ``request_id`` unless a labels file is given, and its bookkeeping columns are no features."""
+        from readiness.serving.sinks import LABELS_FOLDER
+
+        folder = Path(str(log)).expanduser()
+        if not (folder.is_dir() and any(p.name.startswith("date=") for p in folder.iterdir() if p.is_dir())):
+            return labels
+        update: dict = {}
+        self._bookkeeping = {c for c in available if c == "method" or c.startswith("proba.")}
+        if labels is None and any((folder / LABELS_FOLDER).glob("*.parquet")) and "request_id" in available:
+            labels = folder / LABELS_FOLDER
+            update["id"] = self.settings.id or "request_id"
+            update["label"] = self.settings.label or "label"
+        if update:
+            self.settings = self.settings.model_copy(update=update)
+        return labels
+
     def _roles(self, available: list[str], labels) -> LogColumns:
         s = self.settings
         where = self.source.spec
@@ -161,7 +180,9 @@ class MonitoringReport(SeriesBuilding, ReportSections):
             raise InputError(f"{where}: no id column {s.id!r} to join the labels on; name it with --id")
         timestamp = s.timestamp if s.timestamp in available else None
         roles = {timestamp, prediction, *probabilities, version or None, label if not labels else None, s.id}
-        features = s.features if s.features is not None else [c for c in available if c not in roles]
+        bookkeeping = getattr(self, "_bookkeeping", set())
+        features = s.features if s.features is not None else [c for c in available
+                                                              if c not in roles and c not in bookkeeping]
         unknown = [c for c in features if c not in available]
         if unknown:
             raise InputError(f"{where}: feature column(s) not in the log: {', '.join(map(repr, unknown[:5]))}")
@@ -190,12 +211,16 @@ class MonitoringReport(SeriesBuilding, ReportSections):
                               f"class names in the same order (got {len(classes)})")
         return columns, [str(c) for c in classes]
 
-
     def _load_labels(self, path) -> pd.Series:
         """The separate label file as a Series indexed by id (the last label of a repeated id wins)."""
         from readiness.data import read_table
 
-        frame = read_table(path, "labels")
+        if Path(path).is_dir():  # the _labels folder of a PredictionLogger sink
+            from readiness.serving.sinks import ParquetSink
+
+            frame = ParquetSink(Path(path).parent).read_labels()
+        else:
+            frame = read_table(path, "labels")
         s = self.settings
         for column in (s.id, s.label):
             if column not in frame.columns:

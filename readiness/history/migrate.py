@@ -1,0 +1,73 @@
+"""Schema migrations of the release history (Alembic), safe when several processes open it.
+
+The migration scripts live in ``readiness/history/migrations/versions``; Alembic keeps the
+applied revision in the database's ``alembic_version`` table. :func:`upgrade` is called
+whenever a store is opened:
+
+1. a cheap read of the revision: at :data:`HEAD` nothing else happens (the common case,
+   a few milliseconds);
+2. otherwise it takes the database's write lock (SQLite ``BEGIN IMMEDIATE``, PostgreSQL a
+   transaction-scoped advisory lock), reads the revision again (another process may have
+   migrated meanwhile) and runs the missing migrations in that same transaction: both
+   databases have transactional DDL, so an interrupted migration leaves the old schema.
+
+A database at a revision this readiness does not know was written by a newer readiness:
+it is refused with one line instead of being guessed at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from readiness.exceptions import InputError
+
+#: The newest revision shipped (the last file in migrations/versions).
+HEAD = "0002"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def known_revisions() -> list[str]:
+    """Every revision shipped, oldest first (read from the migration scripts).
+
+    Examples
+    --------
+    >>> known_revisions()[0]
+    '0001'
+    """
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(MIGRATIONS))
+    return [s.revision for s in reversed(list(script.walk_revisions()))]
+
+
+def current_revision(connection) -> str | None:
+    """The revision recorded in the database; None for an empty one."""
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(store, target: str = "head") -> None:
+    """Bring ``store``'s schema to ``target`` (default: the newest); see the module docstring."""
+    with store.engine.connect() as connection:
+        revision = current_revision(connection)
+        connection.rollback()
+    if revision == HEAD and target == "head":
+        return
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    with store._writer.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": 0x72646E73})
+        revision = current_revision(connection)
+        if revision is not None and revision not in known_revisions():
+            raise InputError(f"history {store.label}: written by a newer readiness (schema revision {revision}; "
+                             f"this one knows up to {HEAD}); upgrade readiness to read it")
+        if revision == HEAD and target == "head":
+            return
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, target)

@@ -1,0 +1,440 @@
+"""PredictionLogger: the served model's predictions recorded, without ever breaking serving.
+
+Each ``predict``/``predict_proba`` call copies what it logs (time, model version, request
+ids, predictions, chosen features) into an in-memory buffer under a lock and returns the
+model's answer; a background thread turns the buffer into one batch and writes it to the
+sink every ``flush_rows`` rows or ``flush_seconds``. A failing sink costs nothing but the
+log: the error is counted and said once on the ``readiness.serving`` logger, the batch is
+kept for the next attempt, and the buffer never holds more than ``max_buffer_rows``
+(the oldest rows are dropped and counted beyond that).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from readiness.exceptions import InputError, UsageError
+from readiness.serving.sinks import LABEL_COLUMNS, open_sink
+
+log = logging.getLogger("readiness.serving")
+
+#: Columns the logger itself writes; a feature of the same name is logged as ``feature.<name>``.
+RESERVED = ("timestamp", "model_version", "method", "request_id", "prediction")
+
+
+@dataclass
+class _Call:
+    """One call's copy of what is logged (built into a frame by the writer thread, not by predict)."""
+
+    ns: int
+    method: str
+    predictions: np.ndarray
+    #: A copy of the input (a DataFrame, or an array with its column names); columns are chosen at write time.
+    features: pd.DataFrame | tuple[np.ndarray, tuple[str, ...]] | None
+    ids: np.ndarray | None
+    classes: Sequence | None = None
+
+    def group(self) -> tuple:
+        """Calls of one group are concatenated column by column."""
+        if isinstance(self.features, pd.DataFrame):
+            shape: tuple = ("frame", tuple(self.features.columns))
+        elif self.features is not None:
+            shape = ("array", self.features[1], str(self.features[0].dtype))
+        else:
+            shape = ("none",)
+        return (self.method, self.ids is not None, self.predictions.shape[1:], shape)
+
+    @property
+    def rows(self) -> int:
+        return len(self.predictions)
+
+
+@dataclass
+class LoggerStats:
+    """What the logger did: rows written, dropped (buffer full), sampled out, sink errors."""
+
+    calls: int = 0
+    rows_seen: int = 0
+    rows_logged: int = 0
+    rows_sampled_out: int = 0
+    rows_dropped: int = 0
+    rows_buffered: int = 0
+    flushes: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    errors_by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class PredictionLogger:
+    """Wrap a loaded model so that its predictions are logged to a sink.
+
+    Parameters
+    ----------
+    model : estimator
+        The object the service calls (any ``predict``; ``predict_proba`` when it has one).
+        Other attributes pass through.
+    sink : str, Path or object
+        A folder (Parquet dataset partitioned by date), a database URL (an SQL table), or
+        any object with ``write(frame)``.
+    artifact : str or Path, optional
+        The model file: the version logged is the sha256 in its manifest
+        (``<artifact>.meta.json``, written by :func:`readiness.save_model`), else the file's.
+    model_version : str, optional
+        Overrides the version; without it and without ``artifact`` no version is logged
+        (the monitoring report then names releases from the release history).
+    features : bool or list of str
+        True logs every input column, False none, a list only those.
+    exclude : list of str
+        Input columns never logged (what must not be stored).
+    sample : float
+        Share of rows logged, in (0, 1] (each row drawn independently).
+    flush_rows, flush_seconds : int, float
+        Write a batch when this many rows wait, or this long after the oldest.
+    max_buffer_rows : int
+        Memory bound: rows held while the sink is slow or failing.
+    seed : int, optional
+        Seed of the sampling draw.
+    clock : callable
+        Returns the time logged, in UTC nanoseconds (replays and tests set it).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    >>> folder = tempfile.mkdtemp()
+    >>> with PredictionLogger(model, folder, model_version="v1") as served:
+    ...     served.predict_proba([[0.2], [0.9]], request_ids=["a", "b"]).shape
+    (2, 2)
+    >>> served.stats.rows_logged
+    2
+    """
+
+    def __init__(self, model: Any, sink: Any, *, artifact: str | Path | None = None, model_version: str | None = None,
+                 features: bool | Sequence[str] = True, exclude: Iterable[str] = (), sample: float = 1.0,
+                 flush_rows: int = 10_000, flush_seconds: float = 5.0, max_buffer_rows: int = 200_000,
+                 seed: int | None = None, clock: Callable[[], int] = time.time_ns):
+        if not callable(getattr(model, "predict", None)):
+            raise UsageError(f"{type(model).__name__}: the model has no predict method")
+        if not 0 < float(sample) <= 1:
+            raise UsageError(f"sample={sample!r}: give the share of rows to log, in (0, 1]")
+        if not (flush_rows >= 1 and max_buffer_rows >= flush_rows and flush_seconds > 0):
+            raise UsageError("flush_rows >= 1, max_buffer_rows >= flush_rows and flush_seconds > 0 are needed")
+        self.model = model
+        self.sink = open_sink(sink)
+        self.model_version = model_version if model_version is not None else _artifact_version(artifact)
+        self.features = features if isinstance(features, bool) else list(features)
+        self.exclude = set(exclude)
+        self.sample = float(sample)
+        self.flush_rows, self.flush_seconds, self.max_buffer_rows = int(flush_rows), float(flush_seconds), int(max_buffer_rows)
+        self.stats = LoggerStats()
+        self.clock = clock
+        self._rng = np.random.default_rng(seed)
+        self._buffer: list[_Call] = []
+        self._oldest: float | None = None
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one write at a time: flush() and the thread never interleave
+        self._wake = threading.Event()
+        self._closed = False
+        self._said: set[str] = set()
+        self._thread = threading.Thread(target=_writer_loop, args=(weakref.ref(self),), daemon=True,
+                                        name="readiness-prediction-logger")
+        self._thread.start()
+        atexit.register(_close_at_exit, weakref.ref(self))
+
+    # ---------------------------------------------------------------- serving
+
+    def predict(self, X, request_ids: Sequence | None = None, **kwargs):
+        """The model's ``predict(X)``, logged."""
+        predictions = self.model.predict(X, **kwargs)
+        self._capture("predict", X, predictions, request_ids)
+        return predictions
+
+    def predict_proba(self, X, request_ids: Sequence | None = None, **kwargs):
+        """The model's ``predict_proba(X)``, logged (binary: the positive class's probability)."""
+        probabilities = self.model.predict_proba(X, **kwargs)
+        self._capture("predict_proba", X, probabilities, request_ids)
+        return probabilities
+
+    def __getattr__(self, name: str):
+        if name == "model":  # during __init__ failures
+            raise AttributeError(name)
+        return getattr(self.model, name)
+
+    def _capture(self, method: str, X, output, request_ids) -> None:
+        try:
+            self._capture_unsafe(method, X, output, request_ids)
+        except Exception as exc:  # logging must never break the answer the caller is waiting for
+            self._error(exc, "capture")
+
+    def _capture_unsafe(self, method: str, X, output, request_ids) -> None:
+        ns = int(self.clock())
+        output = np.asarray(output)
+        n = output.shape[0] if output.ndim else 1
+        keep = None
+        if self.sample < 1:
+            with self._lock:
+                keep = self._rng.random(n) < self.sample
+            if not keep.any():
+                with self._lock:
+                    self.stats.calls += 1
+                    self.stats.rows_seen += n
+                    self.stats.rows_sampled_out += n
+                return
+        ids = None
+        if request_ids is not None:
+            ids = np.asarray(request_ids if not np.isscalar(request_ids) else [request_ids])
+            if len(ids) != n:
+                raise InputError(f"request_ids: {len(ids)} ids for {n} predictions")
+        features = self._features(X, n)
+        if keep is not None and not keep.all():
+            output = output[keep]
+            ids = ids[keep] if ids is not None else None
+            if isinstance(features, pd.DataFrame):
+                features = features.iloc[np.flatnonzero(keep)]
+            elif features is not None:
+                features = (features[0][keep], features[1])
+        else:
+            output = output.copy()
+            ids = ids.copy() if ids is not None else None
+        classes = getattr(self.model, "classes_", None) if method == "predict_proba" else None
+        call = _Call(ns, method, output, features, ids, classes)
+        with self._lock:
+            self.stats.calls += 1
+            self.stats.rows_seen += n
+            self.stats.rows_sampled_out += n - call.rows
+            self._buffer.append(call)
+            self.stats.rows_buffered += call.rows
+            if self._oldest is None:
+                self._oldest = time.monotonic()
+            self._drop_beyond_bound()
+            full = self.stats.rows_buffered >= self.flush_rows
+        if full:
+            self._wake.set()
+
+    def _features(self, X, n: int):
+        """A copy of the input (the caller may reuse its frame after predict returns): the cheapest
+        thing to do on the caller's time; choosing and renaming columns waits for the writer."""
+        if self.features is False:
+            return None
+        if isinstance(X, pd.DataFrame):
+            return X.copy()
+        array = np.array(X, copy=True)
+        if array.ndim == 1:
+            array = array.reshape(1, -1) if n == 1 else array.reshape(-1, 1)
+        given = getattr(self.model, "feature_names_in_", None)
+        names = tuple(str(c) for c in given) if given is not None and len(given) == array.shape[1] \
+            else tuple(f"x{i}" for i in range(array.shape[1]))
+        return array, names
+
+    def _chosen(self, names: Sequence) -> list:
+        return [c for c in names if (self.features is True or str(c) in self.features) and str(c) not in self.exclude]
+
+    def _drop_beyond_bound(self) -> None:
+        """Called under the lock: keep at most max_buffer_rows (the oldest calls go first)."""
+        while self.stats.rows_buffered > self.max_buffer_rows and len(self._buffer) > 1:
+            dropped = self._buffer.pop(0)
+            self.stats.rows_buffered -= dropped.rows
+            self.stats.rows_dropped += dropped.rows
+            self._say("dropped", f"prediction log: buffer full ({self.max_buffer_rows:,} rows) while the sink "
+                                 f"{self.sink!r} is slow or failing; the oldest rows are dropped and counted")
+
+    # ---------------------------------------------------------------- writing
+
+    def _due(self) -> bool:
+        with self._lock:
+            if not self._buffer:
+                return False
+            return (self.stats.rows_buffered >= self.flush_rows
+                    or time.monotonic() - (self._oldest or 0) >= self.flush_seconds)
+
+    def flush(self) -> int:
+        """Write what is buffered now; returns the rows written (0 when the sink failed: kept for later)."""
+        with self._write_lock:
+            with self._lock:
+                calls, self._buffer = self._buffer, []
+                self._oldest = None
+            if not calls:
+                return 0
+            try:
+                frame = _frame(calls, self.model_version, self._chosen)
+                self.sink.write(frame)
+            except Exception as exc:
+                with self._lock:  # keep the batch for the next attempt, within the memory bound
+                    self._buffer[:0] = calls
+                    self._oldest = self._oldest or time.monotonic()
+                    self._drop_beyond_bound()
+                self._error(exc, "sink")
+                return 0
+            rows = len(frame)
+            with self._lock:
+                self.stats.rows_buffered -= rows
+                self.stats.rows_logged += rows
+                self.stats.flushes += 1
+            return rows
+
+    def close(self) -> LoggerStats:
+        """Flush and stop the writer thread; returns the stats (errors said once on the log)."""
+        if not self._closed:
+            self._closed = True
+            self._wake.set()
+            self._thread.join(timeout=30)
+            self.flush()
+            if self.stats.errors or self.stats.rows_dropped:
+                log.warning("prediction log %r: %d sink error(s), %d row(s) dropped, %d logged; last error: %s",
+                            self.sink, self.stats.errors, self.stats.rows_dropped, self.stats.rows_logged,
+                            self.stats.last_error)
+        return self.stats
+
+    def __enter__(self) -> "PredictionLogger":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _error(self, exc: BaseException, kind: str) -> None:
+        text = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        with self._lock:
+            self.stats.errors += 1
+            self.stats.last_error = text
+            self.stats.errors_by_kind[kind] = self.stats.errors_by_kind.get(kind, 0) + 1
+        self._say(kind, f"prediction log {self.sink!r}: {kind} error ({text}); predictions are unaffected, "
+                        "errors are counted in PredictionLogger.stats")
+
+    def _say(self, key: str, message: str) -> None:
+        if key not in self._said:  # once per kind: a failing sink must not flood the service's log
+            self._said.add(key)
+            log.warning(message)
+
+
+def _writer_loop(ref) -> None:
+    while True:
+        logger = ref()
+        if logger is None:
+            return
+        wake, interval, closed = logger._wake, min(logger.flush_seconds, 1.0), logger._closed
+        if closed:
+            return
+        if logger._due():
+            logger.flush()
+        del logger  # hold no reference while waiting: the logger can be collected
+        wake.wait(interval)
+        wake.clear()
+
+
+def _close_at_exit(ref) -> None:
+    logger = ref()
+    if logger is not None:
+        logger.close()
+
+
+def _frame(calls: list[_Call], model_version: str | None, chosen) -> pd.DataFrame:
+    """One batch from the buffered calls: calls of one shape concatenated column by column
+    (thousands of single-row calls cost a few array concatenations, not a frame each)."""
+    groups: dict[tuple, list[_Call]] = {}
+    for call in calls:
+        groups.setdefault(call.group(), []).append(call)
+    parts = []
+    for members in groups.values():
+        first = members[0]
+        rows = np.fromiter((c.rows for c in members), dtype=np.int64, count=len(members))
+        ns = np.repeat(np.fromiter((c.ns for c in members), dtype=np.int64, count=len(members)), rows)
+        data: dict[str, Any] = {"timestamp": pd.to_datetime(ns, utc=True)}
+        if model_version is not None:
+            data["model_version"] = model_version
+        data["method"] = first.method
+        if first.ids is not None:
+            data["request_id"] = pd.array(np.concatenate([c.ids for c in members]).astype(str), dtype="string")
+        predictions = np.concatenate([c.predictions for c in members]) if len(members) > 1 else first.predictions
+        data.update(_prediction_columns(first.method, predictions, first.classes))
+        part = pd.DataFrame(data)
+        if isinstance(first.features, pd.DataFrame):
+            names = chosen(first.features.columns)
+            features = pd.concat([m.features for m in members], ignore_index=True) if len(members) > 1 \
+                else first.features
+            features = features[names] if list(names) != list(features.columns) else features
+        elif first.features is not None:
+            names = chosen(first.features[1])
+            index = [first.features[1].index(c) for c in names]
+            features = pd.DataFrame(np.concatenate([c.features[0][:, index] for c in members]), columns=names)
+        else:
+            features = None
+        if features is not None:
+            features.columns = [f"feature.{c}" if str(c) in RESERVED else str(c) for c in features.columns]
+            part = pd.concat([part, features.reset_index(drop=True)], axis=1)
+        parts.append(part)
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return frame.sort_values("timestamp", kind="stable", ignore_index=True) if len(parts) > 1 else frame
+
+
+def _prediction_columns(method: str, output: np.ndarray, classes) -> dict[str, Any]:
+    if method != "predict_proba" or output.ndim != 2:
+        return {"prediction": output if output.ndim == 1 else output.reshape(len(output), -1)[:, 0]}
+    if output.shape[1] == 2:  # binary: the positive class's probability is what is monitored
+        return {"prediction": output[:, 1]}
+    names = [str(c) for c in classes] if classes is not None and len(classes) == output.shape[1] \
+        else [str(i) for i in range(output.shape[1])]
+    columns = {f"proba.{name}": output[:, i] for i, name in enumerate(names)}
+    return {"prediction": np.asarray(names, dtype=object)[output.argmax(axis=1)], **columns}
+
+
+def _artifact_version(artifact: str | Path | None) -> str | None:
+    if artifact is None:
+        return None
+    from readiness.artifacts.manifest import read_manifest
+    from readiness.data import sha256_file
+
+    path = Path(artifact)
+    if not path.exists():
+        raise InputError(f"{path}: artifact not found; give the model file the service loaded (or model_version=)")
+    manifest = read_manifest(path)
+    if manifest and manifest.get("sha256"):
+        return str(manifest["sha256"])
+    return sha256_file(path) if path.is_file() else None
+
+
+def log_labels(sink: Any, ids: Sequence, labels: Sequence) -> int:
+    """Append labels, when they arrive, to the log of ``sink`` (joined on the request id).
+
+    Parameters
+    ----------
+    sink : str, Path or sink object
+        The folder or database URL the :class:`PredictionLogger` writes to.
+    ids : sequence
+        Request ids, as given to ``predict(..., request_ids=...)``.
+    labels : sequence
+        The outcomes, one per id.
+
+    Returns
+    -------
+    int
+        Rows written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> log_labels(tempfile.mkdtemp(), ["a", "b"], [1, 0])
+    2
+    """
+    ids, labels = np.asarray(ids), np.asarray(labels)
+    if ids.ndim != 1 or ids.shape != labels.shape:
+        raise InputError(f"log_labels: {ids.size} ids and {labels.size} labels; give one label per id")
+    if len(ids) == 0:
+        return 0
+    frame = pd.DataFrame(dict(zip(LABEL_COLUMNS, (pd.array(ids.astype(str), dtype="string"), labels,
+                                                  pd.Timestamp.now(tz="UTC")))))
+    target = open_sink(sink)
+    if not callable(getattr(target, "write_labels", None)):
+        raise InputError(f"{target!r}: this sink keeps no labels (use a folder or a database URL)")
+    target.write_labels(frame)
+    return len(frame)
