@@ -69,6 +69,9 @@ class RecordsChecks:
 
     def _record(self, section: str, checks: list[Check]) -> list[Check]:
         self._sections[section] = checks
+        progress = getattr(self, "progress", None)
+        if progress is not None:
+            progress.step(f"{section} section ({len(checks)} checks)")
         return checks
 
     @property

@@ -19,13 +19,15 @@ import pandas as pd
 from readiness.figures import common as plots
 from readiness.artifacts.trust import ArtifactInfo, TrustPolicy
 from readiness.artifacts.loading import ModelAdapter, load_model
-from readiness.stats.bootstrap import Interval, bootstrap, percentile_interval
+from readiness.stats.bootstrap import Interval
+from readiness.stats.intervals import MetricIntervals, Statistic, estimate_intervals
 from readiness.config import ConfigError, GoldenBenchmarkConfig, MetricThreshold
 from readiness.data import read_table, sha256_file
 from readiness.display import Section, frame_html
 from readiness.exceptions import InputError
 from readiness.stats.gates import absolute_decision, allowed_margin, change_decision, fmt, fmt_ci
 from readiness.stats.metrics import METRICS, PRIMARY_METRIC, EvalData, Metric, metrics_for_task, perfect_value
+from readiness.run.progress import ProgressLog
 from readiness.results import Check, RecordsChecks, now_iso, report_document, write_json
 
 REPORT = "golden_benchmark"
@@ -179,6 +181,7 @@ class GoldenBenchmark(RecordsChecks):
     ):
         self.started_at = now_iso()
         self._clock = time.perf_counter()
+        self.progress = ProgressLog()
         try:
             self.settings = GoldenBenchmarkConfig.model_validate(settings or {})
         except Exception as exc:
@@ -199,6 +202,7 @@ class GoldenBenchmark(RecordsChecks):
         if unlabeled:
             raise InputError(f"{source}: {unlabeled} row(s) have no value in target column {target!r}; the golden set must be fully labelled")
 
+        self.progress.step(f"read the golden set ({len(self.frame):,} rows)")
         self.trust = TrustPolicy.from_mapping(trust)
         estimator, self.model_info = load_model(model_path, "model", self.trust)
         self.model = ModelAdapter(estimator, "candidate")
@@ -231,6 +235,7 @@ class GoldenBenchmark(RecordsChecks):
             self.classes = self.model.classes
             self.y = encode_labels(y_raw, self.classes, source, target)
 
+        self.progress.step("loaded the model" + ("s" if self.baseline is not None else ""))
         threshold = self.settings.decision_threshold
         self.candidate = model_outputs(self.model, self.X, self.y, self.task, threshold)
         self.reference = None
@@ -238,6 +243,7 @@ class GoldenBenchmark(RecordsChecks):
             self.reference = model_outputs(self.baseline, self.X_baseline, self.y, self.task, threshold)
         n_classes = 0 if self.classes is None else len(self.classes)
         self.dummy = dummy_outputs(self.X, self.y, self.task, n_classes, threshold)
+        self.progress.step("scored the golden rows")
 
         self.metrics = [m for m in metrics_for_task(self.task)]
         self.thresholds = self.settings.thresholds_for(self.task)
@@ -250,7 +256,7 @@ class GoldenBenchmark(RecordsChecks):
         self.primary = METRICS[PRIMARY_METRIC[self.task]]
         self.segments = self._segment_index()
         self.golden_sha256 = sha256_file(self.golden_path)
-        self._samples = self._bootstrap()
+        self._intervals = self._estimate_intervals()
 
     # ---------------------------------------------------------------- bootstrap
 
@@ -276,23 +282,25 @@ class GoldenBenchmark(RecordsChecks):
                 out.append((column, str(value), np.flatnonzero(labels == value)))
         return out
 
-    def _bootstrap(self) -> dict[str, np.ndarray]:
-        statistics = {}
+    def _estimate_intervals(self) -> MetricIntervals:
+        """Sampling intervals of every metric of every model, whole set and gated segments
+        (readiness.stats.intervals: paired bootstrap on small row sets, influence functions on large)."""
+        statistics = []
         models = {"candidate": self.candidate, "baseline": self.reference, "dummy": self.dummy}
         for metric in self.metrics:
             for role, outputs in models.items():
                 if self.available(metric, outputs) is None:
-                    statistics[f"{role}:{metric.name}"] = (lambda w, m=metric, d=outputs.data: m(w, d))
+                    statistics.append(Statistic(f"{role}:{metric.name}", metric, outputs.data))
         for column, value, index in self.segments:
             if len(index) < self.settings.min_segment_rows:
                 continue
             for metric in self.gated_metrics:
                 for role, outputs in (("candidate", self.candidate), ("baseline", self.reference)):
                     if self.available(metric, outputs) is None:
-                        sub = outputs.data.subset(index)
-                        statistics[f"{role}:{metric.name}[{column}={value}]"] = (
-                            lambda w, m=metric, d=sub, i=index: m(w[:, i], d))
-        return bootstrap(len(self.y), statistics, self.settings.n_bootstrap, self.settings.seed)
+                        statistics.append(Statistic(f"{role}:{metric.name}[{column}={value}]", metric, outputs.data,
+                                                    index, group=f"{column}={value}"))
+        return estimate_intervals(len(self.y), statistics, self.settings.n_bootstrap, self.settings.seed,
+                                  self.settings.confidence, self.settings.ci_method, progress=self.progress.step)
 
     def point(self, role: str, metric: Metric, index: np.ndarray | None = None) -> float:
         outputs = {"candidate": self.candidate, "baseline": self.reference, "dummy": self.dummy}[role]
@@ -302,15 +310,10 @@ class GoldenBenchmark(RecordsChecks):
         return float(metric(np.ones(len(data.y)), data)[0])
 
     def interval(self, key: str) -> Interval | None:
-        samples = self._samples.get(key)
-        return None if samples is None else percentile_interval(samples, self.settings.confidence)
+        return self._intervals.interval(key)
 
     def delta_interval(self, metric: Metric, suffix: str = "", other: str = "baseline") -> Interval | None:
-        a = self._samples.get(f"candidate:{metric.name}{suffix}")
-        b = self._samples.get(f"{other}:{metric.name}{suffix}")
-        if a is None or b is None:
-            return None
-        return percentile_interval(a - b, self.settings.confidence)
+        return self._intervals.difference(f"candidate:{metric.name}{suffix}", f"{other}:{metric.name}{suffix}")
 
     # ---------------------------------------------------------------- sections
 
@@ -376,9 +379,8 @@ class GoldenBenchmark(RecordsChecks):
         checks.append(self._dummy_check())
         checks.append(self._leakage_check())
         table = pd.DataFrame(rows)
-        note = (f"Point estimates on all {len(self.y):,} golden rows; {level} CIs from {self.settings.n_bootstrap:,} "
-                f"bootstrap resamples (seed {self.settings.seed}); Δ CIs are paired on the same rows. "
-                "Gain over dummy = (model − dummy) / (perfect − dummy).")
+        note = (f"Point estimates on all {len(self.y):,} golden rows; {level} CIs {self._intervals.describe(self.settings.seed)}; "
+                "Δ CIs are paired on the same rows. Gain over dummy = (model − dummy) / (perfect − dummy).")
         return Section("Metrics", checks=self._record("metrics", checks), tables=[frame_html(table)], note=note)
 
     def _change_checks(self, metric, threshold, value, base, delta, suffix="", segment_label="") -> list[Check]:
