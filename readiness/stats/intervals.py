@@ -38,7 +38,7 @@ from readiness.stats.bootstrap import Interval, bootstrap, percentile_interval
 from readiness.stats.metrics import EvalData, Metric
 
 #: Row sets at least this large get analytic (influence-function) intervals under ``method="auto"``.
-ANALYTIC_MIN_ROWS = 20_000
+ANALYTIC_MIN_ROWS = 5_000
 
 Method = Literal["auto", "bootstrap", "analytic"]
 

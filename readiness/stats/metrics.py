@@ -258,15 +258,34 @@ def _ratio_influence(num: np.ndarray, den: np.ndarray, zero_division: float = np
     return float(value), len(num) * (num - value * den) / total
 
 
+_GROUP_CACHE: dict[int, tuple[np.ndarray, np.ndarray, int]] = {}
+
+
+def _score_groups(score: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each row's rank among the distinct score values (ties share one), and how many there are.
+
+    One sort per score array, cached: ROC AUC, average precision, every model's statistics
+    and the paired differences reuse it.
+    """
+    cached = _GROUP_CACHE.get(id(score))
+    if cached is not None and cached[0] is score:
+        return cached[1], cached[2]
+    values, inverse = np.unique(score, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if len(_GROUP_CACHE) > 64:
+        _GROUP_CACHE.clear()
+    _GROUP_CACHE[id(score)] = (score, inverse, len(values))  # holding `score` keeps its id from being reused
+    return inverse, len(values)
+
+
 def _group_counts(positive: np.ndarray, score: np.ndarray, descending: bool):
-    """Rows sorted by score in groups of tied scores: order, each row's group, positives and rows per group."""
-    order, starts = _sorted_groups(score, descending)
-    n = len(score)
-    sizes = np.diff(np.r_[starts, n])
-    pos = np.add.reduceat(positive[order].astype(np.float64), starts) if n else np.zeros(0)
-    group = np.empty(n, dtype=np.int64)
-    group[order] = np.repeat(np.arange(len(starts)), sizes)
-    return group, pos, sizes.astype(np.float64)
+    """Groups of tied scores in ascending (or descending) order: each row's group, positives and rows per group."""
+    group, n_groups = _score_groups(score)
+    if descending:
+        group = n_groups - 1 - group
+    pos = np.bincount(group, weights=positive, minlength=n_groups)
+    sizes = np.bincount(group, minlength=n_groups).astype(np.float64)
+    return group, pos, sizes
 
 
 def _binary_roc_auc_influence(positive: np.ndarray, score: np.ndarray) -> tuple[float, np.ndarray]:
