@@ -49,6 +49,15 @@ def _subsample(n: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, _MAX_POINTS, replace=False))
 
 
+def _thinned(x: np.ndarray, y: np.ndarray, points: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``points`` evenly spaced vertices of a curve (ends kept): a million-row curve has
+    a vertex per distinct score, far more than the figure has pixels, and draws in seconds."""
+    if len(x) <= points:
+        return x, y
+    keep = np.unique(np.linspace(0, len(x) - 1, points).round().astype(np.int64))
+    return x[keep], y[keep]
+
+
 def performance_figure(bench: "GoldenBenchmark") -> FigurePNG:
     if bench.task == "regression":
         return FigurePNG(_regression_figure(bench))
@@ -67,9 +76,9 @@ def performance_figure(bench: "GoldenBenchmark") -> FigurePNG:
             if score is None:
                 continue
             fpr, tpr, _ = roc_curve(bench.y, score)
-            ax_roc.plot(fpr, tpr, color=COLOURS[role], label=role)
+            ax_roc.plot(*_thinned(fpr, tpr), color=COLOURS[role], label=role)
             precision, recall, _ = precision_recall_curve(bench.y, score)
-            ax_pr.plot(recall, precision, color=COLOURS[role], label=role, drawstyle="steps-post")
+            ax_pr.plot(*_thinned(recall, precision), color=COLOURS[role], label=role, drawstyle="steps-post")
             if outputs.data.proba is not None:
                 frac, mean = calibration_curve(bench.y, outputs.data.proba[:, 1], n_bins=10, strategy="quantile")
                 ax_cal.plot(mean, frac, "o-", color=COLOURS[role], label=role, markersize=4)

@@ -194,12 +194,18 @@ def estimate_intervals(
 
     started = time.perf_counter()
     small: dict[str, list[Statistic]] = {}
+    subsets: dict[tuple[int, int], EvalData] = {}  # one subset per model and segment: its scores sort once
     for statistic in statistics:
         rows = n_rows if statistic.rows is None else len(statistic.rows)
         if statistic.rows is not None and choose_method(rows, method) == "bootstrap":
             small.setdefault(statistic.group or statistic.key, []).append(statistic)
             continue
-        data = statistic.data if statistic.rows is None else statistic.data.subset(statistic.rows)
+        data = statistic.data
+        if statistic.rows is not None:
+            key = (id(statistic.data), id(statistic.rows))
+            if key not in subsets:
+                subsets[key] = statistic.data.subset(statistic.rows)
+            data = subsets[key]
         value, psi = statistic.metric.value_and_influence(data)
         found.analytic[statistic.key] = _Analytic(value, psi, statistic.metric.bounds)
     found.seconds["analytic"] = time.perf_counter() - started

@@ -34,6 +34,8 @@ REPORT = "golden_benchmark"
 MISSING_SEGMENT = "(missing)"
 #: Predictions that differ by at most this are the same (floating-point summation order).
 PREDICTION_TOLERANCE = 1e-9
+#: The leakage check scores each feature on at most this many golden rows (a seeded sample).
+LEAKAGE_MAX_ROWS = 200_000
 
 
 # --------------------------------------------------------------------------- task and contract
@@ -280,11 +282,17 @@ class GoldenBenchmark(RecordsChecks):
         """(column, value label, row indices) for every segment value kept for checking."""
         out = []
         for column in self.segment_columns:
-            labels = self.frame[column].astype("string").fillna(MISSING_SEGMENT).to_numpy(dtype=object)
-            values, counts = np.unique(labels, return_counts=True)
-            keep = values[np.argsort(-counts, kind="stable")][: self.settings.max_segment_values]
-            for value in sorted(keep, key=str):
-                out.append((column, str(value), np.flatnonzero(labels == value)))
+            # factorize first: the text labels are made per distinct value, not per row
+            codes, uniques = pd.factorize(self.frame[column], use_na_sentinel=True)
+            texts = pd.Series(uniques).astype("string").to_numpy(dtype=object)
+            texts = np.append(texts, MISSING_SEGMENT)  # code -1 (missing) reads the last entry
+            values, label_of_code = np.unique(texts.astype(str), return_inverse=True)
+            labels = label_of_code.reshape(-1)[codes]  # distinct raw values may share a text ("1" and 1)
+            counts = np.bincount(labels, minlength=len(values))
+            present = np.flatnonzero(counts)
+            order = present[np.argsort(-counts[present], kind="stable")][: self.settings.max_segment_values]
+            for k in sorted(order, key=lambda k: str(values[k])):
+                out.append((column, str(values[k]), np.flatnonzero(labels == k)))
         return out
 
     def _estimate_intervals(self) -> MetricIntervals:
@@ -308,6 +316,15 @@ class GoldenBenchmark(RecordsChecks):
                                   self.settings.confidence, self.settings.ci_method, progress=self.progress.step)
 
     def point(self, role: str, metric: Metric, index: np.ndarray | None = None) -> float:
+        # sections, checks and figures ask for the same values again: compute each once
+        # (the segment indices live as long as the benchmark, so their ids are stable keys)
+        key = (role, metric.name, None if index is None else id(index))
+        cache = self.__dict__.setdefault("_points", {})
+        if key not in cache:
+            cache[key] = self._compute_point(role, metric, index)
+        return cache[key]
+
+    def _compute_point(self, role: str, metric: Metric, index: np.ndarray | None) -> float:
         outputs = {"candidate": self.candidate, "baseline": self.reference, "dummy": self.dummy}[role]
         if outputs is None or self.available(metric, outputs) is not None:
             return float("nan")
@@ -439,7 +456,11 @@ class GoldenBenchmark(RecordsChecks):
         title = "No single feature gives the label away"
         if limit is None:
             return Check("golden.leakage", title, "skip", "disabled (golden_benchmark.leakage_threshold: null)")
-        scores = {str(c): _single_feature_power(self.X[c], self.y, self.task, self.settings.seed) for c in self.X.columns}
+        X, y = self.X, self.y
+        if len(y) > LEAKAGE_MAX_ROWS:  # a seeded sample: a leak that strong shows on 200k rows as on 10M
+            rows = np.sort(np.random.default_rng(self.settings.seed).choice(len(y), LEAKAGE_MAX_ROWS, replace=False))
+            X, y = X.iloc[rows], y[rows]
+        scores = {str(c): _single_feature_power(X[c], y, self.task, self.settings.seed) for c in X.columns}
         scores = {c: v for c, v in scores.items() if np.isfinite(v)}
         if not scores:
             return Check("golden.leakage", title, "skip", "no feature could be scored")
@@ -675,7 +696,7 @@ class GoldenBenchmark(RecordsChecks):
         """Why a metric cannot be computed on these golden rows (None when it can)."""
         y = self.y if index is None else self.y[index]
         where = "the golden set" if index is None else "this segment"
-        if self.task != "regression" and metric.needs == "score" and len(np.unique(y)) < 2:
+        if self.task != "regression" and metric.needs == "score" and (len(y) == 0 or y.min() == y.max()):
             only = self.classes[int(y[0])] if len(y) else "none"
             return (f"only one class ({_plain(only)}) among the {len(y):,} rows of {where}: {metric.title} needs both "
                     "positives and negatives, so it is undefined here")
