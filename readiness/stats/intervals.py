@@ -107,6 +107,11 @@ class MetricIntervals:
             return analytic
         return f"from {resampled}"
 
+    def value(self, key: str) -> float | None:
+        """The statistic on all its rows, where the analytic estimator computed it (else None)."""
+        found = self.analytic.get(key)
+        return None if found is None else found.value
+
     def interval(self, key: str) -> Interval | None:
         """The CI of one statistic; None when it was not estimated."""
         if key in self.samples:

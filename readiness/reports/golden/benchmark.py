@@ -312,8 +312,17 @@ class GoldenBenchmark(RecordsChecks):
                     if self.available(metric, outputs) is None:
                         statistics.append(Statistic(f"{role}:{metric.name}[{column}={value}]", metric, outputs.data,
                                                     index, group=f"{column}={value}"))
-        return estimate_intervals(len(self.y), statistics, self.settings.n_bootstrap, self.settings.seed,
-                                  self.settings.confidence, self.settings.ci_method, progress=self.progress.step)
+        found = estimate_intervals(len(self.y), statistics, self.settings.n_bootstrap, self.settings.seed,
+                                   self.settings.confidence, self.settings.ci_method, progress=self.progress.step)
+        # the analytic estimator computed each point estimate on the way: reuse them (same formula)
+        points = self.__dict__.setdefault("_points", {})
+        for statistic in statistics:
+            value = found.value(statistic.key)
+            if value is not None:
+                role = statistic.key.split(":", 1)[0]
+                rows = None if statistic.rows is None else id(statistic.rows)
+                points[(role, statistic.metric.name, rows)] = value
+        return found
 
     def point(self, role: str, metric: Metric, index: np.ndarray | None = None) -> float:
         # sections, checks and figures ask for the same values again: compute each once
