@@ -123,6 +123,8 @@ class GoldenBenchmarkConfig(_Strict):
     metrics: dict[str, MetricThreshold] | None = None
     decision_threshold: float = Field(0.5, gt=0, lt=1)
     n_bootstrap: int = Field(1000, ge=100, le=100_000)
+    #: auto: bootstrap on row sets under 5,000 rows, influence-function (delta-method) intervals above
+    ci_method: Literal["auto", "bootstrap", "analytic"] = "auto"
     confidence: float = Field(0.95, gt=0.5, lt=1)
     seed: int = 0
     min_segment_rows: int = Field(50, ge=1)

@@ -26,6 +26,25 @@ from readiness.figures.common import COLOURS, DPI, STATUS, FigurePNG, short, sub
 #: (rows × classes, or None) and ``score`` (positive-class score of a binary model, or None).
 ModelPredictions = Mapping[str, Any]
 
+#: Vertices kept per drawn curve: a million-row ROC curve has a vertex per distinct score,
+#: far more than the figure has pixels, and draws in seconds.
+CURVE_POINTS = 4000
+
+
+def thinned(x: np.ndarray, y: np.ndarray, points: int = CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``points`` evenly spaced vertices of a curve, both ends kept.
+
+    Examples
+    --------
+    >>> x, y = thinned(np.arange(10_000.0), np.arange(10_000.0), 5)
+    >>> x.tolist()
+    [0.0, 2500.0, 5000.0, 7499.0, 9999.0]
+    """
+    if len(x) <= points:
+        return x, y
+    keep = np.unique(np.linspace(0, len(x) - 1, points).round().astype(np.int64))
+    return x[keep], y[keep]
+
 
 def performance_figure(task: str, y: np.ndarray, models: Mapping[str, ModelPredictions], classes: list[str] | None,
                        decision_threshold: float, seed: int) -> FigurePNG:
@@ -70,9 +89,9 @@ def performance_figure(task: str, y: np.ndarray, models: Mapping[str, ModelPredi
             if score is None:
                 continue
             fpr, tpr, _ = roc_curve(y, score)
-            ax_roc.plot(fpr, tpr, color=COLOURS[role], label=role)
+            ax_roc.plot(*thinned(fpr, tpr), color=COLOURS[role], label=role)
             precision, recall, _ = precision_recall_curve(y, score)
-            ax_pr.plot(recall, precision, color=COLOURS[role], label=role, drawstyle="steps-post")
+            ax_pr.plot(*thinned(recall, precision), color=COLOURS[role], label=role, drawstyle="steps-post")
             if outputs.get("proba") is not None:
                 frac, mean = calibration_curve(y, outputs["proba"][:, 1], n_bins=10, strategy="quantile")
                 ax_cal.plot(mean, frac, "o-", color=COLOURS[role], label=role, markersize=4)

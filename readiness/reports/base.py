@@ -37,6 +37,9 @@ class ShownSections:
     def _show(self, section: Section) -> Section:
         """Record ``section`` under its name (replacing an earlier one) and return it."""
         self._shown[section.name or section.title] = section
+        progress = getattr(self, "progress", None)  # a report that times its steps (readiness.progress)
+        if progress is not None:
+            progress.step(f"{section.name or section.title} section ({len(section.checks)} checks)")
         return section
 
     @property

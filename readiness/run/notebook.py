@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import nbformat
 import yaml
@@ -27,6 +27,7 @@ from readiness.exceptions import USAGE_ERROR_NAMES, InputError, NotebookParamete
 from readiness.registry import registry
 from readiness.resources import notebook_path
 from readiness.results import now_iso, read_results, report_document, write_json
+from readiness.progress import PROGRESS_VARIABLE, read_new_lines
 from readiness.run.render import placeholder_notebook, render_html, warm_renderer
 
 KERNEL_NAME = "readiness-python"
@@ -34,6 +35,8 @@ KERNEL_NAME = "readiness-python"
 #: (papermill's child, the kernel, whatever the model's code starts) inherits it, so
 #: all of them are found and ended, even those re-parented or in a session of their own.
 RUN_TOKEN_VARIABLE = "READINESS_RUN_TOKEN"
+#: A report running longer than this shows its progress lines on the terminal.
+PROGRESS_AFTER_S = 3.0
 
 
 @dataclass
@@ -125,8 +128,12 @@ def execute_report(
     notebook: Path | None = None,
     progress: bool = False,
     python_path: Path | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> ReportOutcome:
     """Execute one report notebook and render it; never raises for notebook failures.
+
+    With ``echo``, a report still running after :data:`PROGRESS_AFTER_S` seconds has its
+    progress lines (one per finished step, written by the kernel) passed to ``echo``.
 
     Examples
     --------
@@ -151,16 +158,15 @@ def execute_report(
         params_file.write_text(yaml.safe_dump(parameters, sort_keys=False, allow_unicode=True), encoding="utf-8")
         status_file = work / "status.json"
         env = _kernelspec(work, python_path)
+        progress_file = work / "progress.log"
+        env[PROGRESS_VARIABLE] = str(progress_file)
         command = [sys.executable, "-m", "readiness.run._execute", str(notebook), str(executed), str(params_file),
                    KERNEL_NAME, str(staging), str(status_file), "1" if progress else "0"]
         process = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
         timed_out = False
         try:
             warming = warm_renderer()
-            try:
-                process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
+            timed_out = _wait(process, timeout_s, progress_file, echo, clock)
         finally:  # also on KeyboardInterrupt and SIGTERM: nothing the report started outlives it
             stop_processes(process, env[RUN_TOKEN_VARIABLE])
         status = json.loads(status_file.read_text(encoding="utf-8")) if status_file.is_file() else None
@@ -196,6 +202,23 @@ def execute_report(
     if executed.is_file():
         files["notebook"] = executed.name
     return ReportOutcome(report, document["status"], duration, usage_error, files, document)
+
+
+def _wait(process: subprocess.Popen, timeout_s: float, progress_file: Path, echo, clock: float) -> bool:
+    """Wait for the notebook process, echoing its progress lines once it has run a while; True on timeout."""
+    deadline = time.monotonic() + timeout_s
+    offset = 0
+    while True:
+        try:
+            process.wait(timeout=max(0.01, min(0.5, deadline - time.monotonic())))
+            return False
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                return True
+        if echo is not None and time.perf_counter() - clock >= PROGRESS_AFTER_S:
+            lines, offset = read_new_lines(str(progress_file), offset)
+            for line in lines:
+                echo(f"  · {line}")
 
 
 def stop_processes(process: subprocess.Popen, token: str, grace_s: float = 3.0) -> None:

@@ -115,7 +115,7 @@ def run(
             evidence = staging if outcomes else (config.output if Path(config.output).is_dir() else None)
             context = RunContext(evidence_dir=evidence, python_path=config._base_dir)
             outcome = execute_report(report, spec.parameters(config, context), staging, limit,
-                                     progress=progress, python_path=config._base_dir)
+                                     progress=progress, python_path=config._base_dir, echo=echo)
             outcomes.append(outcome)
             tail = f" ({outcome.document.get('error')})" if outcome.document.get("error") else ""
             echo(f"[{number}/{len(reports)}] {report}: {outcome.status.upper()} in {outcome.duration_s:.1f} s{tail}")

@@ -1,14 +1,16 @@
-"""The golden benchmark's core: inputs loaded and checked, every model scored once, bootstrap state.
+"""The golden benchmark's core: inputs loaded and checked, every model scored once, sampling intervals.
 
 :class:`GoldenCore` reads the golden set, loads the candidate (and baseline), works
-out the task, scores each model and a scikit-learn dummy model once, and draws the
-bootstrap resamples every section reads. The sections (``readiness.reports.golden.sections``)
+out the task, scores each model and a scikit-learn dummy model once, and estimates
+the sampling intervals every section reads (:mod:`readiness.stats.intervals`: paired
+bootstrap on small row sets, influence functions on large ones). The sections (``readiness.reports.golden.sections``)
 turn this state into checks and tables; :class:`~readiness.reports.golden.benchmark.GoldenBenchmark`
 puts them together for the notebook.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,9 @@ from readiness.artifacts.trust import ArtifactInfo, TrustPolicy
 from readiness.config import ConfigError, check_metrics_for_task, section_settings
 from readiness.data import read_table, sha256_file
 from readiness.exceptions import InputError
-from readiness.stats.bootstrap import Interval, bootstrap, percentile_interval
+from readiness.progress import ProgressLog
+from readiness.stats.bootstrap import Interval
+from readiness.stats.intervals import MetricIntervals, Statistic, estimate_intervals
 from readiness.stats.metrics import METRICS, PRIMARY_METRIC, EvalData, Metric, metrics_for_task
 
 MISSING_SEGMENT = "(missing)"
@@ -98,15 +102,20 @@ class ModelOutputs:
     data: EvalData
     mean_prediction: np.ndarray  # per class for classifiers (probabilities), scalar for regression
     change_score: np.ndarray  # the per-row number compared across models
+    #: seconds of the one batch call on all golden rows the latency section reports (predict_proba, or
+    #: predict for regressions); None when the outputs took several calls (no predict_proba)
+    batch_seconds: float | None = None
 
 
 def model_outputs(model: ModelAdapter, X: pd.DataFrame, y: np.ndarray, task: str, decision_threshold: float) -> ModelOutputs:
     try:
+        started = time.perf_counter()
         if task == "regression":
             pred = model.predict(X).astype(np.float64).ravel()
             data = EvalData(task, y, pred)
-            return ModelOutputs(model.name, data, np.array([pred.mean()]), pred)
+            return ModelOutputs(model.name, data, np.array([pred.mean()]), pred, time.perf_counter() - started)
         proba = model.predict_proba(X) if model.has_proba else None
+        seconds = time.perf_counter() - started if proba is not None else None
         if task == "binary":
             if proba is not None:
                 score = proba[:, 1]
@@ -116,13 +125,13 @@ def model_outputs(model: ModelAdapter, X: pd.DataFrame, y: np.ndarray, task: str
                 pred = encode_labels(pd.Series(model.predict(X)), model.classes, model.name, "prediction")
             data = EvalData(task, y, pred, proba, score)
             mean = proba.mean(axis=0) if proba is not None else np.array([np.nan, pred.mean()])
-            return ModelOutputs(model.name, data, mean, score if score is not None else pred.astype(float))
+            return ModelOutputs(model.name, data, mean, score if score is not None else pred.astype(float), seconds)
         pred = proba.argmax(axis=1) if proba is not None else encode_labels(
             pd.Series(model.predict(X)), model.classes, model.name, "prediction")
         data = EvalData(task, y, pred, proba)
         mean = proba.mean(axis=0) if proba is not None else np.bincount(pred, minlength=len(model.classes)) / len(pred)
         change = proba if proba is not None else np.eye(len(model.classes))[pred]
-        return ModelOutputs(model.name, data, mean, change)
+        return ModelOutputs(model.name, data, mean, change, seconds)
     except InputError:
         raise
     except Exception as exc:
@@ -194,6 +203,7 @@ class GoldenCore:
         trust: dict[str, Any] | None = None,
         settings: dict[str, Any] | None = None,
     ):
+        self.progress = ProgressLog()
         self.settings = section_settings("golden_benchmark", settings, SETTINGS_SOURCE)
         self.target = target
         self.segment_columns = list(segments or [])
@@ -210,6 +220,7 @@ class GoldenCore:
         if unlabeled:
             raise InputError(f"{source}: {unlabeled} row(s) have no value in target column {target!r}; the golden set must be fully labelled")
 
+        self.progress.step(f"read the golden set ({len(self.frame):,} rows)")
         self.trust = TrustPolicy.from_mapping(trust)
         estimator, self.model_info = load_model(model_path, "model", self.trust)
         self.model = ModelAdapter(estimator, "candidate")
@@ -246,6 +257,7 @@ class GoldenCore:
             self.classes = self.model.classes
             self.y = encode_labels(y_raw, self.classes, source, target)
 
+        self.progress.step("loaded the model" + ("s" if self.baseline is not None else ""))
         threshold = self.settings.decision_threshold
         self.candidate = model_outputs(self.model, self.X, self.y, self.task, threshold)
         self.reference = None
@@ -253,13 +265,15 @@ class GoldenCore:
             self.reference = model_outputs(self.baseline, self.X_baseline, self.y, self.task, threshold)
         n_classes = 0 if self.classes is None else len(self.classes)
         self.dummy = dummy_outputs(self.X, self.y, self.task, n_classes, threshold)
+        self.progress.step("scored the golden rows")
 
         self.metrics = [m for m in metrics_for_task(self.task)]
         self.thresholds = self.settings.thresholds_for(self.task)
         self.primary = METRICS[PRIMARY_METRIC[self.task]]
         self.segments = self._segment_index()
         self.golden_sha256 = sha256_file(self.golden_path)
-        self._samples = self._bootstrap()
+        self._points: dict[tuple[str, str, int | None], float] = {}
+        self._intervals = self._estimate_intervals()
 
     def _check_manifest(self, model_path: str):
         from readiness.artifacts.manifest import compare_manifest, manifest_path, read_manifest
@@ -275,7 +289,7 @@ class GoldenCore:
             raise InputError(f"{model_path}: {errors[0]['message']} ({manifest_path(model_path).name})")
         return findings
 
-    # ---------------------------------------------------------------- bootstrap
+    # ---------------------------------------------------------------- intervals
 
     def available(self, metric: Metric, outputs: ModelOutputs | None) -> str | None:
         """Why ``metric`` cannot be computed from ``outputs`` (None when it can)."""
@@ -293,33 +307,57 @@ class GoldenCore:
         """(column, value label, row indices) for every segment value kept for checking."""
         out = []
         for column in self.segment_columns:
-            labels = self.frame[column].astype("string").fillna(MISSING_SEGMENT).to_numpy(dtype=object)
-            values, counts = np.unique(labels, return_counts=True)
-            keep = values[np.argsort(-counts, kind="stable")][: self.settings.max_segment_values]
-            for value in sorted(keep, key=str):
-                out.append((column, str(value), np.flatnonzero(labels == value)))
+            # factorize first: the text labels are made per distinct value, not per row
+            codes, uniques = pd.factorize(self.frame[column], use_na_sentinel=True)
+            texts = pd.Series(uniques).astype("string").to_numpy(dtype=object)
+            texts = np.append(texts, MISSING_SEGMENT)  # code -1 (missing) reads the last entry
+            values, label_of_code = np.unique(texts.astype(str), return_inverse=True)
+            labels = label_of_code.reshape(-1)[codes]  # distinct raw values may share a text ("1" and 1)
+            counts = np.bincount(labels, minlength=len(values))
+            present = np.flatnonzero(counts)
+            order = present[np.argsort(-counts[present], kind="stable")][: self.settings.max_segment_values]
+            for k in sorted(order, key=lambda k: str(values[k])):
+                out.append((column, str(values[k]), np.flatnonzero(labels == k)))
         return out
 
-    def _bootstrap(self) -> dict[str, np.ndarray]:
-        statistics = {}
+    def _estimate_intervals(self) -> MetricIntervals:
+        """Sampling intervals of every metric of every model, whole set and gated segments
+        (readiness.stats.intervals: paired bootstrap on small row sets, influence functions on large)."""
+        statistics = []
         models = {"candidate": self.candidate, "baseline": self.reference, "dummy": self.dummy}
         for metric in self.metrics:
             for role, outputs in models.items():
                 if self.available(metric, outputs) is None:
-                    statistics[f"{role}:{metric.name}"] = (lambda w, m=metric, d=outputs.data: m(w, d))
+                    statistics.append(Statistic(f"{role}:{metric.name}", metric, outputs.data))
         for column, value, index in self.segments:
             if len(index) < self.settings.min_segment_rows:
                 continue
             for metric in self.gated_metrics:
                 for role, outputs in (("candidate", self.candidate), ("baseline", self.reference)):
                     if self.available(metric, outputs) is None:
-                        sub = outputs.data.subset(index)
-                        statistics[f"{role}:{metric.name}[{column}={value}]"] = (
-                            lambda w, m=metric, d=sub, i=index: m(w[:, i], d))
-        return bootstrap(len(self.y), statistics, self.settings.n_bootstrap, self.settings.seed)
+                        statistics.append(Statistic(f"{role}:{metric.name}[{column}={value}]", metric, outputs.data,
+                                                    index, group=f"{column}={value}"))
+        found = estimate_intervals(len(self.y), statistics, self.settings.n_bootstrap, self.settings.seed,
+                                   self.settings.confidence, self.settings.ci_method, progress=self.progress.step)
+        # the analytic estimator computed each point estimate on the way: reuse them (same formula)
+        for statistic in statistics:
+            value = found.value(statistic.key)
+            if value is not None:
+                role = statistic.key.split(":", 1)[0]
+                rows = None if statistic.rows is None else id(statistic.rows)
+                self._points[(role, statistic.metric.name, rows)] = value
+        return found
 
     def point(self, role: str, metric: Metric, index: np.ndarray | None = None) -> float:
         """``metric`` of one model (``candidate``, ``baseline``, ``dummy``) on all rows or ``index``; NaN if unavailable."""
+        # sections, checks and figures ask for the same values again: compute each once
+        # (the segment indices live as long as the benchmark, so their ids are stable keys)
+        key = (role, metric.name, None if index is None else id(index))
+        if key not in self._points:
+            self._points[key] = self._compute_point(role, metric, index)
+        return self._points[key]
+
+    def _compute_point(self, role: str, metric: Metric, index: np.ndarray | None) -> float:
         outputs = {"candidate": self.candidate, "baseline": self.reference, "dummy": self.dummy}[role]
         if outputs is None or self.available(metric, outputs) is not None:
             return float("nan")
@@ -327,23 +365,22 @@ class GoldenCore:
         return float(metric(np.ones(len(data.y)), data)[0])
 
     def interval(self, key: str) -> Interval | None:
-        """Bootstrap interval of a statistic (``candidate:roc_auc``, ``baseline:rmse[region=north]``)."""
-        samples = self._samples.get(key)
-        return None if samples is None else percentile_interval(samples, self.settings.confidence)
+        """Sampling interval of a statistic (``candidate:roc_auc``, ``baseline:rmse[region=north]``)."""
+        return self._intervals.interval(key)
 
     def delta_interval(self, metric: Metric, suffix: str = "", other: str = "baseline") -> Interval | None:
-        """Paired bootstrap interval of candidate − ``other`` on the same resampled rows."""
-        a = self._samples.get(f"candidate:{metric.name}{suffix}")
-        b = self._samples.get(f"{other}:{metric.name}{suffix}")
-        if a is None or b is None:
-            return None
-        return percentile_interval(a - b, self.settings.confidence)
+        """Paired interval of candidate − ``other`` on the same rows."""
+        return self._intervals.difference(f"candidate:{metric.name}{suffix}", f"{other}:{metric.name}{suffix}")
+
+    def interval_method(self) -> str:
+        """How the intervals were estimated, for the metrics section's note."""
+        return self._intervals.describe(self.settings.seed)
 
     def undefined_reason(self, metric: Metric, index: np.ndarray | None = None) -> str | None:
         """Why a metric cannot be computed on these golden rows (None when it can)."""
         y = self.y if index is None else self.y[index]
         where = "the golden set" if index is None else "this segment"
-        if self.task != "regression" and metric.needs == "score" and len(np.unique(y)) < 2:
+        if self.task != "regression" and metric.needs == "score" and (len(y) == 0 or y.min() == y.max()):
             only = self.classes[int(y[0])] if len(y) else "none"
             return (f"only one class ({plain(only)}) among the {len(y):,} rows of {where}: {metric.title} needs both "
                     "positives and negatives, so it is undefined here")
