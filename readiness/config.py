@@ -21,6 +21,12 @@ from readiness.safe_yaml import read_yaml_file
 from readiness.metrics import METRICS
 
 Task = Literal["auto", "binary", "multiclass", "regression"]
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # data locations only Spark reads (s3a://, hdfs://)
+
+
+def is_url(location) -> bool:
+    """True for ``s3a://…``, ``hdfs://…``, ``file://…``: locations only the Spark engine reads."""
+    return isinstance(location, str) and bool(_URL.match(location))
 REPORTS = ("golden_benchmark", "drift_report", "workflow_risk_checklist")
 
 
@@ -151,6 +157,14 @@ class GoldenBenchmarkConfig(_Strict):
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
+class SparkConfig(_Strict):
+    """Where ``engine: spark`` runs: the master (default: an active session, Spark's own
+    configuration, else ``local[*]``) and settings for a new session (e.g. ``spark.hadoop.fs.s3a.*``)."""
+
+    master: str | None = Field(None, min_length=1)
+    conf: dict[str, str] = {}
+
+
 class DriftConfig(_Strict):
 
     methods: dict[str, str] = {}  # kind -> method deciding that kind
@@ -170,6 +184,10 @@ class DriftConfig(_Strict):
     batch_rows: int = Field(250_000, ge=1000)
     learned_samples: int = Field(30, ge=10, le=1000)
     seed: int = 0
+    # pandas reads local files on this machine; spark profiles files, folders, globs and URLs
+    # (s3a://, hdfs://) where they live (readiness.spark_engine)
+    engine: Literal["pandas", "spark"] = "pandas"
+    spark: SparkConfig = SparkConfig()
 
     @field_validator("methods")
     @classmethod
@@ -207,8 +225,8 @@ class Config(_Strict):
     task: Task = "auto"
     target: str | None = Field(None, min_length=1)
     golden: Path | None = None
-    reference: Path | None = None
-    current: Path | None = None
+    reference: Path | str | None = None  # str: a URL (s3a://…), which only the Spark engine reads
+    current: Path | str | None = None
     segments: list[str] = []
     trust: TrustConfig = TrustConfig()
     golden_benchmark: GoldenBenchmarkConfig = GoldenBenchmarkConfig()
@@ -216,6 +234,13 @@ class Config(_Strict):
     checklist: Path | None = None
     project: Path | None = None
     output: Path = Path("readiness-report")
+
+    @field_validator("reference", "current", mode="before")
+    @classmethod
+    def _path_or_url(cls, value):
+        if isinstance(value, str) and _URL.match(value):
+            return value
+        return None if value is None else Path(value)
 
     @field_validator("segments")
     @classmethod
@@ -302,7 +327,7 @@ def parse_config(data: Any, source: str = "readiness.yaml", base_dir: Path | Non
     updates = {}
     for key in ("model", "baseline", "golden", "reference", "current", "output", "checklist", "project"):
         value = getattr(config, key)
-        if value is None or (key in ("model", "baseline") and is_loader_spec(str(value))
+        if value is None or isinstance(value, str) or (key in ("model", "baseline") and is_loader_spec(str(value))
                              and not (base / value).exists()):
             continue  # module:function loaders are imported, not resolved as paths
         updates[key] = (base / value.expanduser()).resolve()

@@ -101,14 +101,23 @@ class DriftReport(RecordsChecks):
             self.settings = DriftConfig.model_validate(settings or {})
         except Exception as exc:
             raise ConfigError(f"drift settings: {str(exc).splitlines()[-1].strip()}") from None
-        self.reference_path, self.current_path = Path(reference_path), Path(current_path)
+        spark = self.settings.engine == "spark"  # profiled where the data lives: readiness.spark_engine
+        if spark and model_path:
+            raise ConfigError("drift.engine spark does not score a model's predictions yet; drop the model or use the "
+                              "pandas engine")
+        # Spark reads folders, globs and URLs (s3a://, which a Path would mangle): its locations stay text
+        self.reference_path, self.current_path = ((reference_path, current_path) if spark
+                                                  else (Path(reference_path), Path(current_path)))
+        if spark:
+            from readiness import spark_engine
         # Hashing both files for the provenance runs beside the profiling: hashlib releases
         # the GIL, so it costs no wall time. (Importing scikit-learn there was tried and
         # dropped: an import holds the GIL and stalled the profiling threads as much as it saved.)
         background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="readiness-hash")
+        hash_of = spark_engine.sha256_if_file if spark else sha256_file
         self._file_hashes: dict[str, Future] = {
-            "reference": background.submit(sha256_file, self.reference_path),
-            "current": background.submit(sha256_file, self.current_path)}
+            "reference": background.submit(hash_of, self.reference_path),
+            "current": background.submit(hash_of, self.current_path)}
         background.shutdown(wait=False)
         self.target = target or None
         self.model = None
@@ -119,8 +128,11 @@ class DriftReport(RecordsChecks):
             self.model = ModelAdapter(estimator, "model")
         self._sections: dict[str, list[Check]] = {}
         self.reference_frame: pd.DataFrame | None = None
-        if self.reference_path.suffix.lower() == ".json":
+        self.reference_sample: pd.DataFrame | None = None  # Spark: rows for the domain classifier, not the whole set
+        if Path(self.reference_path).suffix.lower() == ".json" and not (spark and spark_engine.is_url(reference_path)):
             self.reference = load_profile(self.reference_path)
+        elif spark:
+            self.reference, self.reference_sample = spark_engine.drift_reference(self.reference_path, self.settings)
         else:
             # text as categoricals halves reading and counting time; a model gets the data as written
             self.reference_frame = read_table(self.reference_path, "reference", text_as_categories=self.model is None)
@@ -146,6 +158,10 @@ class DriftReport(RecordsChecks):
         return np.asarray(scores)[:, -1] if np.ndim(scores) == 2 else np.asarray(scores, dtype=float)
 
     def _profile_current(self):
+        if self.settings.engine == "spark":
+            from readiness.spark_engine import drift_current
+
+            return drift_current(self.current_path, self.reference, self.settings)
         parts, columns, families, sample = [], None, {}, []
         rng = np.random.default_rng(self.settings.seed)
         cap = self.settings.multivariate_rows
@@ -360,7 +376,8 @@ class DriftReport(RecordsChecks):
         return Section("Prediction and target drift", checks=self._record("prediction", checks))
 
     def multivariate_section(self) -> Section:
-        if not self.settings.multivariate or self.reference_frame is None:
+        reference_rows = self.reference_frame if self.reference_frame is not None else self.reference_sample
+        if not self.settings.multivariate or reference_rows is None:
             reason = "disabled" if not self.settings.multivariate else "needs the reference data, not a profile"
             return Section("Multivariate drift", checks=self._record("multivariate", [
                 Check("drift.multivariate", "Domain classifier", "skip", reason)]))
@@ -371,7 +388,7 @@ class DriftReport(RecordsChecks):
         columns = [n for n, p in self.reference.items() if p.kind != "skipped" and n in self.current_columns
                    and n not in (PREDICTION, self.target)]
         cap = self.settings.multivariate_rows
-        ref = self.reference_frame[columns].sample(min(cap, len(self.reference_frame)), random_state=self.settings.seed)
+        ref = reference_rows[columns].sample(min(cap, len(reference_rows)), random_state=self.settings.seed)
         cur = self.sample[columns].head(cap)
         both = pd.concat([ref, cur], ignore_index=True)
         categorical = [self.reference[c].kind in ("categorical", "boolean") for c in columns]

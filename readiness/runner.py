@@ -169,11 +169,19 @@ def preflight(config: Config, reports: list[str], timeout_s: float | None = None
         load_checklist(config.checklist)
     if "drift_report" in reports:
         for key in ("reference", "current"):
-            path = Path(getattr(config, key))
-            if key == "reference" and path.suffix.lower() == ".json":
+            location = getattr(config, key)
+            path = Path(location)
+            if key == "reference" and not isinstance(location, str) and path.suffix.lower() == ".json":
                 from readiness.profile import load_profile
 
                 load_profile(path)
+            elif config.drift.engine == "spark":  # files, folders, globs and URLs: Spark reads them where they are
+                from readiness.spark_engine import check_location
+
+                check_location(location, key)
+            elif isinstance(location, str):
+                raise InputError(f"{location}: a URL, which only the Spark engine reads; pass --engine spark "
+                                 "(drift.engine: spark in readiness.yaml)")
             else:
                 read_columns(path, key)
         if config.model is not None:

@@ -40,7 +40,6 @@ import contextlib
 import io
 import json
 import os
-import re
 import shutil
 import sys
 import warnings
@@ -51,6 +50,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 import numpy as np
 import pandas as pd
 
+from readiness.config import is_url
 from readiness.exceptions import InputError, UsageError
 from readiness.profile import (KIND_SAMPLE, OTHER, UNSEEN, ColumnProfile, _factorize, _numeric_values, _sorted_finite,
                                family_of, infer_kind, merge_profiles, profile_frame)
@@ -63,16 +63,10 @@ if TYPE_CHECKING:  # pyspark is an extra: imported where a session is needed
 CHUNK_ROWS = 250_000
 #: Sorted values kept by all quantile sketches together (values and weights: 16 bytes each on the driver).
 SKETCH_ITEMS = 1 << 22
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _SEGMENT_FILE, _SEGMENT_BLOCK, _GROUP = "__readiness_file", "__readiness_block", "__readiness_group"
 # fields of a partial profile that the data decides (the rest comes from the reference)
 _COUNTED = ("n", "missing", "counts", "below", "above", "below_total", "above_total", "minimum", "maximum", "total",
             "total_squares")
-
-
-def is_url(location: str | Path) -> bool:
-    """True for ``s3a://…``, ``hdfs://…``, ``file://…`` and other URLs only Spark reads."""
-    return isinstance(location, str) and bool(_URL.match(location))
 
 
 # --------------------------------------------------------------------------- session and reading
@@ -712,8 +706,9 @@ def fit_reference_spark(frame: "DataFrame", bins: int = 100, max_categories: int
         data fit (rows × numeric columns ≤ ``sketch_items``), every value is kept and the
         edges are exact.
     details : bool
-        Also return ``{"rows", "partitions", "edge_rank_error"}``: the largest error of an
-        edge's rank as a share of the rows (0.0 when exact).
+        Also return ``{"rows", "partitions", "edge_rank_error", "sample"}``: the largest
+        error of an edge's rank as a share of the rows (0.0 when exact) and the seeded
+        kind sample (at most 100,000 rows, pandas).
 
     Returns
     -------
@@ -771,7 +766,7 @@ def fit_reference_spark(frame: "DataFrame", bins: int = 100, max_categories: int
             profiles[name] = replace(counted[name], n=total)
     if details:
         return profiles, {"rows": total, "partitions": frame.rdd.getNumPartitions() if hasattr(frame, "rdd") else None,
-                          "edge_rank_error": error}
+                          "edge_rank_error": error, "sample": sample}
     return profiles
 
 
@@ -805,3 +800,32 @@ def _fit_edges(profile: ColumnProfile, rows: list, bins: int) -> int:
     profile.edges = [float(e) for e in np.unique(np.r_[quantiles, spaced])]
     profile.ref_minimum, profile.ref_maximum = float(lowest), float(highest)
     return sum(int(r["error"]) for r in present)
+
+
+# --------------------------------------------------------------------------- the drift report's inputs
+
+
+def sha256_if_file(location: str | Path) -> str | None:
+    """The SHA-256 of a local file; None for a folder, a glob or a URL (too large to hash here)."""
+    from readiness.data import sha256_file
+
+    if is_url(location) or not Path(location).is_file():
+        return None
+    return sha256_file(location)
+
+
+def drift_reference(location: str, settings) -> tuple[dict[str, ColumnProfile], pd.DataFrame]:
+    """The drift report's reference fitted on Spark, and the seeded kind sample of its rows
+    (at most 100,000, for the domain classifier). ``settings`` is a ``DriftConfig``."""
+    spark = spark_session(settings.spark.master, settings.spark.conf)
+    profiles, info = fit_reference_spark(read_data(spark, location, "reference"), settings.bins,
+                                         settings.max_categories, settings.kinds, chunk_rows=settings.batch_rows,
+                                         details=True)
+    return profiles, info["sample"]
+
+
+def drift_current(location: str, reference: dict[str, ColumnProfile], settings):
+    """The drift report's current data profiled on Spark: ``(profiles, columns, families, sample)``."""
+    spark = spark_session(settings.spark.master, settings.spark.conf)
+    return profile_current(read_data(spark, location, "current"), reference, settings.multivariate_rows,
+                           settings.seed, settings.batch_rows)

@@ -1,0 +1,266 @@
+"""Profiles on Spark equal the pandas path's profiles on the same rows (a real local[2] session)."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from readiness import spark_engine
+from readiness.data import read_table
+from readiness.drift import DriftReport
+from readiness.drift_scores import column_scores
+from readiness.exceptions import InputError
+from readiness.profile import ColumnProfile, fit_reference, load_profile, profile_frame
+
+pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    pytest.importorskip("pyspark", reason="PySpark is not installed (pip install '.[test]' installs it)")
+    if not (shutil.which("java") or __import__("os").environ.get("JAVA_HOME")):
+        pytest.skip("no Java runtime: .ci/run installs Debian's default-jre-headless")
+    session = spark_engine.spark_session("local[2]")
+    yield session
+    session.stop()
+
+
+def varied(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    """NaN and ±inf, nullable integers, text with nulls, booleans with and without nulls,
+    datetimes, an id column (skipped), an all-missing column, counts; ``shift`` moves the
+    numbers and brings a new category."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(shift, 1, n)
+    x[rng.random(n) < 0.05] = np.nan
+    x[:3] = [np.inf, -np.inf, np.nan]
+    small = pd.array(rng.integers(0, 5, n), dtype="Int64")
+    small[rng.random(n) < 0.1] = pd.NA
+    text = rng.choice(["a", "b", "c", "d"] + (["new"] if shift else []), n).astype(object)
+    text[rng.random(n) < 0.03] = None
+    maybe = pd.Series(rng.random(n) < 0.5, dtype=object)
+    maybe[rng.random(n) < 0.1] = None
+    when = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n) + int(shift * 1e5), unit="s")
+    return pd.DataFrame({"x": x, "small": small, "text": text, "flag": rng.random(n) < 0.3, "maybe": maybe,
+                         "when": when, "amount": rng.exponential(3, n) * 1000 + shift * 500,
+                         "ident": [f"id{i}_{seed}" for i in range(n)], "empty": np.full(n, np.nan),
+                         "visits": rng.poisson(30, n)})
+
+
+def write_parts(frame: pd.DataFrame, folder, parts: int = 3):
+    """The frame as ``parts`` Parquet files of a folder (file order = row order)."""
+    folder.mkdir()
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), parts)):
+        frame.iloc[rows].to_parquet(folder / f"part-{i}.parquet", index=False)
+    return folder
+
+
+def assert_same(expected: dict[str, ColumnProfile], actual: dict[str, ColumnProfile]) -> None:
+    """Every field equal; floats to 1e-9 (relative), NaN equal to NaN."""
+    assert list(expected) == list(actual)
+    for name, want in expected.items():
+        got = actual[name]
+        for field in want.__dataclass_fields__:
+            a, b = getattr(want, field), getattr(got, field)
+            if isinstance(a, float) and isinstance(b, float):
+                assert (math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-9 * max(1.0, abs(a)), (name, field, a, b)
+            else:
+                assert a == b, (name, field, str(a)[:200], str(b)[:200])
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("spark")
+    reference, current = varied(6_000, 0), varied(5_000, 1, shift=0.5)
+    reference.to_parquet(root / "reference.parquet", index=False)
+    current.to_parquet(root / "current.parquet", index=False)
+    return {"root": root, "reference": reference, "current": current,
+            "reference_parts": write_parts(reference, root / "reference_parts"),
+            "current_parts": write_parts(current, root / "current_parts")}
+
+
+def test_fitted_reference_equals_pandas_fit_exactly(spark, data):
+    expected = fit_reference(read_table(data["root"] / "reference.parquet", "reference", text_as_categories=True))
+    frame = spark_engine.read_data(spark, str(data["reference_parts"]), "reference")
+    assert frame.rdd.getNumPartitions() >= 2
+    actual, info = spark_engine.fit_reference_spark(frame, details=True)
+    assert_same(expected, actual)
+    assert info["rows"] == 6_000 and info["edge_rank_error"] == 0.0
+    kinds = {name: p.kind for name, p in actual.items()}
+    assert kinds == {"x": "numeric", "small": "categorical", "text": "categorical", "flag": "boolean",
+                     "maybe": "categorical", "when": "datetime", "amount": "numeric", "ident": "skipped",
+                     "empty": "categorical", "visits": "numeric"}
+    assert actual["x"].missing == int(data["reference"]["x"].isna().sum()) + 2  # NaN and ±inf
+
+
+def test_current_profile_equals_pandas_profile_with_unseen_and_out_of_range(spark, data):
+    reference = fit_reference(read_table(data["root"] / "reference.parquet", "reference", text_as_categories=True))
+    expected = profile_frame(pd.read_parquet(data["root"] / "current.parquet"), reference)
+    actual = spark_engine.profile_dataframe(spark_engine.read_data(spark, str(data["current_parts"])), reference)
+    assert_same(expected, actual)
+    text = actual["text"]
+    assert text.counts[text.categories.index("__unseen__")] == int((data["current"]["text"] == "new").sum()) > 0
+    assert actual["when"].above > 0
+
+
+def test_kind_sample_is_pandas_sample_in_file_order_when_spark_splits_the_file(spark, tmp_path):
+    # more rows than the kind sample: which rows are drawn shows in the reasons (unique counts)
+    rng = np.random.default_rng(3)
+    n = 130_000
+    frame = pd.DataFrame({"rounded": np.round(rng.normal(0, 3, n), 2), "code": rng.integers(0, 40_000, n).astype(str),
+                          "tiny": rng.integers(0, 3, n)})
+    path = tmp_path / "big.parquet"
+    frame.to_parquet(path, index=False, row_group_size=10_000)
+    expected = fit_reference(read_table(path, "reference", text_as_categories=True))
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "200k")
+    try:
+        data = spark_engine.read_data(spark, str(path))
+        assert data.rdd.getNumPartitions() >= 3
+        actual = spark_engine.fit_reference_spark(data)
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert "100,000-row sample" in expected["rounded"].reason
+    assert_same(expected, actual)
+
+
+def test_profiles_per_key_equal_pandas_profiles_of_each_group(spark, data):
+    from pyspark.sql import functions as F
+
+    current = data["current"]
+    reference = fit_reference(current.iloc[:2000])
+    day = current["when"].dt.floor("D")
+    frame = spark_engine.read_data(spark, str(data["current_parts"]))
+    groups = spark_engine.profile_groups(frame, reference, F.date_trunc("day", "when"))
+    assert len(groups) == day.nunique() > 5
+    for key, profiles in groups.items():
+        rows = current[day == pd.Timestamp(key)]
+        assert_same(profile_frame(rows, reference), profiles)
+    by_text = spark_engine.profile_groups(frame, reference, "text")
+    assert None in by_text and by_text[None]["x"].n == int(current["text"].isna().sum())
+
+
+def test_quantile_sketch_is_exact_until_compacted_and_bounded_after():
+    rng = np.random.default_rng(0)
+    values = np.sort(rng.normal(size=10_001))
+    probabilities = np.linspace(0, 1, 101)[1:-1]
+    kept, weights = spark_engine.compact_sorted(values, 20_000)
+    assert (weights == 1).all()
+    assert np.array_equal(spark_engine.weighted_quantiles(kept, weights, probabilities), np.quantile(values, probabilities))
+    chunks = np.array_split(rng.permutation(values), 7)
+    parts = [spark_engine.compact_sorted(np.sort(c), 50) for c in chunks]
+    bound = sum(int(w.max()) // 2 for _, w in parts)
+    estimate = spark_engine.weighted_quantiles(np.concatenate([p[0] for p in parts]),
+                                               np.concatenate([p[1] for p in parts]), probabilities)
+    ranks = np.searchsorted(values, estimate)
+    assert np.abs(ranks - probabilities * (values.size - 1)).max() <= bound + 1
+    assert bound < 0.02 * values.size
+
+
+def test_sketched_edges_count_exactly_and_barely_move_the_scores(spark, tmp_path):
+    """Edges from compacted sketches: within the stated rank error, the reference counted
+    exactly against them, and drift scores within 0.01 of the exact-edge scores."""
+    rng = np.random.default_rng(5)
+    n = 80_000
+    reference = pd.DataFrame({"normal": rng.normal(0, 1, n), "skewed": rng.lognormal(0, 1, n),
+                              "counts": rng.poisson(5, n).astype(float), "text": rng.choice(list("abc"), n)})
+    current = pd.DataFrame({"normal": rng.normal(0.2, 1.1, n // 2), "skewed": rng.lognormal(0.1, 1, n // 2),
+                            "counts": rng.poisson(5.5, n // 2).astype(float), "text": rng.choice(list("abcd"), n // 2)})
+    reference.to_parquet(tmp_path / "reference.parquet", index=False, row_group_size=20_000)
+    frame = spark_engine.read_data(spark, str(tmp_path / "reference.parquet"))
+    sketched, info = spark_engine.fit_reference_spark(frame, chunk_rows=20_000, sketch_items=6_000, details=True)
+    exact = fit_reference(reference)
+    error = info["edge_rank_error"]
+    assert 0 < error < 0.02
+    for name in ("normal", "skewed"):
+        ordered = np.sort(reference[name].to_numpy())
+        quantile_edges = [e for e in sketched[name].edges if e not in exact[name].edges]
+        ranks = np.searchsorted(ordered, quantile_edges) / n
+        nearest = np.abs(ranks[:, None] - np.linspace(0, 1, 101)[None, 1:-1]).min(axis=1)
+        assert nearest.max() <= error + 1 / n
+    assert_same(profile_frame(reference, sketched), {k: v for k, v in sketched.items()})
+    now = profile_frame(current, exact), profile_frame(current, sketched)
+    for name in ("normal", "skewed", "counts"):
+        with_exact, with_sketch = column_scores(exact[name], now[0][name]), column_scores(sketched[name], now[1][name])
+        for method, value in with_exact.items():
+            assert abs(with_sketch[method] - value) <= 0.01, (name, method, value, with_sketch[method])
+
+
+def test_drift_report_on_spark_scores_like_pandas(spark, data):
+    pandas_report = DriftReport(str(data["root"] / "reference.parquet"), str(data["root"] / "current.parquet"),
+                                settings={"thresholds": "default"})
+    spark_report = DriftReport(str(data["reference_parts"]), str(data["current_parts"]),
+                               settings={"engine": "spark", "thresholds": "default"})
+    assert spark_report.scores.keys() == pandas_report.scores.keys()
+    for name, scores in pandas_report.scores.items():
+        for method, value in scores.items():
+            # a std from sums of squares cancels digits: moments equal to 1e-15 give scores equal to ~1e-8
+            assert spark_report.scores[name][method] == pytest.approx(value, rel=1e-6, abs=1e-12, nan_ok=True)
+    assert spark_report.current_families == pandas_report.current_families
+    assert len(spark_report.sample) == len(pandas_report.sample) == 5_000
+    assert spark_report.reference_sample is not None
+    check = spark_report.multivariate_section().checks[0]  # reference rows from the fit's kind sample
+    assert check.status in ("pass", "warn") and check.value > 0.1, check.message
+
+
+def test_cli_profile_on_spark_writes_the_pandas_profile(spark, data, tmp_path):
+    from readiness.cli import main
+
+    out = tmp_path / "reference.profile.json"
+    main(["profile", "--engine", "spark", str(data["reference_parts"]), "-o", str(out)])
+    expected = fit_reference(read_table(data["root"] / "reference.parquet", "reference", text_as_categories=True))
+    assert_same(expected, load_profile(out))
+    source = json.loads(out.read_text())["source"]
+    assert source["engine"] == "spark" and source["rows"] == 6_000 and source["edge_rank_error"] == 0.0
+
+
+@pytest.mark.parametrize("problem", ["missing", "corrupt", "empty"])
+def test_unreadable_data_is_one_line_naming_the_location(spark, tmp_path, problem, capsys):
+    from readiness.cli import main
+
+    path = tmp_path / "data.parquet"
+    if problem == "corrupt":
+        path.write_bytes(b"PAR1 this is not parquet")
+    elif problem == "empty":
+        pd.DataFrame({"x": pd.Series([], dtype=float)}).to_parquet(path)
+    with pytest.raises(SystemExit) as done:
+        main(["profile", "--engine", "spark", str(path), "-o", str(tmp_path / "p.json")])
+    error = capsys.readouterr().err.strip()
+    assert done.value.code == 2, error
+    assert len(error.splitlines()) == 1 and str(path) in error or "no rows" in error, error
+    assert "Traceback" not in error
+    with pytest.raises(InputError):
+        spark_engine.fit_reference_spark(spark_engine.read_data(spark, str(path))) if problem != "missing" else \
+            spark_engine.read_data(spark, str(path))
+
+
+def test_pandas_engine_refuses_urls_with_the_fix(tmp_path, capsys):
+    from readiness.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["drift", "s3a://lake/reference/", "s3a://lake/current/", "--out", str(tmp_path / "out")])
+    error = capsys.readouterr().err
+    assert done.value.code == 2 and "--engine spark" in error and "s3a://lake/reference/" in error
+
+
+@pytest.mark.notebooks
+def test_drift_command_runs_on_spark_end_to_end(spark, data, tmp_path):
+    from helpers import run_readiness
+
+    out = tmp_path / "drift"  # the report's kernel starts its own local session
+    result = run_readiness(["drift", str(data["reference_parts"]), str(data["current_parts"]), "--engine", "spark",
+                            "--spark-master", "local[2]", "--out", str(out)], cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr
+    document = json.loads((out / "drift_report.json").read_text())
+    checks = {c["id"]: c for c in document["checks"]}
+    assert checks["drift.unseen.text"]["status"] == "warn"
+    assert checks["drift.multivariate"]["status"] in ("pass", "warn")
+    pandas_report = DriftReport(str(data["root"] / "reference.parquet"), str(data["root"] / "current.parquet"))
+    for name in ("x", "amount", "text", "small"):
+        assert checks[f"drift.column.{name}"]["value"] == pytest.approx(pandas_report.scores[name][
+            checks[f"drift.column.{name}"]["details"]["method"]], rel=1e-6)
+    assert document["inputs"]["reference"]["rows"] == 6_000 and document["inputs"]["current"]["rows"] == 5_000
+    assert "Traceback" not in result.stderr
