@@ -765,8 +765,11 @@ def fit_reference_spark(frame: "DataFrame", bins: int = 100, max_categories: int
         for name in numeric:
             profiles[name] = replace(counted[name], n=total)
     if details:
-        return profiles, {"rows": total, "partitions": frame.rdd.getNumPartitions() if hasattr(frame, "rdd") else None,
-                          "edge_rank_error": error, "sample": sample}
+        try:
+            partitions = frame.rdd.getNumPartitions()
+        except Exception:  # Spark Connect has no RDDs
+            partitions = None
+        return profiles, {"rows": total, "partitions": partitions, "edge_rank_error": error, "sample": sample}
     return profiles
 
 

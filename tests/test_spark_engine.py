@@ -246,6 +246,19 @@ def test_pandas_engine_refuses_urls_with_the_fix(tmp_path, capsys):
     assert done.value.code == 2 and "--engine spark" in error and "s3a://lake/reference/" in error
 
 
+def test_urls_reach_spark_as_given(spark, tmp_path, capsys):
+    """An s3a:// location is handed to Spark untouched (no connector here: one line naming it)."""
+    from readiness.cli import main
+    from readiness.config import parse_config
+
+    config = parse_config({"reference": "s3a://lake/reference/", "current": "current.parquet"}, base_dir=tmp_path)
+    assert config.reference == "s3a://lake/reference/" and config.current == tmp_path / "current.parquet"
+    with pytest.raises(SystemExit) as done:
+        main(["profile", "--engine", "spark", "s3a://lake/reference/", "-o", str(tmp_path / "p.json")])
+    error = capsys.readouterr().err.strip()
+    assert done.value.code == 2 and len(error.splitlines()) == 1 and "s3a://lake/reference/" in error, error
+
+
 @pytest.mark.notebooks
 def test_drift_command_runs_on_spark_end_to_end(spark, data, tmp_path):
     from helpers import run_readiness
