@@ -248,15 +248,10 @@ def _integer_columns_with_nulls(frame: "DataFrame") -> list[str]:
 
 
 def _to_pandas(table: "pa.Table", nullable_integers: Iterable[str]) -> pd.DataFrame:
-    """A chunk as pandas, converted as the pandas path reads a file: text dictionary-encoded
-    (pandas categoricals: counting them takes half the time of Python strings), integers with
-    nulls somewhere in the data as pandas' nullable integers (as pandas reads back its own Parquet)."""
+    """A chunk as pandas, converted as pyarrow converts a file (integers with nulls somewhere in
+    the data as pandas' nullable integers, as pandas reads them back from its own Parquet)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    for index, field in enumerate(table.schema):
-        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
-            table = table.set_column(index, field.name, pc.dictionary_encode(table.column(index)))
     frame = table.to_pandas(split_blocks=True)
     mapping = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
                pa.int64(): pd.Int64Dtype()}
