@@ -16,21 +16,24 @@ can rebuild the outputs of any run folder.
 
 from __future__ import annotations
 
-import html
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from readiness.escape import markdown_cell, xml_text
 from readiness.exceptions import InputError
 from readiness.gates import fmt
-from readiness.results import SCHEMA, now_iso, worst_status, write_json
+from readiness.results import SCHEMA, STATUSES, now_iso, worst_status, write_json
 
 REPORT_TITLES = {"golden_benchmark": "Golden benchmark", "drift_report": "Drift report",
                  "workflow_risk_checklist": "Workflow risk checklist"}
 MARKDOWN_LIMIT = 64 * 1024
 STATUS_ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "⏭️"}
 RUN_FILES = ("summary.json", "index.html", "junit.xml", "summary.md")
+REPORT_FILES = {"html": ".html", "json": ".json", "notebook": ".ipynb"}
+_REPORT_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
 def load_results(folder: str | Path) -> list[dict[str, Any]]:
@@ -40,14 +43,15 @@ def load_results(folder: str | Path) -> list[dict[str, Any]]:
         raise InputError(f"{folder}: not a folder; give the output folder of `readiness run`")
     documents = []
     for path in sorted(folder.glob("*.json")):
-        if path.name == "summary.json":
+        if path.name == "summary.json" or path.is_symlink():
             continue
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise InputError(f"{path}: not valid JSON ({exc}); re-run `readiness run`") from None
         if isinstance(doc, dict) and doc.get("schema") == SCHEMA and "report" in doc:
-            doc.setdefault("files", _files_for(folder, doc["report"]))
+            _check_document(path, doc)
+            doc["files"] = _files_for(folder, doc["report"])
             documents.append(doc)
     if not documents:
         raise InputError(f"{folder}: holds no readiness results (*.json with schema {SCHEMA}); run `readiness run` first")
@@ -55,12 +59,49 @@ def load_results(folder: str | Path) -> list[dict[str, Any]]:
     return sorted(documents, key=lambda d: (order.index(d["report"]) if d["report"] in order else len(order), d["report"]))
 
 
+def _check_document(path: Path, doc: dict) -> None:
+    """The fields the run outputs rely on, so a hand-edited file gives one clear line."""
+    problem = None
+    if not isinstance(doc["report"], str) or not _REPORT_NAME.fullmatch(doc["report"]):
+        problem = "its 'report' is not a report name"
+    elif doc.get("status") not in STATUSES:
+        problem = f"its status {str(doc.get('status'))[:20]!r} is not one of {', '.join(STATUSES)}"
+    elif not isinstance(doc.get("checks", []), list) or not all(
+            isinstance(c, dict) and isinstance(c.get("id"), str) and c.get("status") in STATUSES
+            for c in doc.get("checks", [])):
+        problem = "a check lacks a text 'id' or a valid 'status'"
+    if problem:
+        raise InputError(f"{path}: not a valid readiness results file ({problem}); re-run `readiness run`")
+
+
 def _files_for(folder: Path, report: str) -> dict[str, str]:
-    files = {"json": f"{report}.json"}
-    for kind, suffix in (("html", ".html"), ("notebook", ".ipynb")):
-        if (folder / f"{report}{suffix}").is_file():
-            files[kind] = f"{report}{suffix}"
+    """The report's files that exist, as plain regular files (never a symlink)."""
+    files = {}
+    for kind, suffix in REPORT_FILES.items():
+        candidate = folder / f"{report}{suffix}"
+        if candidate.is_file() and not candidate.is_symlink():
+            files[kind] = candidate.name
     return files
+
+
+def linked_files(doc: dict[str, Any]) -> dict[str, str]:
+    """The files a page may link to for a report: only the names readiness itself gives them.
+
+    A results document is data: its ``files`` could hold ``https://…`` or
+    ``javascript:…``. Links are built from the report name instead, and only for
+    the kinds the document lists.
+
+    Examples
+    --------
+    >>> linked_files({"report": "golden_benchmark", "files": {"html": "https://evil.example/x"}})
+    {}
+    >>> linked_files({"report": "golden_benchmark", "files": {"html": "golden_benchmark.html"}})
+    {'html': 'golden_benchmark.html'}
+    """
+    report, files = doc.get("report"), doc.get("files") or {}
+    if not isinstance(report, str) or not _REPORT_NAME.fullmatch(report):
+        return {}
+    return {kind: f"{report}{suffix}" for kind, suffix in REPORT_FILES.items() if files.get(kind) == f"{report}{suffix}"}
 
 
 def _counts(checks: list[dict]) -> dict[str, int]:
@@ -76,7 +117,7 @@ def summary_document(documents: list[dict[str, Any]]) -> dict[str, Any]:
         checks = doc.get("checks", [])
         entry = {
             "report": doc["report"], "status": doc["status"], "duration_s": doc.get("duration_s"),
-            "files": doc.get("files", {}), "counts": _counts(checks),
+            "files": linked_files(doc), "counts": _counts(checks),
             "failing": [c["id"] for c in checks if c["status"] in ("fail", "error")],
             "warning": [c["id"] for c in checks if c["status"] == "warn"],
         }
@@ -91,7 +132,7 @@ def summary_document(documents: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _check_text(check: dict) -> str:
-    parts = [check.get("message", "")]
+    parts = [str(check.get("message", ""))]
     if check.get("value") is not None:
         parts.append(f"value: {fmt(check['value'])}")
     if check.get("ci"):
@@ -104,7 +145,12 @@ def _check_text(check: dict) -> str:
 
 
 def junit_xml(documents: list[dict[str, Any]]) -> bytes:
-    """JUnit XML in the dialect GitLab and the common GitHub reporters parse."""
+    """JUnit XML in the dialect GitLab and the common GitHub reporters parse.
+
+    Every text and attribute goes through :func:`readiness.escape.xml_text`: a
+    character XML 1.0 forbids (``\\x01``, ``\\x1b``) would make GitLab drop the
+    whole report, so it is written out instead.
+    """
     root = ET.Element("testsuites", name="readiness")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     total_time = 0.0
@@ -115,26 +161,27 @@ def junit_xml(documents: list[dict[str, Any]]) -> bytes:
             checks = checks + [{"id": f"{doc['report']}.run", "status": "error", "message": doc["error"],
                                 "title": "report run"}]
         counts = _counts(checks)
-        suite = ET.SubElement(root, "testsuite", name=doc["report"], tests=str(len(checks)),
+        report = xml_text(doc["report"])
+        suite = ET.SubElement(root, "testsuite", name=report, tests=str(len(checks)),
                               failures=str(counts.get("fail", 0)), errors=str(counts.get("error", 0)),
                               skipped=str(counts.get("skip", 0)), time=f"{duration:.3f}",
-                              timestamp=str(doc.get("started_at", "")))
+                              timestamp=xml_text(doc.get("started_at", "")))
         share = duration / len(checks) if checks else 0.0
         seen: dict[str, int] = {}
         for check in checks:
-            name = check["id"]
+            name = xml_text(check["id"])
             seen[name] = seen.get(name, 0) + 1
             if seen[name] > 1:  # GitLab keeps only the first of duplicate names
                 name = f"{name}#{seen[name]}"
-            case = ET.SubElement(suite, "testcase", classname=doc["report"], name=name, time=f"{share:.3f}")
-            text = _check_text(check)
+            case = ET.SubElement(suite, "testcase", classname=report, name=name, time=f"{share:.3f}")
+            text, message = xml_text(_check_text(check)), xml_text(check.get("message", ""))
             status = check["status"]
             if status == "fail":
-                ET.SubElement(case, "failure", message=check.get("message", ""), type="fail").text = text
+                ET.SubElement(case, "failure", message=message, type="fail").text = text
             elif status == "error":
-                ET.SubElement(case, "error", message=check.get("message", ""), type="error").text = text
+                ET.SubElement(case, "error", message=message, type="error").text = text
             elif status == "skip":
-                ET.SubElement(case, "skipped", message=check.get("message", "")).text = check.get("message", "")
+                ET.SubElement(case, "skipped", message=message).text = message
             out = ("WARN: " if status == "warn" else f"{status.upper()}: ") + text
             ET.SubElement(case, "system-out").text = out
         for key, count in (("tests", len(checks)), ("failures", counts.get("fail", 0)),
@@ -151,14 +198,15 @@ def junit_xml(documents: list[dict[str, Any]]) -> bytes:
 # --------------------------------------------------------------------------- Markdown
 
 
-def _md_escape(text: Any) -> str:
-    """Markdown table cell: no pipes or newlines, no raw HTML."""
-    text = html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
-    return text.replace("`", "'")
-
-
 def summary_markdown(documents: list[dict[str, Any]], links_base: str = "", limit: int = MARKDOWN_LIMIT) -> str:
-    """GitHub-flavoured Markdown summary, truncated with a note to stay under ``limit`` bytes."""
+    """GitHub-flavoured Markdown summary, truncated with a note to stay under ``limit`` bytes.
+
+    Teams post it as a merge-request comment, so every string that can come from
+    data (check ids, messages, thresholds, errors) is an inert code span
+    (:func:`readiness.escape.markdown_cell`): no link, image, mention or HTML
+    reaches the comment unless readiness wrote it. The only links are the
+    report files readiness itself names.
+    """
     status = worst_status(d["status"] for d in documents)
     verdict = "ready" if status in ("pass", "warn") else "not ready"
     head = [f"## {STATUS_ICON[status]} readiness: {status.upper()} ({verdict})", ""]
@@ -166,30 +214,30 @@ def summary_markdown(documents: list[dict[str, Any]], links_base: str = "", limi
     head.append("|---|---|---|---|---|---|")
     for doc in documents:
         counts = _counts(doc.get("checks", []))
-        link = doc.get("files", {}).get("html")
+        link = linked_files(doc).get("html")
         report_link = f"[report]({links_base}{link})" if link else ""
-        head.append(f"| {REPORT_TITLES.get(doc['report'], doc['report'])} | {STATUS_ICON[doc['status']]} {doc['status']} "
+        title = REPORT_TITLES.get(doc["report"]) or markdown_cell(doc["report"], 64)
+        head.append(f"| {title} | {STATUS_ICON[doc['status']]} {doc['status']} "
                     f"| {len(doc.get('checks', []))} | {counts.get('fail', 0) + counts.get('error', 0)} "
                     f"| {counts.get('warn', 0)} | {report_link} |")
     rows = []
     for doc in documents:
         if doc.get("error"):
-            rows.append(f"| 💥 error | {_md_escape(doc['report'])} | | | {_md_escape(doc['error'])} |")
+            rows.append(f"| 💥 error | {markdown_cell(doc['report'], 64)} | | | {markdown_cell(doc['error'], 500)} |")
         for check in doc.get("checks", []):
             if check["status"] not in ("fail", "error", "warn"):
                 continue
             threshold = ", ".join(f"{k} {fmt(v) if isinstance(v, (int, float)) else v}"
                                   for k, v in (check.get("threshold") or {}).items())
-            value = fmt(check["value"]) if check.get("value") is not None else ""
-            rows.append(f"| {STATUS_ICON[check['status']]} {check['status']} | `{_md_escape(check['id'])}` | "
-                        f"{value} | {_md_escape(threshold)} | {_md_escape(check.get('message', ''))} |")
+            value = fmt(check["value"]) if isinstance(check.get("value"), (int, float)) else ""
+            rows.append(f"| {STATUS_ICON[check['status']]} {check['status']} | {markdown_cell(check['id'], 200)} | "
+                        f"{value} | {markdown_cell(threshold, 120)} | {markdown_cell(check.get('message', ''), 500)} |")
     rank = {"💥": 0, "❌": 1, "⚠️": 2}
     rows.sort(key=lambda r: rank.get(r.split(" ", 2)[1], 3))
     table_head = ["", "### Failing and warning checks", "", "| status | check | value | threshold | message |",
                   "|---|---|---|---|---|"]
-    footer = ["", "Full reports: " + ", ".join(f"[{d['report']}]({links_base}{d['files']['html']})"
-                                               for d in documents if d.get("files", {}).get("html"))
-              + f" · [index]({links_base}index.html)"]
+    links = [f"[{d['report']}]({links_base}{linked_files(d)['html']})" for d in documents if linked_files(d).get("html")]
+    footer = ["", "Full reports: " + ", ".join(links) + f" · [index]({links_base}index.html)"]
     text = "\n".join(head)
     if not rows:
         return text + "\n\nNo failing or warning checks.\n" + "\n".join(footer) + "\n"
@@ -227,7 +275,7 @@ def index_html(documents: list[dict[str, Any]]) -> str:
         reports.append({
             "name": doc["report"], "title": REPORT_TITLES.get(doc["report"], doc["report"]),
             "status": doc["status"], "counts": _counts(checks), "total": len(checks),
-            "error": doc.get("error"), "files": doc.get("files", {}), "duration_s": doc.get("duration_s"),
+            "error": doc.get("error"), "files": linked_files(doc), "duration_s": doc.get("duration_s"),
             "checks": [{"id": c["id"], "status": c["status"], "message": c.get("message", ""),
                         "value": fmt(c["value"]) if c.get("value") is not None else "",
                         "ci": f"{fmt(c['ci'][0])} to {fmt(c['ci'][1])}" if c.get("ci") else "",

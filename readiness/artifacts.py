@@ -32,6 +32,10 @@ from readiness.exceptions import InputError, UntrustedArtifactError
 
 FORMATS = {".skops": "skops", ".joblib": "joblib", ".pkl": "pickle", ".pickle": "pickle", ".onnx": "onnx"}
 PICKLE_FORMATS = {"joblib", "pickle", "cloudpickle"}
+#: Probabilities may stray this far outside [0, 1], and their row sums this far from 1,
+#: through float32 arithmetic (ONNX, LightGBM) before a model counts as misbehaving.
+PROBABILITY_TOLERANCE = 1e-6
+ROW_SUM_TOLERANCE = 1e-3
 _LOADER_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 DEFAULT_MAX_LOAD_BYTES = 4 * 1024**3
 #: An MLmodel or skops schema larger than this is not metadata.
@@ -108,6 +112,7 @@ class ArtifactInfo:
     loaded: dict | None = None  # what the allow-listing loader admitted (safe_pickle.LoadRecord)
     inner_path: str | None = None  # the file inside an MLflow model folder
     warnings: list[str] = field(default_factory=list)  # e.g. scikit-learn's InconsistentVersionWarning
+    sandbox: list[str] | None = None  # the confinement layers of the worker the model runs in
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -174,6 +179,10 @@ def check_artifact(path: str | Path, key: str = "model", trust: TrustPolicy | Ma
     size = path.stat().st_size
     if size == 0:
         raise InputError(f"{path}: file is empty; re-save the {key} model")
+    if size > policy.max_load_bytes and not policy.sha256:
+        raise UntrustedArtifactError(
+            f"{path}: the file is {size:,} bytes, beyond the limit of {policy.max_load_bytes:,} (trust.max_load_bytes); "
+            "raise the limit for a model this large, or trust the file by its sha256")
     with open(path, "rb") as handle:
         digest = sha256_of(handle)
     if fmt == "onnx":
@@ -200,41 +209,22 @@ def check_artifact(path: str | Path, key: str = "model", trust: TrustPolicy | Ma
 
 
 def vet_in_child(path: str | Path, key: str, trust: TrustPolicy | Mapping[str, Any] | None, timeout_s: float) -> None:
-    """Load a pickle artifact in a child process with the kernel's loader; raise its one-line refusal.
+    """Load an artifact in a sandboxed worker, exactly as a report will, and stop it; raise its one-line refusal.
 
-    Called by the driver before any report runs, for pickle artifacts the user has not
-    trusted by hash: the check is the loader itself, run where a payload could do no
-    harm to the driver, and bounded by ``timeout_s``.
+    Called by the driver before any report runs, so that a refused, unloadable or
+    crashing artifact ends the run at once. The check is the loader itself.
 
     Raises
     ------
     UntrustedArtifactError or InputError
-        What :func:`load_model` raised in the child.
+        What loading raised in the worker, or that the worker crashed or hung.
     """
-    import json
-    import subprocess
-    import sys
-    import tempfile
+    from readiness.model_worker import SandboxedModel, SandboxViolation, WorkerFailed
 
-    policy = _policy(trust)
-    with tempfile.TemporaryDirectory(prefix="readiness-vet-") as work:
-        request, output = Path(work) / "request.json", Path(work) / "outcome.json"
-        request.write_text(json.dumps({"path": str(path), "key": key, "trust": policy.to_mapping(),
-                                       "output": str(output)}), encoding="utf-8")
-        try:
-            subprocess.run([sys.executable, "-m", "readiness._vet_artifact", str(request)], timeout=timeout_s,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        except subprocess.TimeoutExpired:
-            raise UntrustedArtifactError(f"{path}: loading the {key} artifact did not finish within {timeout_s:g} s "
-                                         "(--timeout); refusing it") from None
-        if not output.is_file():
-            raise UntrustedArtifactError(f"{path}: loading the {key} artifact ended its process without an answer "
-                                         "(out of memory, or a crash in compiled code); refusing it")
-        outcome = json.loads(output.read_text(encoding="utf-8"))
-    if not outcome["ok"]:
-        error = UntrustedArtifactError if "refusing to load" in outcome["message"] else InputError
-        raise error(outcome["message"] if outcome["usage_error"]
-                    else f"{path}: could not load the {key} model ({outcome['message']})")
+    try:
+        SandboxedModel.start(str(path), key, trust, deadline_s=timeout_s).close()
+    except (WorkerFailed, SandboxViolation) as exc:
+        raise UntrustedArtifactError(f"{path}: refusing to load the {key} artifact: {exc}") from None
 
 
 def _mlflow_model_file(folder: Path, key: str) -> tuple[Path, str]:
@@ -323,8 +313,9 @@ def load_model(
     path: str | Path,
     key: str = "model",
     trust: TrustPolicy | Mapping[str, Any] | None = None,
+    sandbox: bool = True,
 ) -> tuple[Any, ArtifactInfo]:
-    """Load an artifact; pickles not trusted by hash go through the allow-listing loader.
+    """Load an artifact; one the user has not trusted by hash runs in a confined worker.
 
     Parameters
     ----------
@@ -334,11 +325,15 @@ def load_model(
         Config key it came from, for messages.
     trust : TrustPolicy or mapping
         What the user trusts (``trust:`` in readiness.yaml).
+    sandbox : bool
+        Load an untrusted artifact in a confined worker process and return a
+        :class:`~readiness.model_worker.SandboxedModel` proxy (the default). The
+        worker itself loads with ``sandbox=False``.
 
     Returns
     -------
     estimator : object
-        The fitted model.
+        The fitted model, or its sandboxed proxy.
     info : ArtifactInfo
         Format, hash, size, what allowed the load (and, for pickles, every global
         the allow-list admitted), how long it took, and any version warnings
@@ -357,6 +352,15 @@ def load_model(
 
     policy = _policy(trust)
     info = check_artifact(path, key, policy)
+    if sandbox and info.format != "loader" and info.trusted_by != "trust.sha256":
+        from readiness.model_worker import SandboxedModel
+
+        started = time.perf_counter()
+        model = SandboxedModel.start(str(path), key, policy)
+        info.load_seconds = time.perf_counter() - started
+        info.loaded, info.warnings, info.sandbox = model.load_record, list(model.load_warnings), list(model.sandbox)
+        info.sha256, info.trusted_by = model.description.get("sha256", info.sha256), model.description.get("trusted_by", info.trusted_by)
+        return model, info
     target = info.inner_path or info.path
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -432,6 +436,47 @@ def _call_loader(spec: str, key: str):
     return loader()
 
 
+_STACK_ROOTS = {"sklearn", "numpy", "scipy", "pandas", "builtins", "joblib", "collections", "functools",
+                "lightgbm", "xgboost", "catboost"}
+
+
+def hidden_dependencies(estimator: Any) -> list[str]:
+    """Modules beyond the scientific stack whose code a fitted model uses (walked through its parameters).
+
+    A model running in the sandboxed worker reports the list the worker computed.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> hidden_dependencies(LinearRegression())
+    []
+    """
+    reported = getattr(estimator, "hidden_modules", None) if type(estimator).__name__ == "SandboxedModel" else None
+    if reported is not None:
+        return list(reported)
+    modules: set[str] = set()
+    visited: set[int] = set()
+    pending = [estimator]
+    while pending:
+        obj = pending.pop()
+        if id(obj) in visited or obj is None or isinstance(obj, (str, bytes, int, float, bool, np.ndarray)):
+            continue
+        visited.add(id(obj))
+        module = getattr(obj, "__module__", None) if callable(obj) and not hasattr(obj, "get_params") else type(obj).__module__
+        if isinstance(module, str):
+            modules.add(module)
+        if hasattr(obj, "get_params"):
+            try:
+                pending.extend(obj.get_params(deep=False).values())
+            except Exception:
+                pass
+        elif isinstance(obj, (list, tuple)):
+            pending.extend(obj)
+        elif isinstance(obj, dict):
+            pending.extend(obj.values())
+    return sorted(m for m in modules if m.split(".")[0] not in _STACK_ROOTS)
+
+
 class ModelAdapter:
     """The uniform face of a fitted model that the checks use."""
 
@@ -461,14 +506,70 @@ class ModelAdapter:
     def has_decision_function(self) -> bool:
         return hasattr(self.estimator, "decision_function")
 
+    # Outputs are checked where they are obtained: a model returning NaN or a
+    # "probability" of 1.7 must stop the report with one line saying so (exit 2),
+    # like a model that raises, instead of failing somewhere downstream.
+
     def predict(self, X):
-        return np.asarray(self.estimator.predict(X))
+        pred = np.asarray(self.estimator.predict(X))
+        if pred.dtype.kind in "fc":
+            self._check_finite(pred, "predict", len(X))
+        return pred
 
     def predict_proba(self, X):
-        return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
+        proba = np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
+        self._check_finite(proba, "predict_proba", len(X))
+        rows = len(X)
+        if proba.ndim != 2 or proba.shape[0] != rows:
+            raise InputError(f"the {self.name} model's predict_proba returned an array of shape {proba.shape} "
+                             f"for {rows} rows; expected ({rows}, number of classes)")
+        outside = (proba < -PROBABILITY_TOLERANCE) | (proba > 1 + PROBABILITY_TOLERANCE)
+        if outside.any():
+            self._refuse("predict_proba", proba, outside.any(axis=1),
+                         f"values outside [0, 1] (from {proba.min():.4g} to {proba.max():.4g})")
+        off = np.abs(proba.sum(axis=1) - 1) > ROW_SUM_TOLERANCE
+        if off.any():
+            self._refuse("predict_proba", proba, off, "rows that do not sum to 1")
+        return proba
 
     def decision_function(self, X):
-        return np.asarray(self.estimator.decision_function(X), dtype=np.float64)
+        scores = np.asarray(self.estimator.decision_function(X), dtype=np.float64)
+        self._check_finite(scores, "decision_function", len(X))
+        return scores
+
+    def single_call_seconds(self, X, rows: np.ndarray) -> np.ndarray:
+        """Seconds each one-row call on ``X.iloc[[row]]`` takes, timed where the model runs.
+
+        A model in the sandboxed worker is timed inside the worker, so the figures are
+        the model's own, without the cost of sending each row to it.
+        """
+        import time
+
+        method = "predict_proba" if self.has_proba else "predict"
+        if hasattr(self.estimator, "time_calls"):
+            return np.asarray(self.estimator.time_calls(method, X, np.asarray(rows)), dtype=float)
+        call = getattr(self.estimator, method)
+        timings = np.empty(len(rows))
+        for k, row in enumerate(rows):  # timing single calls is the point of this loop
+            start = time.perf_counter()
+            call(X.iloc[[int(row)]])
+            timings[k] = time.perf_counter() - start
+        return timings
+
+    def _check_finite(self, values: np.ndarray, method: str, rows: int) -> None:
+        if values.size and not np.isfinite(values).all():
+            bad = ~np.isfinite(values)
+            per_row = bad.reshape(len(values), -1).any(axis=1) if values.ndim and len(values) == rows else bad.ravel()
+            kinds = " or ".join(k for k, found in (("NaN", np.isnan(values).any()), ("infinite values", np.isinf(values).any())) if found)
+            self._refuse(method, values, per_row, kinds)
+
+    def _refuse(self, method: str, values: np.ndarray, bad_rows: np.ndarray, what: str) -> None:
+        first = int(np.flatnonzero(bad_rows)[0])
+        shown = np.array2string(np.asarray(values[first]), precision=4, threshold=6, separator=", ")
+        raise InputError(f"the {self.name} model's {method} returned {what} for {int(bad_rows.sum())} of "
+                         f"{len(bad_rows)} rows (first: row {first}: {shown}); it must return finite "
+                         + ("probabilities in [0, 1] that sum to 1 per row" if method == "predict_proba" else "numbers")
+                         + "; fix or re-train the model")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -28,7 +28,7 @@ from readiness.safe_yaml import load_yaml, read_yaml_file
 from readiness.results import SCHEMA, Check, RecordsChecks, now_iso, report_document, write_json
 
 REPORT = "workflow_risk_checklist"
-Answer = Literal["automated", "manual", "no", "n/a"]
+Answer = Literal["automated", "manual", "no", "n/a", "unanswered"]
 
 
 class _Strict(BaseModel):
@@ -61,7 +61,10 @@ class RubricAnswer(_Strict):
     @field_validator("answer", mode="before")
     @classmethod
     def _yaml_no(cls, value):
-        # YAML 1.1 reads an unquoted `no` as false; that is what the user wrote.
+        # YAML 1.1 reads an unquoted `no` as false; that is what the user wrote. An empty answer is
+        # not a "no": nobody answered yet.
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return "unanswered"
         return "no" if value is False else value
 
     @model_validator(mode="after")
@@ -202,6 +205,8 @@ def load_results(folder: Path | None) -> list[dict[str, Any]]:
         return []
     docs = []
     for path in sorted(Path(folder).glob("*.json")):
+        if path.is_symlink():  # evidence is what readiness wrote, never what a link points at
+            continue
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -295,7 +300,7 @@ class WorkflowChecklist(RecordsChecks):
         automated_ci = bool(self.ci_files)
         for item in ITEMS.values():
             given = self.checklist.rubric.get(item.id)
-            self_reported = given.answer if given else "no"
+            self_reported = given.answer if given else "unanswered"
             evidence = self._evidence_for(item.id)
             if item.id == "infra.1" and self.pins and evidence:
                 evidence += f"; dependencies pinned ({', '.join(self.pins)})"
@@ -332,19 +337,32 @@ class WorkflowChecklist(RecordsChecks):
         score = self.score
         weakest = min(sections, key=sections.get)
         checks = []
+        unanswered = [r["id"] for r in self.items if r["answer"] == "unanswered"]
         ok = score >= self.min_score
-        checks.append(Check("checklist.score", "ML Test Score (minimum over the four sections)", "pass" if ok else "fail",
+        # the best score the unanswered items could still reach: below the gate even then, it fails
+        best = final_score({r["id"]: ("automated" if r["answer"] == "unanswered" else r["answer"]) for r in self.items})
+        status = "pass" if ok else ("warn" if best >= self.min_score else "fail")
+        pending = (f"; {len(unanswered)} item(s) are unanswered and count 0 until answered, so the gate is not judged yet"
+                   if status == "warn" else "")
+        checks.append(Check("checklist.score", "ML Test Score (minimum over the four sections)", status,
                             f"final score {score:g} ({band(score)}); the weakest section, {SECTIONS[weakest]}, "
-                            f"scores {sections[weakest]:g} of 7; the gate needs at least {self.min_score:g}",
+                            f"scores {sections[weakest]:g} of 7; the gate needs at least {self.min_score:g}{pending}",
                             severity="critical", value=score, threshold={"min": self.min_score},
-                            details={"sections": sections}))
+                            details={"sections": sections, "unanswered": unanswered}))
+        if unanswered:
+            shown = ", ".join(unanswered[:10]) + (f" and {len(unanswered) - 10} more" if len(unanswered) > 10 else "")
+            checks.append(Check("checklist.unanswered", "Unanswered ML Test Score items", "warn",
+                                f"{len(unanswered)} of {len(self.items)} items have no answer yet ({shown}): answer each in "
+                                "checklist.yaml (automated, manual, no, or n/a with a reason); they score 0 until then",
+                                severity="major", value=len(unanswered), details={"items": unanswered}))
         for section, value in sections.items():
             checks.append(Check(f"checklist.section.{section}", SECTIONS[section], "pass",
                                 f"{SECTIONS[section]}: {value:g} of 7", severity="info", value=value))
         for item_id in self.checklist.gate.must_not_be_no:
             row = next(r for r in self.items if r["id"] == item_id)
             bad = row["answer"] == "no"
-            checks.append(Check(f"checklist.item.{item_id}", f"{item_id} {row['title']}", "fail" if bad else "pass",
+            gate_status = "fail" if bad else ("warn" if row["answer"] == "unanswered" else "pass")
+            checks.append(Check(f"checklist.item.{item_id}", f"{item_id} {row['title']}", gate_status,
                                 f"{item_id} ({row['title']}) is {row['answer']} ({row['source']}); the gate requires it not to be 'no'",
                                 severity="critical"))
         for row in self.items:
@@ -450,8 +468,15 @@ class WorkflowChecklist(RecordsChecks):
             for pattern in fear.detected_by:
                 matched = {i: s for i, s in statuses.items() if fnmatch.fnmatchcase(i, pattern)}
                 if matched:
-                    worst = max(matched.values(), key=["skip", "pass", "warn", "fail", "error"].index)
-                    detectors.append(f"{pattern}: {worst} ({len(matched)} check{'s' if len(matched) > 1 else ''})")
+                    order = ["error", "fail", "warn", "pass", "skip"]
+                    counted = {st: sum(v == st for v in matched.values()) for st in order}
+                    worst = next(st for st in order if counted[st])
+                    if len(matched) == 1:
+                        summary = f"{worst} (1 check)"
+                    else:
+                        parts = ", ".join(f"{counted[st]} {st}" for st in order if counted[st])
+                        summary = f"{worst} ({parts} of {len(matched)} checks)"
+                    detectors.append(f"{pattern}: {summary}")
             detected = bool(detectors)
             status = "pass" if detected else ("warn" if priority != "L" else "pass")
             message = (f"severity {fear.severity}, likelihood {fear.likelihood}, priority {priority}: "

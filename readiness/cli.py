@@ -6,20 +6,31 @@ Exit codes: 0 ready (pass or warn), 1 not ready (a check failed or errored),
 
 from __future__ import annotations
 
+import io
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
 
 from readiness import __version__
 from readiness.config import REPORTS, load_config, starter_config_text
-from readiness.exceptions import UsageError
+from readiness.escape import terminal_text
+from readiness.exceptions import Terminated, UsageError
 
 EXIT_USAGE = 2
 
 
+def _echo(line: str) -> None:
+    """Every line readiness prints goes through here or :func:`_echo_err`: column names,
+    messages and paths come from data, and raw control sequences could rewrite the
+    terminal or CI log (erase lines, print a fake verdict)."""
+    click.echo(terminal_text(line))
+
+
 def _echo_err(line: str) -> None:
-    click.echo(line, err=True)
+    click.echo(terminal_text(line), err=True)
 
 
 def _abs(path: str | None) -> str | None:
@@ -48,16 +59,16 @@ def init(path: str, force: bool, ci: str | None) -> None:
     if target.exists() and not force:
         if ci is None:
             raise UsageError(f"{target}: already exists; pass --force to overwrite it or --path to write elsewhere")
-        click.echo(f"Kept the existing {target}.")
+        _echo(f"Kept the existing {target}.")
     else:
         target.write_text(starter_config_text(), encoding="utf-8")
-        click.echo(f"Wrote {target}: edit model, golden and target, then run `readiness run --config {target}`.")
+        _echo(f"Wrote {target}: edit model, golden and target, then run `readiness run --config {target}`.")
     checklist = target.parent / "checklist.yaml"
     if not checklist.exists() or force:
         from readiness.resources import templates_dir
 
         checklist.write_text((templates_dir() / "checklist.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-        click.echo(f"Wrote {checklist}: your workflow, ML Test Score answers and fears.")
+        _echo(f"Wrote {checklist}: your workflow, ML Test Score answers and fears.")
     if ci is not None:
         _write_ci(ci, force)
 
@@ -79,7 +90,7 @@ def _write_ci(ci: str, force: bool) -> None:
         raise UsageError(f"{target}: already exists; pass --force to overwrite it")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
-    click.echo(f"Wrote {target}{hint}.")
+    _echo(f"Wrote {target}{hint}.")
 
 
 @cli.command()
@@ -128,14 +139,14 @@ def _print_result(result) -> None:
 def _print_verdict(out_dir: Path, documents: list[dict], status: str) -> None:
     for doc in documents:
         html_file = doc.get("files", {}).get("html", "")
-        click.echo(f"{doc['report']}: {doc['status'].upper()}  {out_dir / html_file}")
+        _echo(f"{doc['report']}: {doc['status'].upper()}  {out_dir / html_file}")
         failing = [c for c in doc.get("checks", []) if c["status"] in ("fail", "error")]
         for check in failing[:10]:
-            click.echo(f"  ✗ {check['id']}: {check['message']}")
+            _echo(f"  ✗ {check['id']}: {check['message']}")
         if len(failing) > 10:
-            click.echo(f"  … and {len(failing) - 10} more failing checks")
+            _echo(f"  … and {len(failing) - 10} more failing checks")
     verdict = "ready" if status in ("pass", "warn") else "not ready"
-    click.echo(f"Verdict: {status.upper()} ({verdict}); overview in {out_dir / 'index.html'}")
+    _echo(f"Verdict: {status.upper()} ({verdict}); overview in {out_dir / 'index.html'}")
 
 
 @cli.command()
@@ -150,7 +161,7 @@ def summary(folder: str, warn_exit_code: int | None) -> None:
     out_dir = Path(folder)
     documents = load_results(out_dir)
     result = write_run_outputs(out_dir, documents)
-    click.echo(f"Rebuilt {', '.join(RUN_FILES)} in {out_dir} from {len(documents)} report(s).", err=True)
+    _echo_err(f"Rebuilt {', '.join(RUN_FILES)} in {out_dir} from {len(documents)} report(s).")
     _print_verdict(out_dir, documents, result["status"])
     sys.exit(exit_code_for(result["status"], warn_exit_code))
 
@@ -171,17 +182,17 @@ def demo(out: str, timeout: float | None) -> None:
     folder = Path(out).resolve()
     if folder.exists() and any(folder.iterdir()) and not (folder / "inputs" / "readiness.yaml").is_file():
         raise UsageError(f"{folder}: exists and is not a readiness demo folder; choose another --out")
-    click.echo(f"Building the demo scenario in {folder / 'inputs'} …", err=True)
+    _echo_err(f"Building the demo scenario in {folder / 'inputs'} …")
     config_file = build_scenario(folder / "inputs")
     config = load_config(config_file, {"output": str(folder / "report")})
     result = run_reports(config, timeout_s=timeout, echo=_echo_err, progress=sys.stderr.isatty())
     _print_result(result)
     errored = [o.report for o in result.outcomes if o.status == "error"]
     if errored:
-        click.echo(f"Demo reports with errors: {', '.join(errored)}", err=True)
+        _echo_err(f"Demo reports with errors: {', '.join(errored)}")
         sys.exit(1)
-    click.echo("The demo's FAIL is the story: the candidate improves overall but regresses on region=north, "
-               "whose rows its new training extract silently dropped.")
+    _echo("The demo's FAIL is the story: the candidate improves overall but regresses on region=north, "
+          "whose rows its new training extract silently dropped.")
 
 
 _ENGINE = click.option("--engine", type=click.Choice(["pandas", "spark"]), default=None,
@@ -273,20 +284,35 @@ def profile(reference: str, output: str, bins: int, max_categories: int, engine:
     kinds = {}
     for p in profiles.values():
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
-    click.echo(f"Wrote {output}: {rows:,} rows, {len(profiles)} columns "
-               f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}) {how}in {time.perf_counter() - started:.1f} s")
+    _echo(f"Wrote {output}: {rows:,} rows, {len(profiles)} columns "
+          f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}) {how}in {time.perf_counter() - started:.1f} s")
+
+
+def _stop_on_signal(signum: int, frame) -> None:
+    """SIGINT and SIGTERM unwind the run through its cleanup (child processes, temp folders)."""
+    for number in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut the cleanup short
+        signal.signal(number, signal.SIG_IGN)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated(signum)
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {number: signal.signal(number, _stop_on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         cli.main(args=argv, prog_name="readiness", standalone_mode=False)
-    except click.exceptions.Abort:
-        _echo_err("readiness: aborted")
-        sys.exit(130)
+    except click.exceptions.Abort:  # click's form of KeyboardInterrupt
+        _echo_err("readiness: interrupted")
+        sys.exit(128 + signal.SIGINT)
     except click.exceptions.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()
+        exc.show(file=shown)
+        for line in shown.getvalue().splitlines():
+            _echo_err(line)
         sys.exit(exc.exit_code)
     except UsageError as exc:
         if debug:
@@ -295,12 +321,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
         _echo_err("readiness: interrupted")
-        sys.exit(130)
+        sys.exit(128 + signal.SIGINT)
+    except Terminated as exc:
+        _echo_err("readiness: terminated")
+        sys.exit(128 + exc.signum)
     except Exception as exc:
         if debug:
             raise
         _echo_err(f"readiness: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         sys.exit(1)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

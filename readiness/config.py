@@ -42,6 +42,7 @@ class MetricThreshold(_Strict):
     max_regression: float | None = Field(None, ge=0)
     max_relative_regression: float | None = Field(None, ge=0)
     max_improvement: float | None = Field(None, ge=0)
+    max_relative_improvement: float | None = Field(None, ge=0)
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -84,7 +85,7 @@ class RobustnessConfig(_Strict):
     perturbations: list[str] = list(DEFAULT_PERTURBATIONS)
     noise_iqr: float = Field(0.1, gt=0)
     tolerance: float = Field(0.05, ge=0)
-    max_changed_share: float = Field(0.05, ge=0, le=1)
+    max_changed_share: float | None = Field(None, ge=0, le=1)  # None: changes are shown, not warned
     expected: list[str] = []
     optional_columns: list[str] = []
     invariant: list[str] = []
@@ -110,10 +111,15 @@ class ArtifactChecksConfig(_Strict):
 
 
 #: Thresholds used when readiness.yaml sets no ``golden_benchmark.metrics``.
+#: A release that halves the production model's error (log loss, RMSE) is too good to be true
+#: far more often than it is real: the usual cause is a feature computed from the label.
 DEFAULT_METRIC_THRESHOLDS: dict[str, dict[str, dict[str, float]]] = {
-    "binary": {"roc_auc": {"max_regression": 0.01}, "average_precision": {"max_regression": 0.02}},
-    "multiclass": {"accuracy": {"max_regression": 0.01}, "log_loss": {"max_relative_regression": 0.05}},
-    "regression": {"rmse": {"max_relative_regression": 0.05}, "r2": {"max_regression": 0.02}},
+    "binary": {"roc_auc": {"max_regression": 0.01}, "average_precision": {"max_regression": 0.02},
+               "log_loss": {"max_relative_improvement": 0.5}},
+    "multiclass": {"accuracy": {"max_regression": 0.01},
+                   "log_loss": {"max_relative_regression": 0.05, "max_relative_improvement": 0.5}},
+    "regression": {"rmse": {"max_relative_regression": 0.05, "max_relative_improvement": 0.5},
+                   "r2": {"max_regression": 0.02}},
 }
 
 
@@ -130,6 +136,7 @@ class GoldenBenchmarkConfig(_Strict):
     latency: LatencyConfig = LatencyConfig()
     robustness: RobustnessConfig = RobustnessConfig()
     artifact: ArtifactChecksConfig = ArtifactChecksConfig()
+    leakage_threshold: float | None = Field(0.95, gt=0, le=1)
     timeout_s: float = Field(900, gt=0)
 
     @field_validator("metrics")
@@ -168,11 +175,13 @@ class SparkConfig(_Strict):
 class DriftConfig(_Strict):
 
     methods: dict[str, str] = {}  # kind -> method deciding that kind
-    thresholds: Literal["default", "learned"] | dict[str, float] = "default"
+    thresholds: Literal["auto", "default", "learned"] | dict[str, float] = "auto"
+    fail_thresholds: dict[str, float] = {}  # method -> score at which one column's drift fails
     drift_share: float = Field(0.5, gt=0, le=1)
     missing_change: float = Field(0.05, ge=0, le=1)
     unseen_share: float = Field(0.01, ge=0, le=1)
     out_of_range_share: float = Field(0.01, ge=0, le=1)
+    fail_share: float = Field(0.25, gt=0, le=1)
     mean_prediction_ratio: tuple[float, float] = (0.8, 1.25)
     multivariate: bool = True
     multivariate_rows: int = Field(10_000, ge=100)
@@ -182,12 +191,32 @@ class DriftConfig(_Strict):
     max_categories: int = Field(50, ge=2, le=10_000)
     top_plots: int = Field(12, ge=0, le=100)
     batch_rows: int = Field(250_000, ge=1000)
-    learned_samples: int = Field(30, ge=10, le=1000)
+    learned_samples: int = Field(100, ge=10, le=1000)
     seed: int = 0
     # pandas reads local files on this machine; spark profiles files, folders, globs and URLs
     # (s3a://, hdfs://) where they live (readiness.spark_engine)
     engine: Literal["pandas", "spark"] = "pandas"
     spark: SparkConfig = SparkConfig()
+
+    @model_validator(mode="after")
+    def _warn_below_fail(self):
+        for key in ("missing_change", "unseen_share", "out_of_range_share"):
+            if getattr(self, key) >= self.fail_share:
+                raise ValueError(f"{key} ({getattr(self, key)}) must be below fail_share ({self.fail_share}): "
+                                 "it is the level that warns, fail_share the one that fails")
+        return self
+
+    @field_validator("fail_thresholds")
+    @classmethod
+    def _fail_methods(cls, value):
+        from readiness.drift_scores import METHODS
+
+        for method, level in value.items():
+            if method not in METHODS:
+                raise ValueError(f"unknown drift method {method!r}{_suggest(method, METHODS)}; known: {', '.join(METHODS)}")
+            if not level > 0:
+                raise ValueError(f"{method}: must be above 0")
+        return value
 
     @field_validator("methods")
     @classmethod

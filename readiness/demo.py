@@ -95,7 +95,10 @@ def build_scenario(folder: str | Path, seed: int = 7, golden_rows: int = 6000) -
     train.drop(columns=["customer_id"]).sample(20_000, random_state=seed).to_parquet(folder / "reference.parquet", index=False)
     current = make_customers(8000, seed + 2).drop(columns=["customer_id"])
     rng = np.random.default_rng(seed + 3)
-    current["tenure_months"] = (current["tenure_months"] * 0.6).round()
+    # a campaign brought new customers: 45% of this month's have joined within the last year
+    # (a mixture, as real populations drift; scaling every tenure alike would read as other units)
+    joined = rng.random(len(current)) < 0.45
+    current.loc[joined, "tenure_months"] = rng.integers(0, 12, int(joined.sum())).astype(float)
     current.loc[rng.random(len(current)) < 0.15, "usage_hours"] = np.nan
     current.loc[rng.random(len(current)) < 0.2, "channel"] = "app"
     current.to_parquet(folder / "current.parquet", index=False)

@@ -28,14 +28,47 @@ import pandas as pd
 from readiness.config import DriftConfig
 from readiness.data import parquet_text_columns, read_table, sha256_file, table_format
 from readiness.display import Section, frame_html
-from readiness.drift_scores import DEFAULT_METHOD, METHODS, column_scores, quality_shifts
+from readiness.drift_scores import DEFAULT_METHOD, METHODS, column_scores, null_scores, quality_shifts
 from readiness.exceptions import ConfigError, InputError
 from readiness.gates import fmt
-from readiness.profile import (ColumnProfile, family_of, fit_reference, load_profile, merge_profiles, profile_frame)
+from readiness.profile import (ColumnProfile, family_of, fit_reference, load_profile, merge_profiles, profile_frame,
+                               reference_bins)
 from readiness.results import Check, RecordsChecks, now_iso, report_document, write_json
 
 REPORT = "drift_report"
 PREDICTION = "__prediction__"
+_Z99 = 2.3263  # one-sided 99% normal quantile
+#: Expected false column flags per report when nothing drifted (learned and auto thresholds).
+FALSE_FLAGS_PER_REPORT = 0.05
+_Z999 = 3.0902  # one-sided 99.9% normal quantile
+
+
+def _binomial_variance(share: float, n: int) -> float:
+    return share * (1 - share) / n if n and np.isfinite(share) else 0.0
+
+
+def _share_status(count: int, n: int, expected: float, warn_share: float, fail_share: float) -> tuple[str, float]:
+    """warn / fail when the 99% lower confidence bound of a share (Wilson) exceeds the level plus
+    what chance explains; returns the status and that lower bound."""
+    if n <= 0:
+        return "pass", 0.0
+    p = count / n
+    centre = (p + _Z99**2 / (2 * n)) / (1 + _Z99**2 / n)
+    half = _Z99 * np.sqrt(p * (1 - p) / n + _Z99**2 / (4 * n * n)) / (1 + _Z99**2 / n)
+    low = max(centre - half, 0.0)
+    if low >= fail_share + expected:
+        return "fail", low
+    if low > warn_share + expected:
+        return "warn", low
+    return "pass", low
+
+
+def _time_span(low: float | None, high: float | None) -> str:
+    if low is None or high is None or not (np.isfinite(low) and np.isfinite(high)):
+        return "—"
+    start, end = pd.Timestamp(int(low)), pd.Timestamp(int(high))
+    days = (end - start).total_seconds() / 86400
+    return f"{start.isoformat(sep=' ')} to {end.isoformat(sep=' ')} ({days:,.1f} days)"
 
 
 def iter_batches(path: Path, key: str, batch_rows: int, text_as_categories: bool = False) -> Iterator[pd.DataFrame]:
@@ -141,8 +174,9 @@ class DriftReport(RecordsChecks):
             self.reference = fit_reference(self.reference_frame, self.settings.bins, self.settings.max_categories,
                                            self.settings.kinds)
         self.current, self.current_columns, self.current_families, self.sample = self._profile_current()
+        # time columns are not scored: time always moves on (their span is reported instead)
         self.scores = {name: column_scores(ref, self.current[name]) for name, ref in self.reference.items()
-                       if ref.kind != "skipped" and name in self.current_columns}
+                       if ref.kind not in ("skipped", "datetime") and name in self.current_columns}
         self.thresholds = self._thresholds()
 
     # ---------------------------------------------------------------- reading
@@ -195,60 +229,118 @@ class DriftReport(RecordsChecks):
         return self.settings.methods.get(kind, DEFAULT_METHOD[kind])
 
     def _thresholds(self) -> dict[str, float]:
-        """Per column: the deciding method's threshold (fixed, or learned from the reference)."""
+        """Per column: the deciding method's threshold.
+
+        ``auto`` (the default): the method's documented threshold, raised to the sampling
+        noise of the score at the current data's size where that is larger (small sets);
+        ``learned``: the noise level alone; ``default``: the documented threshold alone.
+        """
         out = {}
         mode = self.settings.thresholds
-        learned = {}
-        if mode == "learned":
-            if self.reference_frame is None:
-                raise ConfigError("drift.thresholds: learned thresholds need the reference data, not a profile")
-            learned = self._learn_thresholds()
+        self.noise_levels: dict[str, float] = {}
+        if mode == "learned" and self.reference_frame is None:
+            raise ConfigError("drift.thresholds: learned thresholds need the reference data, not a profile")
+        if mode in ("learned", "auto") and self.reference_frame is not None:
+            self.noise_levels = self._learn_thresholds()
         for name, ref in self.reference.items():
-            if ref.kind == "skipped":
+            if ref.kind in ("skipped", "datetime"):
                 continue
             method = self.method_for(ref.kind)
+            noise = self.noise_levels.get(name, float("nan"))
             if isinstance(mode, dict) and method in mode:
                 out[name] = float(mode[method])
-            elif name in learned:
-                out[name] = learned[name]
+            elif mode == "learned" and np.isfinite(noise):
+                out[name] = noise
+            elif mode == "auto" and np.isfinite(noise):
+                out[name] = max(noise, METHODS[method].threshold)
             else:
                 out[name] = METHODS[method].threshold
         return out
 
+    #: Reference rows drawn per null sample; scores at larger current sizes are scaled from it.
+    LEARN_ROWS = 5_000
+
     def _learn_thresholds(self) -> dict[str, float]:
-        """The null spread of each score at the current data's size: reference subsamples
-        scored against the reference; threshold = their 99th percentile (so about 1% of
-        columns false-alarm when nothing drifted)."""
+        """The level each score stays below when nothing drifted, at the current data's size.
+
+        Reference subsamples of the current size (at most half the reference, at most
+        ``LEARN_ROWS`` rows) are scored against the reference. A subsample is part of the
+        reference, so its distance is smaller than an independent sample's: the noise of a
+        distance scales with sqrt(1/m − 1/n) there but sqrt(1/m + 1/n) for new data, and the
+        learned levels are scaled up by that ratio (its square for divergences such as PSI),
+        and down by sqrt(rows drawn / current rows) when the current data is larger than the draw.
+        """
         frame = self.reference_frame
-        size = min(self.current[next(iter(self.current))].n or len(frame), len(frame) // 2)
+        n = len(frame)
+        current_rows = max((c.n for c in self.current.values()), default=0) or n  # a column absent now counts 0 rows
+        size = max(2, min(current_rows, n // 2, self.LEARN_ROWS))
+        overlap = np.sqrt((1 / size + 1 / n) / max(1 / size - 1 / n, 1e-12))
+        larger = np.sqrt(size / current_rows) if current_rows > size else 1.0
         rng = np.random.default_rng(self.settings.seed)
+        scored = {name: ref for name, ref in self.reference.items() if ref.kind not in ("skipped", "datetime")}
+        # draws come from a random pool of at most ten draws' worth of rows (a subsample of a random
+        # subset of the reference is a random subsample of the reference): a 10M-row reference is
+        # binned once on 50,000 rows, not in full (the noise of larger sets is scaled from 5,000-row draws)
+        pool = np.sort(rng.choice(n, 10 * size, replace=False)) if n > 10 * size else None
+        # each pooled row's bin (or category) once; a subsample's counts are then one bincount
+        bins = {name: reference_bins(frame[name] if pool is None else frame[name].iloc[pool], ref)
+                for name, ref in scored.items()}
+        available = n if pool is None else len(pool)
+        draws = [np.sort(rng.choice(available, size, replace=False)) for _ in range(self.settings.learned_samples)]
+        rows = np.stack(draws)
+        offsets = np.arange(len(draws))[:, None]
         null: dict[str, list[float]] = {}
-        for _ in range(self.settings.learned_samples):
-            rows = rng.choice(len(frame), size, replace=False)
-            profile = profile_frame(frame.iloc[rows], self.reference)
-            for name, ref in self.reference.items():
-                if ref.kind == "skipped":
-                    continue
-                method = METHODS[self.method_for(ref.kind)]
-                null.setdefault(name, []).append(method.compute(ref, profile[name]))
-        return {name: float(np.nanpercentile(values, 99)) for name, values in null.items()}
+        for name, ref in scored.items():
+            width = len(ref.counts)
+            picked = bins[name][rows]
+            # every draw's counts in one bincount: draw d's bin b is cell d * width + b
+            cells = np.where(picked >= 0, picked + offsets * width, -1).ravel()
+            counts = np.bincount(cells[cells >= 0], minlength=len(draws) * width).reshape(len(draws), width)
+            null[name] = list(null_scores(self.method_for(ref.kind), ref, counts))
+        # One false flag in twenty reports, whatever the number of columns: each column's level is
+        # the 1 − 0.05/k quantile of its null, from a gamma fitted to the draws by moments (100 draws
+        # cannot show a 99.9th percentile directly; the null of a distance is skewed and positive).
+        from scipy.stats import gamma
+
+        quantile = 1 - FALSE_FLAGS_PER_REPORT / max(len(null), 1)
+        out = {}
+        for name, values in null.items():
+            power = METHODS[self.method_for(self.reference[name].kind)].noise_power
+            draws = np.asarray(values, float)
+            draws = draws[np.isfinite(draws)] * float(overlap * larger) ** power
+            if draws.size < 2:
+                out[name] = float("nan")
+                continue
+            mean, var = float(draws.mean()), float(draws.var(ddof=1))
+            out[name] = (float(gamma.ppf(quantile, mean**2 / var, scale=var / mean)) if mean > 0 and var > 0
+                         else float(draws.max()))
+        return out
 
     # ---------------------------------------------------------------- sections
 
     def schema_section(self) -> Section:
         checks = []
         reference_columns = [c for c in self.reference if c != PREDICTION]
+        label_absent = bool(self.target) and self.target in self.reference and self.target not in self.current_columns
         for name in reference_columns:
-            if name not in self.current_columns:
+            if name == self.target and label_absent:
+                # production data rarely has labels yet: normal, not a broken schema
+                checks.append(Check("drift.schema.target", f"Label column {name}", "skip",
+                                    f"the label column {name!r} is not in the current data, as usual for production data; "
+                                    "target drift is checked when current data has labels", severity="info"))
+            elif name not in self.current_columns:
                 checks.append(Check(f"drift.schema.missing[{name}]", f"Column {name} missing", "fail",
                                     f"column {name!r} is in the reference but not in the current data", severity="critical"))
         for name in self.current_columns:
             if name not in self.reference:
                 checks.append(Check(f"drift.schema.new[{name}]", f"New column {name}", "warn",
                                     f"column {name!r} is new in the current data (not in the reference)", severity="minor"))
-        if not checks:
+        if not [c for c in checks if c.status != "skip"]:
+            present = len(reference_columns) - label_absent
             checks.append(Check("drift.schema.columns", "Same columns", "pass",
-                                f"all {len(reference_columns)} reference columns are present; no new columns", severity="critical"))
+                                f"all {present} reference columns are present"
+                                + (f" (the label {self.target!r} aside)" if label_absent else "") + "; no new columns",
+                                severity="critical"))
         kinds, changed = [], []
         for name in reference_columns:
             ref = self.reference[name]
@@ -282,29 +374,118 @@ class DriftReport(RecordsChecks):
             judged += 1
             is_drift = bool(np.isfinite(score) and score >= threshold)
             drifted += is_drift
-            others = ", ".join(f"{METHODS[m].title} {fmt(v)}" for m, v in scores.items() if m != method)
-            checks.append(Check(f"drift.column.{name}", f"Drift of {name}", "warn" if is_drift else "pass",
-                                f"{METHODS[method].title} {fmt(score)} {'≥' if is_drift else '<'} threshold {fmt(threshold)} "
-                                f"({ref.kind}; {'drift' if is_drift else 'no drift'}); also {others}",
-                                severity="major", value=score, threshold={"max": threshold},
-                                details={"method": method, "scores": scores}))
-            rows.append({"column": name, "kind": ref.kind, "method": METHODS[method].title, "score": fmt(score),
+            failing = self.fail_threshold(name, method)
+            is_large = bool(is_drift and score >= failing)
+            others = ", ".join(f"{METHODS[m].title_for(ref.kind)} {fmt(v)}" for m, v in scores.items() if m != method)
+            noise = self.noise_levels.get(name)
+            basis = (f"; the sampling noise at {self.current[name].n:,} rows reaches {fmt(noise)}"
+                     if noise is not None and np.isfinite(noise) else "")
+            large = (f"; at least {fmt(failing)}, a large effect: this column describes another population than "
+                     "the one the model learned" if is_large else "")
+            checks.append(Check(f"drift.column.{name}", f"Drift of {name}",
+                                "fail" if is_large else "warn" if is_drift else "pass",
+                                f"{METHODS[method].title_for(ref.kind)} {fmt(score)} {'≥' if is_drift else '<'} threshold "
+                                f"{fmt(threshold)} ({ref.kind}; {'drift' if is_drift else 'no drift'}{basis}){large}; "
+                                f"also {others}", severity="major", value=score,
+                                threshold={"max": threshold, "fail": failing},
+                                details={"method": method, "scores": scores, "noise": noise}))
+            rows.append({"column": name, "kind": ref.kind, "method": METHODS[method].title_for(ref.kind), "score": fmt(score),
                          "threshold": fmt(threshold), "verdict": "drift" if is_drift else "ok",
-                         **{METHODS[m].title: fmt(v) for m, v in scores.items() if m != method}})
+                         **{METHODS[m].title_for(ref.kind): fmt(v) for m, v in scores.items() if m != method}})
         share = drifted / judged if judged else 0.0
         gate = self.settings.drift_share
         checks.append(Check("drift.dataset", "Share of drifted columns", "fail" if share >= gate else "pass",
                             f"{drifted} of {judged} columns drifted ({share:.0%}); the gate fails at {gate:.0%}"
                             + self._false_flag_note(judged), severity="critical", value=share, threshold={"max": gate}))
         rows.sort(key=lambda r: (r["verdict"] != "drift", r["column"]))
-        return Section("Column drift", checks=self._record("columns", checks),
-                       tables=[frame_html(pd.DataFrame(rows))] if rows else [],
+        tables = [frame_html(pd.DataFrame(rows))] if rows else []
+        excluded = self._excluded_columns()
+        if excluded:
+            tables.append("<h4>Not scored for drift</h4>" + frame_html(pd.DataFrame(excluded)))
+        return Section("Column drift", checks=self._record("columns", checks), tables=tables,
                        note="Effect sizes, not p-values: Wasserstein / reference std (numeric), Jensen-Shannon distance "
                             "base 2 in [0, 1] (categorical), KS D in [0, 1], PSI on reference deciles.")
 
+    def fail_threshold(self, name: str, method: str) -> float:
+        """The score at which one column's drift fails: the method's large effect (configurable),
+        and at least twice the sampling noise at this size."""
+        level = float(self.settings.fail_thresholds.get(method, METHODS[method].fail_threshold))
+        noise = self.noise_levels.get(name, float("nan"))
+        return max(level, 2 * noise) if np.isfinite(noise) else level
+
+    def _excluded_columns(self) -> list[dict[str, str]]:
+        """Ids and time columns, with the reason; a time column's span in both sets."""
+        rows = []
+        for name, ref in self.reference.items():
+            if name == PREDICTION or ref.kind not in ("skipped", "datetime") or name not in self.current_columns:
+                continue
+            row = {"column": name, "why": ref.reason, "reference span": "", "current span": ""}
+            if ref.kind == "datetime":
+                cur = self.current[name]
+                row["reference span"] = _time_span(ref.ref_minimum, ref.ref_maximum)
+                row["current span"] = _time_span(cur.minimum, cur.maximum)
+            rows.append(row)
+        return rows
+
+    #: Smallest rescaling called "other units": unit conversions are ×1.6 (miles) or more
+    #: (pounds 2.2, inches 2.54, percent 100, grams 1000); a population rarely moves
+    #: its median and its spread by the same factor that large.
+    UNITS_FACTOR = 1.5
+
+    def _units_check(self, name: str) -> Check | None:
+        """Current values that look like the reference's in other units: median and inter-quartile
+        range scaled by the same factor k (≥ 1.5 or ≤ 1/1.5), and current / k distributed like the
+        reference (KS within sampling noise) although current itself is not."""
+        if self.reference_frame is None or name not in self.sample.columns:
+            return None
+        ref = pd.to_numeric(self.reference_frame[name], errors="coerce").to_numpy(float)
+        cur = pd.to_numeric(self.sample[name], errors="coerce").to_numpy(float)
+        ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
+        if ref.size < 20 or cur.size < 20:
+            return None
+        (r25, r50, r75), (c25, c50, c75) = np.quantile(ref, [0.25, 0.5, 0.75]), np.quantile(cur, [0.25, 0.5, 0.75])
+        title = f"Units of {name}"
+        if r50 == 0 or c50 == 0 or np.sign(r50) != np.sign(c50) or r75 <= r25 or c75 <= c25:
+            return Check(f"drift.units.{name}", title, "pass", "not judged: the median is 0 or changed sign",
+                         severity="info")
+        by_median, by_spread = c50 / r50, (c75 - c25) / (r75 - r25)
+        factor = float(np.sqrt(by_median * by_spread))
+        consistent = abs(np.log(by_median / by_spread)) <= np.log(1.15)
+        from scipy.stats import ks_2samp
+
+        noise = 1.63 * np.sqrt(1 / ref.size + 1 / cur.size)  # KS at 99% for two samples
+        rescaled = float(ks_2samp(cur / factor, ref).statistic)
+        as_is = float(ks_2samp(cur, ref).statistic)
+        other_units = (consistent and abs(np.log(factor)) >= np.log(self.UNITS_FACTOR)
+                       and rescaled <= max(noise, 0.1) and as_is > 3 * rescaled)
+        detail = (f"median ×{fmt(by_median)}, inter-quartile range ×{fmt(by_spread)}; current ÷ {fmt(factor)} vs reference: "
+                  f"KS {fmt(rescaled)} (as is: {fmt(as_is)})")
+        if other_units:
+            return Check(f"drift.units.{name}", title, "fail",
+                         f"the current values look like the reference's × {fmt(factor)}: {detail}. Other units upstream "
+                         "(e.g. miles and km, pounds and kg, percent and fraction)? The model would read them as the old units",
+                         severity="critical", value=factor, details={"factor": factor, "ks_rescaled": rescaled,
+                                                                     "ks": as_is})
+        return Check(f"drift.units.{name}", title, "pass", f"no sign of other units ({detail})", severity="info",
+                     value=factor)
+
+    def _unseen_examples(self, name: str) -> list[str]:
+        """The most frequent unseen categories in the current sample (for the message)."""
+        if name not in self.sample.columns:
+            return []
+        ref = self.reference[name]
+        known = set(ref.categories[:-2]) | set(ref.rare)
+        values = self.sample[name].dropna().astype(str)
+        counts = values[~values.isin(known)].value_counts()
+        return [str(v) for v in counts.index[:5]]
+
     def _false_flag_note(self, columns: int) -> str:
         if self.settings.thresholds == "learned":
-            return f"; learned thresholds (99th percentile of the null): about {columns * 0.01:.1f} false flags expected across {columns} columns"
+            return (f"; learned thresholds (the sampling noise of each score at this size): about "
+                    f"{FALSE_FLAGS_PER_REPORT:g} false flags expected across all {columns} columns")
+        if self.settings.thresholds == "auto" and self.noise_levels:
+            return (f"; thresholds are each method's documented level, raised to the sampling noise at this size where "
+                    f"larger: at most {FALSE_FLAGS_PER_REPORT:g} false flags expected across all {columns} columns")
         return ""
 
     def quality_section(self) -> Section:
@@ -313,35 +494,64 @@ class DriftReport(RecordsChecks):
         for name, ref in self.reference.items():
             if name == PREDICTION or ref.kind == "skipped" or name not in self.current_columns:
                 continue
-            shifts = quality_shifts(ref, self.current[name])
+            cur = self.current[name]
+            shifts = quality_shifts(ref, cur)
             change = shifts["missing_current"] - shifts["missing_reference"]
-            status = "warn" if abs(change) > settings.missing_change else "pass"
+            # the change beyond what sampling explains (99% one-sided, normal approximation)
+            noise = _Z99 * np.sqrt(_binomial_variance(shifts["missing_reference"], ref.n)
+                                   + _binomial_variance(shifts["missing_current"], cur.n))
+            beyond = max(abs(change) - noise, 0.0)
+            status = "fail" if change > 0 and beyond >= settings.fail_share else (
+                "warn" if beyond > settings.missing_change else "pass")
             checks.append(Check(f"drift.missing.{name}", f"Missing values in {name}", status,
                                 f"missing {shifts['missing_reference']:.1%} in reference, {shifts['missing_current']:.1%} now "
-                                f"(change {change:+.1%}; warns beyond ±{settings.missing_change:.0%})",
-                                severity="major", value=change))
+                                f"(change {change:+.1%}, of which ±{noise:.1%} is sampling noise; warns when the change beyond "
+                                f"noise exceeds ±{settings.missing_change:.0%}, fails when missing values rise by "
+                                f"{settings.fail_share:.0%} or more)" + (": the feed of this column broke" if status == "fail" else ""),
+                                severity="major", value=change, threshold={"max": settings.missing_change,
+                                                                           "fail": settings.fail_share}))
             row = {"column": name, "missing (ref)": f"{shifts['missing_reference']:.1%}",
                    "missing (now)": f"{shifts['missing_current']:.1%}"}
             if "unseen_share" in shifts:
-                share = shifts["unseen_share"]
-                checks.append(Check(f"drift.unseen.{name}", f"Unseen categories in {name}",
-                                    "warn" if share > settings.unseen_share else "pass",
-                                    f"{share:.2%} of current values are categories the reference never had", severity="major",
-                                    value=share, threshold={"max": settings.unseen_share}))
+                share, expected = shifts["unseen_share"], shifts["unseen_expected"]
+                status, low = _share_status(shifts["unseen_count"], cur.present, expected, settings.unseen_share,
+                                            settings.fail_share)
+                unseen = [c for c in self._unseen_examples(name)][:5]
+                checks.append(Check(f"drift.unseen.{name}", f"Unseen categories in {name}", status,
+                                    f"{share:.2%} of current values are categories the reference never had"
+                                    + (f" (e.g. {', '.join(map(repr, unseen))})" if unseen else "")
+                                    + f"; at least {low:.2%} with 99% confidence, against {expected:.2%} expected from the "
+                                    f"reference's rare categories; warns above {settings.unseen_share:.0%}, fails at "
+                                    f"{settings.fail_share:.0%}" + (": a category was renamed or recoded upstream"
+                                                                   if status == "fail" else ""),
+                                    severity="major", value=share,
+                                    threshold={"max": settings.unseen_share, "fail": settings.fail_share}))
                 row["unseen categories"] = f"{share:.2%}"
             if "out_of_range_share" in shifts:
-                share = shifts["out_of_range_share"]
-                checks.append(Check(f"drift.range.{name}", f"Values outside the reference range in {name}",
-                                    "warn" if share > settings.out_of_range_share else "pass",
+                share, expected = shifts["out_of_range_share"], shifts["out_of_range_expected"]
+                status, low = _share_status(shifts["out_of_range_count"], cur.present, expected,
+                                            settings.out_of_range_share, settings.fail_share)
+                checks.append(Check(f"drift.range.{name}", f"Values outside the reference range in {name}", status,
                                     f"{share:.2%} of current values lie outside the reference range "
-                                    f"[{fmt(ref.ref_minimum)}, {fmt(ref.ref_maximum)}]", severity="major",
-                                    value=share, threshold={"max": settings.out_of_range_share}))
+                                    f"[{fmt(ref.ref_minimum)}, {fmt(ref.ref_maximum)}] (now {fmt(cur.minimum)} to "
+                                    f"{fmt(cur.maximum)}); at least {low:.2%} with 99% confidence, against {expected:.2%} "
+                                    f"expected by chance; warns above {settings.out_of_range_share:.0%}, fails at "
+                                    f"{settings.fail_share:.0%}" + (": other units or a changed encoding upstream?"
+                                                                   if status == "fail" else ""),
+                                    severity="major", value=share,
+                                    threshold={"max": settings.out_of_range_share, "fail": settings.fail_share}))
                 row["outside range"] = f"{share:.2%}"
+                units = self._units_check(name)
+                if units is not None:
+                    checks.append(units)
+                    row["looks rescaled"] = f"×{fmt(units.value)}" if units.status == "fail" else ""
             rows.append(row)
         return Section("Data quality shifts", checks=self._record("quality", checks),
                        tables=[frame_html(pd.DataFrame(rows))] if rows else [],
                        note="Missing values, unseen categories and out-of-range values are signals of their own; "
-                            "they are never silently dropped.")
+                            "they are never silently dropped. Each is judged beyond sampling noise: a share warns when "
+                            "its 99% lower confidence bound exceeds the warning level plus what chance explains, and "
+                            f"fails at {settings.fail_share:.0%} of the rows (the column no longer carries what the model learned).")
 
     def prediction_section(self) -> Section:
         checks = []
@@ -354,10 +564,12 @@ class DriftReport(RecordsChecks):
             scores = self.scores.get(PREDICTION, column_scores(ref, cur))
             method = "wasserstein_norm"
             score = scores[method]
-            drift = score >= METHODS[method].threshold
+            threshold = self.thresholds.get(PREDICTION, METHODS[method].threshold)
+            drift = score >= threshold
             checks.append(Check("drift.prediction.distribution", "Prediction distribution", "warn" if drift else "pass",
-                                f"{METHODS[method].title} of the model's scores {fmt(score)} (KS {fmt(scores['ks'])})",
-                                severity="critical", value=score))
+                                f"{METHODS[method].title} of the model's scores {fmt(score)} {'≥' if drift else '<'} "
+                                f"threshold {fmt(threshold)} (KS {fmt(scores['ks'])})",
+                                severity="critical", value=score, threshold={"max": threshold}))
             low, high = self.settings.mean_prediction_ratio
             ratio = cur.mean / ref.mean if ref.mean else float("inf")
             ok = low <= ratio <= high
@@ -371,8 +583,8 @@ class DriftReport(RecordsChecks):
             score = self.scores[self.target][method]
             drift = score >= self.thresholds[self.target]
             checks.append(Check("drift.target", "Target drift", "warn" if drift else "pass",
-                                f"{METHODS[method].title} of the labels {fmt(score)} (threshold {fmt(self.thresholds[self.target])})",
-                                severity="major", value=score))
+                                f"{METHODS[method].title_for(ref.kind)} of the labels {fmt(score)} "
+                                f"(threshold {fmt(self.thresholds[self.target])})", severity="major", value=score))
         return Section("Prediction and target drift", checks=self._record("prediction", checks))
 
     def multivariate_section(self) -> Section:
@@ -385,7 +597,8 @@ class DriftReport(RecordsChecks):
         from sklearn.metrics import roc_auc_score
         from sklearn.model_selection import train_test_split
 
-        columns = [n for n, p in self.reference.items() if p.kind != "skipped" and n in self.current_columns
+        # ids and time columns separate any two periods perfectly and say nothing about the population
+        columns = [n for n, p in self.reference.items() if p.kind not in ("skipped", "datetime") and n in self.current_columns
                    and n not in (PREDICTION, self.target)]
         cap = self.settings.multivariate_rows
         ref = reference_rows[columns].sample(min(cap, len(reference_rows)), random_state=self.settings.seed)
@@ -397,8 +610,6 @@ class DriftReport(RecordsChecks):
             if categorical[j]:
                 codes, _ = pd.factorize(both[column].astype(str))
                 encoded[:, j] = np.where(codes < 0, np.nan, codes % 250)  # HGB categories must be < 255
-            elif self.reference[column].kind == "datetime":
-                encoded[:, j] = pd.to_datetime(both[column]).astype("int64")
             else:
                 encoded[:, j] = pd.to_numeric(both[column], errors="coerce")
         label = np.r_[np.zeros(len(ref)), np.ones(len(cur))]
@@ -408,6 +619,12 @@ class DriftReport(RecordsChecks):
                                                random_state=self.settings.seed).fit(X_train, y_train)
         auc = roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])
         score = max(2 * auc - 1, 0.0)
+        # AUC of a classifier that cannot tell the sets apart is 0.5 ± sd (Mann-Whitney null):
+        # at a few hundred held-out rows 2·AUC − 1 reaches 0.3 by chance alone
+        n_ref_test, n_cur_test = int((y_test == 0).sum()), int((y_test == 1).sum())
+        null_sd = np.sqrt((n_ref_test + n_cur_test + 1) / (12 * n_ref_test * n_cur_test))
+        noise = 2 * _Z999 * null_sd
+        separable = score >= max(self.settings.multivariate_threshold, noise)
         # permutation importance (how much each column separates the sets): every column's
         # shuffled copy of the held-out rows is scored in one predict call, which is
         # several times faster than one call per column
@@ -422,15 +639,20 @@ class DriftReport(RecordsChecks):
         drops = {column: aucs[0] - aucs[j + 1] for j, column in enumerate(columns)}
         # shuffling a column that does not matter moves the AUC by noise only (about ±0.001 on 2,000 rows)
         top = [(c, d) for c, d in sorted(drops.items(), key=lambda kv: -kv[1]) if d >= 0.001][:5]
-        separating = ("separating most (AUC lost when the column is shuffled): "
-                      + ", ".join(f"{c} (−{fmt(d)})" for c, d in top)) if top else \
-            "no single column separates them (shuffling any one costs < 0.001 AUC)"
-        status = "warn" if score >= self.settings.multivariate_threshold else "pass"
+        if not separable:
+            separating = "the sets are not distinguishable beyond chance, so no column is named"
+        elif top:
+            separating = ("the columns separating them most (AUC lost when the column is shuffled): "
+                          + ", ".join(f"{c} (loses {fmt(d)})" for c, d in top))
+        else:
+            separating = "no single column separates them (shuffling any one costs < 0.001 AUC)"
+        status = "warn" if separable else "pass"
         checks = [Check("drift.multivariate", "Domain classifier (reference vs current)", status,
-                        f"2·AUC − 1 = {fmt(score)} (AUC {fmt(auc)} on held-out rows; 0 = indistinguishable, 1 = fully "
-                        f"separable); {separating}", severity="major", value=score,
-                        threshold={"max": self.settings.multivariate_threshold},
-                        details={"auc": float(auc), "auc_lost_when_shuffled": {c: float(d) for c, d in drops.items()}})]
+                        f"2·AUC − 1 = {fmt(score)} (AUC {fmt(auc)} on {len(y_test):,} held-out rows; 0 = indistinguishable, "
+                        f"1 = fully separable; chance alone reaches {fmt(noise)} at this size); {separating}",
+                        severity="major", value=score, threshold={"max": max(self.settings.multivariate_threshold, noise)},
+                        details={"auc": float(auc), "noise": float(noise),
+                                 "auc_lost_when_shuffled": {c: float(d) for c, d in drops.items()}})]
         return Section("Multivariate drift", checks=self._record("multivariate", checks))
 
     def scores_figure(self):
@@ -447,7 +669,7 @@ class DriftReport(RecordsChecks):
         reference = {"path": str(self.reference_path), "sha256": self._file_hashes["reference"].result(),
                      "rows": next(iter(self.reference.values())).n if self.reference else 0}
         current = {"path": str(self.current_path), "sha256": self._file_hashes["current"].result(),
-                   "rows": next(iter(self.current.values())).n if self.current else 0}
+                   "rows": max((c.n for c in self.current.values()), default=0)}
         document = report_document(REPORT, self.checks, {"reference": reference, "current": current},
                                    self.started_at, time.perf_counter() - self._clock,
                                    parameters={"settings": self.settings.model_dump(mode="json")})

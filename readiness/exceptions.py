@@ -32,6 +32,18 @@ class NotebookParameterError(UsageError):
 
 #: Exception class names that, raised inside a notebook, mean "bad input" (exit 2).
 USAGE_ERROR_NAMES = frozenset(
-    cls.__name__
-    for cls in (UsageError, ConfigError, InputError, UntrustedArtifactError, NotebookParameterError)
+    [cls.__name__ for cls in (UsageError, ConfigError, InputError, UntrustedArtifactError, NotebookParameterError)]
+    # raised by readiness.model_worker when a sandboxed model misbehaves (BaseExceptions, so nothing swallows them)
+    + ["SandboxViolation", "WorkerFailed"]
 )
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: like KeyboardInterrupt, it unwinds through every cleanup (exit 143).
+
+    A BaseException, so that no ``except Exception`` on the way swallows it.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(f"terminated by signal {signum}")
+        self.signum = signum

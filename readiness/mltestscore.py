@@ -71,7 +71,7 @@ ITEMS: dict[str, Item] = {
     for number, title in enumerate(titles, 1)
 }
 
-POINTS = {"automated": 1.0, "manual": 0.5, "no": 0.0}
+POINTS = {"automated": 1.0, "manual": 0.5, "no": 0.0, "unanswered": 0.0}  # unanswered: not known to be done
 
 #: Table V of the paper: (upper bound inclusive, meaning). 0 is its own band.
 BANDS = [

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
+from readiness.escape import plot_text
+
 if TYPE_CHECKING:  # pragma: no cover
     from readiness.golden import GoldenBenchmark
 
@@ -186,8 +188,8 @@ def segments_figure(bench: "GoldenBenchmark") -> FigurePNG | None:
 
 
 def _short(text: str, width: int = 18) -> str:
-    text = str(text)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """Every string from data reaches a figure through here: shortened, shown literally."""
+    return plot_text(text, width)
 
 
 def robustness_figure(result, settings) -> FigurePNG | None:
@@ -209,7 +211,7 @@ def robustness_figure(result, settings) -> FigurePNG | None:
         if trial.outcome == "crash":
             image[i, j], labels[i][j] = red, "crash"
         else:
-            image[i, j] = shade(min(trial.share / max(settings.max_changed_share * 4, 1e-9), 1.0))[:3]
+            image[i, j] = shade(min(trial.share / max((settings.max_changed_share or 0.05) * 4, 1e-9), 1.0))[:3]
             labels[i][j] = f"{trial.share:.0%}" if trial.outcome == "changed" else "–"
     fig = Figure(figsize=(min(2.0 + 1.25 * len(names), 13), 1.2 + 0.34 * len(columns)), dpi=DPI, layout="constrained")
     ax = fig.subplots()

@@ -51,6 +51,7 @@ class ColumnProfile:
     ref_minimum: float | None = None  # the reference's range (fixed with the edges)
     ref_maximum: float | None = None
     dtype_family: str = ""  # the reference's dtype family (number, boolean, datetime, text); "" in older profiles
+    singletons: int = 0  # categorical: reference categories seen exactly once (Good-Turing: the chance of an unseen one)
 
     @property
     def present(self) -> int:
@@ -112,21 +113,28 @@ def infer_kind(series: pd.Series, max_categories: int = 50, id_share: float = 0.
     with the reason a person can check; ``population`` is the column's length when
     ``series`` is already a sample of it."""
     population = population or len(series)
-    if len(series) > KIND_SAMPLE:
-        series = series.sample(KIND_SAMPLE, random_state=0)
+    if len(series) > KIND_SAMPLE:  # a sample in file order (an id column stays sorted)
+        series = series.iloc[np.sort(np.random.default_rng(0).choice(len(series), KIND_SAMPLE, replace=False))]
     sampled = f" in a {len(series):,}-row sample" if population > len(series) else ""
     values = series.dropna()
     unique = int(values.nunique())
     if pd.api.types.is_bool_dtype(series):
         return "boolean", "bool dtype"
     if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime", "datetime dtype (profiled as numeric time)"
+        return "datetime", "datetime dtype: a time column (its span is reported; time always moves on, so it is not scored for drift)"
     if pd.api.types.is_numeric_dtype(series):
         if pd.api.types.is_integer_dtype(series) and unique <= 10:
             return "categorical", f"int with {unique} unique values → categorical"
         if unique <= 2:
             return "categorical", f"numeric with {unique} unique values → categorical"
+        if _is_index_like(series, values, unique):
+            return "skipped", (f"integers, all {unique:,} unique and {'increasing' if values.is_monotonic_increasing else 'decreasing'}"
+                               f"{sampled}: an id or row number, not a feature (excluded from drift)")
         return "numeric", f"{series.dtype} with {unique:,} unique values{sampled}"
+    example = _timestamp_text_example(values)
+    if example is not None:
+        return "datetime", (f"text holding timestamps (e.g. {example!r}): a time column (its span is reported; "
+                            "time always moves on, so it is not scored for drift)")
     if len(values) and unique / len(values) >= id_share and unique > max_categories:
         return "skipped", f"text with {unique:,} unique values in {len(values):,} rows{sampled}: id-like, skipped"
     if unique > 10 * max_categories:
@@ -136,9 +144,54 @@ def infer_kind(series: pd.Series, max_categories: int = 50, id_share: float = 0.
     return "categorical", f"{dtype} with {unique:,} unique values"
 
 
-def _numeric_values(series: pd.Series) -> np.ndarray:
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return series.astype("int64").where(series.notna()).to_numpy(dtype=float)
+def _is_index_like(series: pd.Series, values: pd.Series, unique: int) -> bool:
+    """Integers that are all distinct and sorted (one way or the other): a row number or an id
+    handed out in order. Their "drift" is only that new rows get new numbers."""
+    if not pd.api.types.is_integer_dtype(series) or unique < 20 or unique != len(values):
+        return False
+    return bool(values.is_monotonic_increasing or values.is_monotonic_decreasing)
+
+
+def _timestamp_text_example(values: pd.Series) -> str | None:
+    """An example value when text values are timestamps (all of the first 200 parse as dates), else None."""
+    if not len(values) or not (pd.api.types.is_string_dtype(values) or values.dtype == object
+                               or isinstance(values.dtype, pd.CategoricalDtype)):
+        return None
+    head = values.head(200).astype(str)
+    # dates carry separators; bare numbers or words are never read as dates
+    if not head.str.fullmatch(r"\d{2,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2}|UTC)?").all():
+        return None
+    if _parse_times(head).isna().any():
+        return None
+    return str(head.iloc[0])
+
+
+def _parse_times(series: pd.Series) -> pd.Series:
+    """Timestamps (text or datetime) as naive UTC datetimes; unparseable text becomes NaT."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(object)
+    if not pd.api.types.is_datetime64_any_dtype(series):
+        text = series
+        try:
+            series = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+        except (ValueError, TypeError):
+            series = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+        if series.isna().sum() > text.isna().sum():  # not all ISO 8601: read each value on its own (slower)
+            series = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
+    if getattr(series.dt, "tz", None) is not None:
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    return series
+
+
+def time_values(series: pd.Series) -> np.ndarray:
+    """Timestamps as float nanoseconds since 1970 (NaN where missing or unparseable), whatever the resolution."""
+    times = _parse_times(series)
+    return times.astype("datetime64[ns]").astype("int64").where(times.notna()).to_numpy(dtype=float)
+
+
+def _numeric_values(series: pd.Series, kind: str = "numeric") -> np.ndarray:
+    if kind == "datetime" or pd.api.types.is_datetime64_any_dtype(series):
+        return time_values(series)
     if pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series):
         return series.to_numpy(dtype=float, na_value=np.nan)
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
@@ -180,8 +233,8 @@ def fit_reference(frame: pd.DataFrame, bins: int = 100, max_categories: int = 50
         One profile per column, counted; binning the same frame against it with
         :func:`profile_frame` gives the same counts.
     """
-    sample_rows = (np.random.default_rng(0).choice(len(frame), KIND_SAMPLE, replace=False)
-                   if len(frame) > KIND_SAMPLE else None)
+    sample_rows = (np.sort(np.random.default_rng(0).choice(len(frame), KIND_SAMPLE, replace=False))
+                   if len(frame) > KIND_SAMPLE else None)  # sorted: the sample keeps the file's order
 
     def fit_column(name) -> ColumnProfile:
         series = frame[name]
@@ -191,7 +244,7 @@ def fit_reference(frame: pd.DataFrame, bins: int = 100, max_categories: int = 50
             kind, reason = kinds[name], f"set in the config (inferred: {reason})"
         profile = ColumnProfile(str(name), kind, reason, n=int(len(series)), dtype_family=family_of(series))
         if kind in ("numeric", "datetime"):
-            values = _numeric_values(series)
+            values = _numeric_values(series, kind)
             present = _sorted_finite(values)  # one sort gives the quantiles and the counts
             profile.missing = int(values.size - present.size)
             if present.size:
@@ -211,6 +264,7 @@ def fit_reference(frame: pd.DataFrame, bins: int = 100, max_categories: int = 50
             profile.categories = [str(c) for c in counts.index[:max_categories]] + [OTHER, UNSEEN]
             profile.rare = [str(c) for c in counts.index[max_categories:max_categories + 10_000]]
             profile.counts = [int(c) for c in counts.iloc[:max_categories]] + [int(counts.iloc[max_categories:].sum()), 0]
+            profile.singletons = int((counts == 1).sum())
         else:
             profile.missing = int(series.isna().sum())
         return profile
@@ -287,7 +341,7 @@ def profile_frame(frame: pd.DataFrame, reference: dict[str, ColumnProfile]) -> d
         series = frame[name]
         profile.n = int(len(series))
         if ref.kind in ("numeric", "datetime"):
-            values = _numeric_values(series)
+            values = _numeric_values(series, ref.kind)
             present = _sorted_finite(values)
             profile.missing = int(values.size - present.size)
             _count_sorted(profile, present)
@@ -305,6 +359,32 @@ def profile_frame(frame: pd.DataFrame, reference: dict[str, ColumnProfile]) -> d
         return profile
 
     return {p.name: p for p in _per_column(count_column, list(reference.items()))}
+
+
+def reference_bins(series: pd.Series, ref: ColumnProfile) -> np.ndarray:
+    """The bin (numeric) or category index (categorical, rare ones as "other") of every value of
+    the column the reference was fitted on; -1 where missing. Counting any subset of its rows is
+    then one ``np.bincount``, the same counts :func:`profile_frame` gives for those rows.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, None]})
+    >>> ref = fit_reference(frame, bins=10)["x"]
+    >>> int(np.bincount(reference_bins(frame["x"], ref)[:3]).sum())
+    3
+    """
+    if ref.kind in ("numeric", "datetime"):
+        values = _numeric_values(series, ref.kind)
+        finite = np.isfinite(values)
+        # a value equal to an edge belongs to the bin below it, as in _count_sorted
+        codes = np.searchsorted(np.asarray(ref.edges, dtype=float), np.where(finite, values, 0.0), side="left")
+        return np.where(finite, codes, -1).astype(np.int64)
+    codes, labels = _factorize(series)
+    known = {c: i for i, c in enumerate(ref.categories[:-2])}
+    other, unseen = len(ref.categories) - 2, len(ref.categories) - 1
+    known.update({c: other for c in ref.rare})
+    lookup = np.array([known.get(label, unseen) for label in labels] + [-1], dtype=np.int64)
+    return lookup[codes]  # code -1 (missing) picks the trailing -1
 
 
 def merge_profiles(parts: Iterable[dict[str, ColumnProfile]]) -> dict[str, ColumnProfile]:

@@ -32,7 +32,7 @@ ALL_COLUMNS = "(all columns)"
 class ColumnStats:
     """What the perturbations scale by, measured on the golden sample."""
 
-    kind: str  # "numeric" or "categorical"
+    kind: str  # "numeric", "categorical" (text), "boolean" or "datetime"
     low: float = np.nan
     high: float = np.nan
     iqr: float = np.nan
@@ -51,6 +51,10 @@ def column_stats(frame: pd.DataFrame) -> dict[str, ColumnStats]:
             q1, q3 = np.percentile(finite, [25, 75])
             spread = q3 - q1 if q3 > q1 else (finite.std() or 1.0)
             stats[name] = ColumnStats("numeric", float(finite.min()), float(finite.max()), float(spread))
+        elif pd.api.types.is_bool_dtype(column):
+            stats[name] = ColumnStats("boolean")
+        elif pd.api.types.is_datetime64_any_dtype(column):
+            stats[name] = ColumnStats("datetime")
         else:
             stats[name] = ColumnStats("categorical")
     return stats
@@ -62,9 +66,13 @@ class Perturbation:
 
     name: str
     title: str
-    applies_to: tuple[str, ...]  # "numeric", "categorical", "dataset" or "optional"
+    applies_to: tuple[str, ...]  # column kinds ("numeric", "categorical", "boolean", "datetime"), "dataset" or "optional"
     apply: Callable[..., pd.DataFrame]
     doc: str
+    # Input a model will plausibly meet in production (missing values, new categories, columns
+    # reordered or added, a declared-optional column absent): a crash on it is a finding. A crash
+    # on implausible input (numbers as text, values far beyond any seen) is shown, not warned.
+    plausible: bool = False
 
 
 def _noise(frame, column, stats, rng, noise_iqr):
@@ -78,7 +86,7 @@ def _nan(frame, column, stats, rng, noise_iqr):
     out = frame.copy()
     # Keep the column's kind: a categorical column with missing values stays object dtype
     # (a whole float-NaN column would test dtype inference, not missing-value handling).
-    dtype = float if stats.kind == "numeric" else object
+    dtype = float if stats.kind == "numeric" else object  # a bool or datetime column with gaps is object too
     out[column] = pd.Series(np.full(len(frame), np.nan, dtype=dtype), index=frame.index)
     return out
 
@@ -124,20 +132,21 @@ PERTURBATIONS: dict[str, Perturbation] = {
     for p in [
         Perturbation("noise", "± k·IQR noise", ("numeric",), _noise,
                      "uniform noise of ± noise_iqr × the column's inter-quartile range"),
-        Perturbation("nan", "NaN injected", ("numeric", "categorical"), _nan,
-                     "every value of the column missing"),
+        Perturbation("nan", "NaN injected", ("numeric", "categorical", "boolean", "datetime"), _nan,
+                     "every value of the column missing", plausible=True),
+        # text columns only: a string injected into a boolean or a date column is not a category
         Perturbation("unseen_category", "unseen category", ("categorical",), _unseen,
-                     "a category the model never saw"),
+                     "a category the model never saw", plausible=True),
         Perturbation("out_of_range", "beyond min/max", ("numeric",), _out_of_range,
                      "values one full range above the golden maximum / below the minimum"),
         Perturbation("as_string", "numbers as strings", ("numeric",), _as_string,
                      "the same numbers sent as text (a CSV or JSON upstream change)"),
         Perturbation("shuffled_columns", "columns reordered", ("dataset",), _shuffled_columns,
-                     "the same columns in another order"),
+                     "the same columns in another order", plausible=True),
         Perturbation("extra_column", "extra column", ("dataset",), _extra_column,
-                     "an unexpected additional column"),
+                     "an unexpected additional column", plausible=True),
         Perturbation("missing_column", "optional column missing", ("optional",), _missing_column,
-                     "a column declared optional is absent"),
+                     "a column declared optional is absent", plausible=True),
     ]
 }
 OUTCOME_RANK = {"crash": 0, "changed": 1, "unchanged": 2, "n/a": 3}

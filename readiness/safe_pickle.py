@@ -55,13 +55,14 @@ MAX_COMPRESSION_RATIO = 200
 #: Top-level modules the unpickler may import at all. Nothing outside is imported, ever.
 IMPORTABLE_ROOTS = frozenset({
     "sklearn", "numpy", "scipy", "pandas", "joblib", "lightgbm", "xgboost",
-    "builtins", "copyreg", "collections", "datetime", "decimal", "fractions", "functools", "_codecs",
+    "builtins", "copyreg", "collections", "datetime", "functools", "_codecs",
 })
 #: Module path segments never imported or admitted, even inside those packages: test
 #: helpers, data-set downloaders, file readers, parallel executors, vendored code.
 BLOCKED_SEGMENTS = frozenset({
     "tests", "test", "testing", "_testing", "conftest", "_pytesttester", "datasets", "io", "f2py", "distutils",
     "parallel", "_joblib", "externals", "_show_versions", "computation", "plotting", "_config",
+    "_examples", "examples", "_build_utils", "benchmarks", "doc",
 })
 _PY2_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg"}
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -109,7 +110,7 @@ _PLAIN_CLASSES = {
                               "list", "tuple", "int", "float", "str", "bytes", "bool")
 } | {("collections", n) for n in ("OrderedDict", "defaultdict", "deque", "Counter")} | {
     ("datetime", n) for n in ("datetime", "date", "time", "timedelta", "timezone")
-} | {("decimal", "Decimal"), ("fractions", "Fraction")} | {
+} | {
     ("functools", "partial"),  # its function and arguments are vetted when it is built (see load_build)
 }
 #: Classes whose constructor reads a file named by its arguments: rebuilt from state only.
@@ -208,6 +209,9 @@ def _base_classes(root: str) -> tuple[type, ...]:
 
 
 _BASES: dict[str, tuple[type, ...]] = {}
+#: Modules whose every class is a fitted model's data holder (the compiled loss functions: one
+#: class per loss, no common base).
+_DATA_MODULES = {"sklearn._loss._loss", "sklearn._loss.loss", "sklearn._loss.link"}
 _EXCLUDED_CLASSES = {("numpy", "memmap"), ("numpy._core.memmap", "memmap")}
 
 
@@ -218,8 +222,8 @@ def _judge_class(cls: type) -> str | None:
     if (module, qualname) in _PLAIN_CLASSES:
         return None
     root = module.split(".")[0]
-    if root not in IMPORTABLE_ROOTS or root in ("builtins", "copyreg", "collections", "datetime", "decimal",
-                                                "fractions", "functools", "_codecs", "joblib"):
+    if root not in IMPORTABLE_ROOTS or root in ("builtins", "copyreg", "collections", "datetime",
+                                                "functools", "_codecs", "joblib"):
         return f"really {module or '?'}.{qualname}, a class outside the allow-list"
     if BLOCKED_SEGMENTS.intersection(module.split(".")):
         return f"really {module}.{qualname}, a class from a module the allow-list excludes"
@@ -227,6 +231,8 @@ def _judge_class(cls: type) -> str | None:
 
     if issubclass(cls, np.memmap):
         return f"really {module}.{qualname}, a numpy.memmap, which maps files"
+    if module in _DATA_MODULES:
+        return None
     if root not in _BASES:
         _BASES[root] = _base_classes(root)
     if issubclass(cls, _BASES[root]):
@@ -305,7 +311,7 @@ def resolve(module: str, name: str) -> Any:
     if parts[0] not in IMPORTABLE_ROOTS:
         raise RefusedArtifact(f"{label}: module {parts[0]} is outside the scientific stack "
                               "(a hidden dependency, or code that would run on load)")
-    if BLOCKED_SEGMENTS.intersection(parts[1:]):
+    if BLOCKED_SEGMENTS.intersection(parts[1:]) or name in BLOCKED_SEGMENTS:
         raise RefusedArtifact(f"{label}: module {module} is excluded from the allow-list")
     try:
         imported = sys.modules.get(module) or importlib.import_module(module)
@@ -482,16 +488,20 @@ def _unpickler_class():
         dispatch = NumpyUnpickler.dispatch.copy()
 
         def __init__(self, file_handle: BoundedReader, record: LoadRecord, admitted: dict[int, Any] | None = None,
-                     joblib_arrays: bool = True):
+                     joblib_arrays: bool = True, shared: dict | None = None):
             super().__init__("", file_handle, ensure_native_byte_order=True)
             self.reader = file_handle
             self.record = record
             self.admitted: dict[int, Any] = {} if admitted is None else admitted  # id -> object (kept alive)
             self.joblib_arrays = joblib_arrays
             self.guards = _Guards(self.admitted)
+            shared = shared if shared is not None else {"created": {}, "built": set(), "passed": set(), "keep": []}
+            self.shared = shared
+            self.created, self.built, self.passed, self.keep = (shared["created"], shared["built"], shared["passed"],
+                                                                shared["keep"])
 
         def nested(self) -> "SafeUnpickler":
-            return SafeUnpickler(self.reader, self.record, self.admitted, joblib_arrays=False)
+            return SafeUnpickler(self.reader, self.record, self.admitted, joblib_arrays=False, shared=self.shared)
 
         def find_class(self, module, name):
             key = (_PY2_MODULES.get(module, module), name)
@@ -534,7 +544,9 @@ def _unpickler_class():
             if not self._is_admitted(func):
                 raise RefusedArtifact(f"{opcode} calls a {type(func).__name__} that the stream built itself; "
                                       "only admitted globals may be called")
-            if args and isinstance(func, type) and (getattr(func, "__module__", ""), func.__qualname__) in _STATE_ONLY:
+            if args and isinstance(func, type) and ((getattr(func, "__module__", ""), func.__qualname__) in _STATE_ONLY
+                                                    or issubclass(func, np.ndarray)):
+                # an array built from arguments can view any buffer as any dtype (object pointers included)
                 raise RefusedArtifact(f"{opcode} calls {func.__module__}.{func.__qualname__} with arguments; "
                                       "it may only be rebuilt from its saved state")
             values = args.values() if isinstance(args, dict) else args
@@ -543,6 +555,14 @@ def _unpickler_class():
                     raise RefusedArtifact(f"{opcode} passes a {type(value).__name__} built by the stream as a callable "
                                           "argument; only admitted globals may be passed")
 
+        def _created(self, obj, args=()):
+            """Remember what the stream built (validated after loading) and what it handed to a call."""
+            for value in args:
+                self.passed.add(id(value))
+                self.keep.append(value)
+            self.created[id(obj)] = obj
+            return obj
+
         def load_reduce(self):
             stack = self.stack
             args = stack.pop()
@@ -550,7 +570,7 @@ def _unpickler_class():
             if not isinstance(args, tuple):
                 raise RefusedArtifact("REDUCE with arguments that are not a tuple")
             self._callable(func, "REDUCE", args)
-            stack[-1] = func(*args)
+            stack[-1] = self._created(func(*args), args)
 
         def load_newobj(self):
             args = self.stack.pop()
@@ -560,7 +580,7 @@ def _unpickler_class():
             if not isinstance(args, tuple):
                 raise RefusedArtifact("NEWOBJ with arguments that are not a tuple")
             self._callable(cls, "NEWOBJ", args)
-            self.append(cls.__new__(cls, *args))
+            self.append(self._created(cls.__new__(cls, *args), args))
 
         def load_newobj_ex(self):
             kwargs = self.stack.pop()
@@ -571,16 +591,26 @@ def _unpickler_class():
             if not isinstance(args, tuple) or not isinstance(kwargs, dict):
                 raise RefusedArtifact("NEWOBJ_EX with malformed arguments")
             self._callable(cls, "NEWOBJ_EX", tuple(args) + tuple(kwargs.values()))
-            self.append(cls.__new__(cls, *args, **kwargs))
+            self.append(self._created(cls.__new__(cls, *args, **kwargs), tuple(args) + tuple(kwargs.values())))
 
         def _instantiate(self, klass, args):
             self._callable(klass, "INST/OBJ", tuple(args))
             super()._instantiate(klass, args)
+            self._created(self.stack[-1], tuple(args))
 
         def load_build(self):
             inst = self.stack[-2] if len(self.stack) >= 2 else None
             if isinstance(inst, type) or type(inst).__name__ == "module":
                 raise RefusedArtifact("BUILD would set attributes on a class")
+            # state is set once, on an object this stream just built and has not handed to anything:
+            # a second __setstate__ frees buffers that views still point to; state on a global patches it
+            if self.created.get(id(inst)) is not inst or self._is_admitted(inst):
+                raise RefusedArtifact(f"BUILD on a {type(inst).__name__} the stream did not build itself")
+            if id(inst) in self.built:
+                raise RefusedArtifact(f"BUILD twice on the same {type(inst).__name__}")
+            if id(inst) in self.passed:
+                raise RefusedArtifact(f"BUILD on a {type(inst).__name__} already handed to another call")
+            self.built.add(id(inst))
             if type(inst) is functools.partial:  # its state names the function it will call
                 state = self.stack[-1]
                 if not isinstance(state, tuple) or len(state) != 4:
@@ -686,7 +716,7 @@ def load_pickle(handle: BinaryIO, max_bytes: int = DEFAULT_MAX_LOAD_BYTES) -> tu
     record.streams += 1
     if stream.read(1):
         raise RefusedArtifact("data after the end of the pickle stream")
-    record.trees_checked = validate_loaded_trees(obj)
+    record.trees_checked = validate_loaded(list(unpickler.created.values()))
     record.seconds = time.perf_counter() - started
     return obj, record
 
@@ -699,18 +729,76 @@ def _first_line(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- after loading
 
 
-def _walk(obj: Any, visit: Callable[[Any], None], limit: int = 2_000_000) -> None:
-    """Visit every object reachable through containers and instance dicts (iteratively, bounded)."""
+def validate_loaded(objects: list[Any]) -> int:
+    """Check the state of every object the stream built that compiled code will trust.
+
+    Compiled code (tree traversal, sparse kernels, neighbour searches, pandas'
+    block placement) indexes memory with numbers taken from the object's state. A
+    crafted state could point outside an array (reading or writing other memory) or
+    back to an ancestor (a loop that never ends). Each family is checked with the
+    library's own validation where it has one, else against its invariants.
+
+    Returns
+    -------
+    int
+        Trees checked (the figure the report shows).
+
+    Raises
+    ------
+    RefusedArtifact
+        A state out of range.
+    """
     import numpy as np
 
-    seen: set[int] = set()
+    checked = 0
+    sparse_base = getattr(sys.modules.get("scipy.sparse._base"), "_spbase", None)
+    for item in objects:
+        kind, module = type(item).__name__, type(item).__module__
+        if kind == "Tree" and module == "sklearn.tree._tree":
+            _check_tree(item)
+            checked += 1
+        elif kind == "TreePredictor" and "hist_gradient_boosting" in module:
+            _check_tree_predictor(item)
+            checked += 1
+        elif sparse_base is not None and isinstance(item, sparse_base):
+            try:
+                item.check_format(full_check=True)
+            except Exception as exc:
+                raise RefusedArtifact(f"a scipy sparse matrix whose indices are inconsistent ({_first_line(exc)})") from None
+        elif module.startswith("sklearn.neighbors._") and hasattr(item, "get_arrays"):
+            _check_binary_tree(item)
+        elif kind in ("BlockManager", "SingleBlockManager") and module.startswith("pandas."):
+            _check_block_manager(item)
+        state = getattr(item, "__dict__", None)
+        if isinstance(state, dict) and "n_features_in_" in state:
+            n_features = state["n_features_in_"]
+            if type(n_features) is not int and not isinstance(n_features, np.integer) or n_features < 0:
+                raise RefusedArtifact(f"a {kind} whose n_features_in_ is {type(n_features).__name__} {n_features!r}, "
+                                      "not a count")
+            tree = state.get("tree_")
+            if tree is not None and type(tree).__name__ == "Tree" and int(tree.n_features) != int(n_features):
+                raise RefusedArtifact(f"a {kind} whose tree splits on {tree.n_features} features, not its {n_features}")
+            predictors = state.get("_predictors")
+            if isinstance(predictors, list):
+                for predictor in (p for iteration in predictors for p in iteration):
+                    nodes = predictor.nodes
+                    features = nodes["feature_idx"][~nodes["is_leaf"].astype(bool)]
+                    if np.any(features >= n_features):
+                        raise RefusedArtifact("a gradient-boosting tree splits on a feature index outside its features")
+    return checked
+
+
+def validate_loaded_trees(obj: Any) -> int:
+    """Validate the trees reachable from ``obj`` (for objects built outside the loader, e.g. in tests)."""
+    import numpy as np
+
+    seen: dict[int, Any] = {}
     pending = [obj]
-    while pending and len(seen) < limit:
+    while pending and len(seen) < 5_000_000:
         item = pending.pop()
         if id(item) in seen or isinstance(item, (str, bytes, int, float, bool, type(None), np.generic)):
             continue
-        seen.add(id(item))
-        visit(item)
+        seen[id(item)] = item
         if isinstance(item, np.ndarray):
             if item.dtype.hasobject:
                 pending.extend(item.ravel().tolist())
@@ -722,63 +810,64 @@ def _walk(obj: Any, visit: Callable[[Any], None], limit: int = 2_000_000) -> Non
         state = getattr(item, "__dict__", None)
         if isinstance(state, dict):
             pending.extend(state.values())
+    return validate_loaded(list(seen.values()))
 
 
-def validate_loaded_trees(obj: Any) -> int:
-    """Check every fitted tree's node arrays before anything predicts with them.
-
-    Compiled tree code trusts its node indices. A crafted state could point a child
-    outside the node array (reading other memory) or back to an ancestor (a loop
-    that never ends). A valid tree numbers each child after its parent.
-
-    Returns
-    -------
-    int
-        Trees checked.
-
-    Raises
-    ------
-    RefusedArtifact
-        A tree whose children or features are out of range.
-    """
+def _check_tree(tree) -> None:
     import numpy as np
 
-    checked = 0
+    count = int(tree.node_count)
+    left, right, feature = np.asarray(tree.children_left), np.asarray(tree.children_right), np.asarray(tree.feature)
+    _check_children(left, right, count, "decision tree")
+    internal = left != -1
+    if np.any((feature[internal] < 0) | (feature[internal] >= tree.n_features)):
+        raise RefusedArtifact("a decision tree splits on a feature index outside its features")
+    if np.asarray(tree.value).shape[0] != count:
+        raise RefusedArtifact("a decision tree whose values do not match its nodes")
 
-    def visit(item):
-        nonlocal checked
-        kind = type(item).__name__
-        if kind == "Tree" and type(item).__module__ == "sklearn.tree._tree":
-            count = int(item.node_count)
-            left, right, feature = item.children_left, item.children_right, item.feature
-            _check_children(np.asarray(left), np.asarray(right), count, "decision tree")
-            internal = np.asarray(left) != -1
-            if np.any((np.asarray(feature)[internal] < 0) | (np.asarray(feature)[internal] >= item.n_features)):
-                raise RefusedArtifact("a decision tree splits on a feature index outside its features")
-            if np.asarray(item.value).shape[0] != count:
-                raise RefusedArtifact("a decision tree whose values do not match its nodes")
-            checked += 1
-        elif kind == "TreePredictor" and "hist_gradient_boosting" in type(item).__module__:
-            nodes = item.nodes
-            leaf = nodes["is_leaf"].astype(bool)
-            left = np.where(leaf, -1, nodes["left"].astype(np.int64))
-            right = np.where(leaf, -1, nodes["right"].astype(np.int64))
-            _check_children(left, right, len(nodes), "gradient-boosting tree")
-            internal = ~leaf
-            categorical = internal & nodes["is_categorical"].astype(bool)
-            if np.any(nodes["bitset_idx"][categorical] >= len(item.raw_left_cat_bitsets)):
-                raise RefusedArtifact("a gradient-boosting tree whose category sets are out of range")
-            checked += 1
-        predictors = getattr(item, "_predictors", None)
-        n_features = getattr(item, "n_features_in_", None)
-        if isinstance(predictors, list) and isinstance(n_features, (int, np.integer)):
-            for predictor in (p for iteration in predictors for p in iteration):
-                features = predictor.nodes["feature_idx"][~predictor.nodes["is_leaf"].astype(bool)]
-                if np.any(features >= n_features):
-                    raise RefusedArtifact("a gradient-boosting tree splits on a feature index outside its features")
 
-    _walk(obj, visit)
-    return checked
+def _check_tree_predictor(predictor) -> None:
+    import numpy as np
+
+    nodes = predictor.nodes
+    leaf = nodes["is_leaf"].astype(bool)
+    left = np.where(leaf, -1, nodes["left"].astype(np.int64))
+    right = np.where(leaf, -1, nodes["right"].astype(np.int64))
+    _check_children(left, right, len(nodes), "gradient-boosting tree")
+    categorical = ~leaf & nodes["is_categorical"].astype(bool)
+    if np.any(nodes["bitset_idx"][categorical] >= len(predictor.raw_left_cat_bitsets)):
+        raise RefusedArtifact("a gradient-boosting tree whose category sets are out of range")
+
+
+def _check_binary_tree(tree) -> None:
+    import numpy as np
+
+    try:
+        data, index, nodes, _ = tree.get_arrays()
+    except Exception as exc:
+        raise RefusedArtifact(f"a neighbours tree whose arrays cannot be read ({_first_line(exc)})") from None
+    rows = len(np.asarray(data))
+    index = np.asarray(index)
+    if index.size and (index.min() < 0 or index.max() >= rows):
+        raise RefusedArtifact("a neighbours tree whose index points outside its data")
+    nodes = np.asarray(nodes)
+    if nodes.size and (np.any(nodes["idx_start"] < 0) or np.any(nodes["idx_end"] > len(index))
+                       or np.any(nodes["idx_start"] > nodes["idx_end"])):
+        raise RefusedArtifact("a neighbours tree whose nodes point outside its index")
+
+
+def _check_block_manager(manager) -> None:
+    import numpy as np
+
+    try:
+        items = len(manager.items)
+        placed = np.concatenate([np.asarray(block.mgr_locs.as_array) for block in manager.blocks]) \
+            if manager.blocks else np.array([], dtype=np.intp)
+    except Exception as exc:
+        raise RefusedArtifact(f"a pandas container whose blocks cannot be read ({_first_line(exc)})") from None
+    if placed.size != items or (placed.size and (placed.min() < 0 or placed.max() >= items
+                                                 or len(np.unique(placed)) != items)):
+        raise RefusedArtifact("a pandas container whose blocks are placed outside its columns")
 
 
 def _check_children(left, right, count: int, what: str) -> None:

@@ -22,6 +22,8 @@ import yaml
 MAX_NODES = 200_000
 #: A config or metadata file larger than this is not a config or metadata file.
 MAX_BYTES = 4 * 1024 * 1024
+#: Longest single value: YAML 1.1 reads "1:2:3..." as a base-60 integer, in time quadratic in its length.
+MAX_SCALAR = 10_000
 
 
 class YamlLimitError(yaml.YAMLError):
@@ -45,6 +47,9 @@ class _BoundedLoader(yaml.SafeLoader):
                 raise YamlLimitError("a recursive alias (an anchor used inside itself); write the value out")
             return super().compose_node(parent, index)  # its size is added again by the parent
         node = super().compose_node(parent, index)
+        if isinstance(node, yaml.ScalarNode) and len(node.value) > MAX_SCALAR:
+            raise YamlLimitError(f"a value of {len(node.value):,} characters (more than {MAX_SCALAR:,}); "
+                                 "a settings file holds no such value")
         if isinstance(node, yaml.MappingNode):
             children = [child for pair in node.value for child in pair]
         elif isinstance(node, yaml.SequenceNode):
@@ -94,6 +99,8 @@ def load_yaml(text: str, *, max_nodes: int = MAX_NODES) -> Any:
         return loader.get_single_data()
     except RecursionError:
         raise YamlLimitError("nests too deeply to read") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        raise YamlLimitError(f"holds a value that cannot be read ({str(exc).splitlines()[0][:120]})") from None
     finally:
         loader.dispose()
 

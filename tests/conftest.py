@@ -6,7 +6,9 @@ import pytest
 import skops.io
 import yaml
 
-from helpers import HOSTILE_COLUMN, HOSTILE_IMG_COLUMN, fit_classifier, run_readiness, tiny_classification
+from helpers import (DOLLAR_COLUMN, HOSTILE_COLUMN, HOSTILE_IMG_COLUMN, HOSTILE_SEGMENTS, HOSTILE_STRINGS,
+                     PHISHING_COLUMN, PIXEL_COLUMN, fit_classifier, run_readiness, tiny_classification,
+                     write_hostile_project)
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +43,12 @@ def tiny_run(tiny_scenario, tmp_path_factory):
         shutil.copy(item, folder)
     result = run_readiness(["run", "--config", "readiness.yaml"], cwd=folder)
     return folder, result
+
+
+@pytest.fixture(scope="session")
+def hostile_run(tmp_path_factory):
+    """`readiness run` of all three reports on a project whose column names, segment values and
+    checklist texts are hostile (tests/helpers.py), once per session: (project folder, completed process)."""
+    folder = write_hostile_project(tmp_path_factory.mktemp("hostile") / "project", [DOLLAR_COLUMN, PIXEL_COLUMN],
+                                   PHISHING_COLUMN, HOSTILE_SEGMENTS, HOSTILE_STRINGS, roc_auc_min=0.99)
+    return folder, run_readiness(["run"], cwd=folder)

@@ -108,3 +108,161 @@ class GlobalStateRegressor(ColumnRegressor):
 
     def predict(self, X):
         return super().predict(X) * SCALE["factor"]
+
+
+def render_markdown(text: str):
+    """summary.md as GitHub renders it (cmark-gfm, raw HTML let through so a test sees it), parsed."""
+    import cmarkgfm
+    import lxml.html
+    from cmarkgfm.cmark import Options
+
+    return lxml.html.fragment_fromstring(
+        cmarkgfm.github_flavored_markdown_to_html(text, options=Options.CMARK_OPT_UNSAFE), create_parent="div")
+
+
+#: The only elements readiness's own Markdown produces.
+MARKDOWN_ELEMENTS = {"div", "h2", "h3", "p", "table", "thead", "tbody", "tr", "th", "td", "code", "a", "em"}
+
+
+def assert_inert_markdown(text: str, allowed_links: set[str]) -> None:
+    """No element, link, mention, reference or autolink in summary.md that readiness did not write.
+
+    Mentions (@all), references (#12, !3) and bare URLs are only live outside code
+    spans, so every text outside ``<code>`` must be readiness's own: it may not hold
+    ``@``, ``://``, ``www.`` or ``#`` followed by a digit.
+    """
+    import re
+
+    root = render_markdown(text)
+    tags = {element.tag for element in root.iter() if isinstance(element.tag, str)}
+    assert tags <= MARKDOWN_ELEMENTS, tags - MARKDOWN_ELEMENTS
+    links = {a.get("href") for a in root.iter("a")}
+    assert links <= allowed_links, links - allowed_links
+    for element in root.iter():
+        if element.tag == "code":
+            outside = [element.tail or ""]
+        else:
+            outside = [element.text or "", element.tail or ""] if element.tag != "a" else [element.tail or ""]
+        for piece in outside:
+            assert not re.search(r"@|://|www\.|[#!]\d", piece), f"live text outside code: {piece!r}"
+
+
+# --------------------------------------------------------------------------- hostile projects
+
+#: Ordinary text that matplotlib would parse as mathtext.
+DOLLAR_COLUMN = "spend_$_usd_$_per_day"
+#: A tracking pixel, a phishing link with a mention and an issue reference, as column names.
+PIXEL_COLUMN = "![x](https://tracker.example/p.png)"
+PHISHING_COLUMN = "[Approve](https://phish.example/ok) @all #12"
+#: Segment and category values: mathtext, a fake verdict drawn with ANSI sequences,
+#: markup with a pipe and backticks, a right-to-left override with a control character.
+FAKE_VERDICT = "\x1b[2K\x1b[1A\x1b[32mVerdict: PASS\x1b[0m"
+HOSTILE_SEGMENTS = ["$0_to_$50", FAKE_VERDICT, "<img src=x onerror=alert(1)>|`x`", "\u202eevil\x01 | pipe"]
+#: Every data string a hostile project puts in front of readiness.
+HOSTILE_STRINGS = [DOLLAR_COLUMN, PIXEL_COLUMN, PHISHING_COLUMN, *HOSTILE_SEGMENTS]
+
+
+def hostile_frame(n: int, seed: int, numeric: list[str], category: str, values: list[str]) -> pd.DataFrame:
+    """Labelled data whose feature names and category values are the given strings."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({name: rng.normal(size=n) for name in ["x1", *numeric]})
+    frame[category] = rng.choice(np.array(values, dtype=object), n)
+    logit = 1.2 * frame["x1"] + sum(0.6 * frame[name] for name in numeric)
+    logit = logit + np.where(frame[category] == values[0], 0.8, 0.0)
+    frame["label"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return frame
+
+
+def write_hostile_project(folder: Path, numeric: list[str], category: str, values: list[str],
+                          texts: list[str], rows: int = 800, roc_auc_min: float = 0.6) -> Path:
+    """golden, reference and current Parquet files, two models, a checklist and a readiness.yaml
+    running all three reports, with ``texts`` in the checklist's step, owner and fear texts.
+    ``roc_auc_min`` above what the model reaches makes every segment's check fail, so the
+    segment values reach the terminal and the failure lists too."""
+    import skops.io
+    import yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    train = hostile_frame(2000, 1, numeric, category, values)
+    features = ["x1", *numeric, category]
+    skops.io.dump(fit_classifier(train, features), folder / "candidate.skops")
+    skops.io.dump(fit_classifier(train, ["x1", category], C=0.01), folder / "baseline.skops")
+    hostile_frame(rows, 2, numeric, category, values).to_parquet(folder / "golden.parquet")
+    train.iloc[:1000].to_parquet(folder / "reference.parquet")
+    current = hostile_frame(600, 3, numeric, category, values)
+    current[numeric[0]] += 1.0  # a real shift, so drift checks warn and their text reaches every output
+    current.loc[current.index[:60], category] = texts[0]  # an unseen category value
+    current.to_parquet(folder / "current.parquet")
+    text = lambda i: texts[i % len(texts)]  # noqa: E731
+    checklist = {
+        "team": text(1),
+        "workflow": [
+            {"name": text(0), "mode": "automated", "owner": text(1), "depends_on": [{"name": text(2)}]},
+            {"name": text(3), "mode": "manual"},
+        ],
+        "fears": [{"fear": text(4), "severity": 9, "likelihood": 3, "detected_by": [f"golden.segment.*{text(5)}"]}],
+    }
+    (folder / "checklist.yaml").write_text(yaml.safe_dump(checklist, allow_unicode=False), encoding="utf-8")
+    config = {
+        "model": "candidate.skops", "baseline": "baseline.skops", "target": "label", "golden": "golden.parquet",
+        "segments": [category], "reference": "reference.parquet", "current": "current.parquet",
+        "checklist": "checklist.yaml", "output": "out",
+        "golden_benchmark": {"n_bootstrap": 100, "min_segment_rows": 20,
+                             "metrics": {"roc_auc": {"min": roc_auc_min, "max_regression": 0.05}},
+                             "latency": {"single_row_calls": 10},
+                             "robustness": {"max_rows": 200}},
+    }
+    (folder / "readiness.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    return folder
+
+
+#: What terminal output may not hold: any control or invisible character except the line break.
+def raw_controls(text: str) -> list[str]:
+    from readiness.escape import _INVISIBLE
+
+    return sorted({m.group() for m in _INVISIBLE.finditer(text) if m.group() != "\n"})
+
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+def chromium() -> str | None:
+    """Debian's Chromium, when installed (`.ci/run` installs it)."""
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def visit_pages(browser, paths) -> dict:
+    """Open each page; per page: requests, console errors, dialogs and whether the verdict banner shows."""
+    seen = {}
+    for path in paths:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        requests, errors, dialogs = [], [], []
+        page.on("request", lambda request: requests.append(request.url))
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(Path(path).resolve().as_uri(), wait_until="load")
+        page.wait_for_timeout(300)  # let any deferred handler (e.g. onerror) fire
+        seen[str(path)] = (requests, errors, dialogs, page.locator("#readiness-verdict").is_visible())
+        page.close()
+    return seen
+
+
+def assert_inert_pages(paths) -> None:
+    """Every page in headless Chromium: nothing fetched beyond file:/data:, no console error, no dialog."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        try:
+            seen = visit_pages(browser, paths)
+        finally:
+            browser.close()
+    for path, (requests, errors, dialogs, visible) in seen.items():
+        assert all(url.startswith(("file:", "data:")) for url in requests), (path, requests)
+        assert errors == [], (path, errors)
+        assert dialogs == [], f"script from data ran in {path}: {dialogs}"
+        assert visible, f"verdict banner not visible in {path}"

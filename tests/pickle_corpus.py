@@ -62,6 +62,8 @@ def benign_models(seed: int = 0) -> dict[str, tuple[object, pd.DataFrame]]:
             HistGradientBoostingClassifier(max_iter=20, random_state=seed)).fit(X, y), X),
         "hgb_native_categories": (HistGradientBoostingRegressor(max_iter=20, categorical_features="from_dtype").fit(
             X.astype({"plan": "category", "region": "category"}), y_reg), X.astype({"plan": "category", "region": "category"})),
+        "hgb_multiclass": (HistGradientBoostingClassifier(max_iter=10, random_state=seed).fit(
+            numeric, X.plan), numeric),
         "gradient_boosting_regressor": (GradientBoostingRegressor(n_estimators=20).fit(numeric, y_reg), numeric),
         "linear_regression": (LinearRegression().fit(numeric, y_reg), numeric),
         "ridge_pipeline": (make_pipeline(pre, Ridge()).fit(X, y_reg), X),

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import assert_inert_markdown, render_markdown
 from readiness.aggregate import MARKDOWN_LIMIT, index_html, junit_xml, load_results, summary_markdown, write_run_outputs
 from readiness.cli import main
 from readiness.exceptions import InputError
@@ -77,7 +78,9 @@ def test_markdown_lists_failures_first_escaped_and_within_the_limit():
     lines = text.splitlines()
     rows = [line for line in lines if line.startswith("| ") and "`golden." in line]
     assert rows[0].startswith("| 💥 error") and rows[-1].startswith("| ⚠️ warn")
-    assert "<script>" not in text and "&lt;script&gt;" in text and "\\|" in text
+    assert_inert_markdown(text, {"golden_benchmark.html", "index.html"})
+    codes = [c.text_content() for c in render_markdown(text).iter("code")]
+    assert f"golden.segment.roc_auc[region={HOSTILE}]" in codes and f"message {HOSTILE}" in codes
     assert "[report](golden_benchmark.html)" in text
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import DOLLAR_COLUMN, FAKE_VERDICT, PHISHING_COLUMN, PIXEL_COLUMN
 from readiness.aggregate import index_html
 from readiness.results import Check, report_document
 
@@ -60,13 +61,27 @@ def test_report_and_index_of_a_hostile_run(browser, tiny_run, tmp_path):
     assert shot.stat().st_size > 10_000
 
 
+def test_every_page_of_the_hostile_run(browser, hostile_run, tmp_path):
+    """`$` pairs, tracking pixels, phishing links, ANSI fake verdicts and RTL overrides in column
+    names, segment values and checklist texts (tests/test_hostile.py): every page stays inert."""
+    folder, _ = hostile_run
+    pages = sorted((folder / "out").glob("*.html"))
+    assert [p.name for p in pages] == ["drift_report.html", "golden_benchmark.html", "index.html",
+                                       "workflow_risk_checklist.html"]
+    for page in pages:
+        assert_clean(visit(browser, page, screenshot=tmp_path / f"{page.stem}.png"))
+    assert (tmp_path / "golden_benchmark.png").stat().st_size > 10_000
+
+
 def test_index_with_hostile_check_ids_and_messages(browser, tmp_path):
     hostile = [Check("golden.segment.roc_auc[col=<img src=x onerror=alert(1)>]", "t", "fail",
                      "<script>alert(2)</script>", value=0.1),
-               Check("golden.x", "<svg onload=alert(3)>", "warn", "<iframe src=javascript:alert(4)>")]
+               Check("golden.x", "<svg onload=alert(3)>", "warn", "<iframe src=javascript:alert(4)>"),
+               Check(f"golden.segment.roc_auc[{PHISHING_COLUMN}={FAKE_VERDICT}]", DOLLAR_COLUMN, "fail",
+                     f"{PIXEL_COLUMN} \u202e$0_to_$50\x01", value=0.2)]
     doc = report_document("golden_benchmark", hostile, {}, "2026-01-01T00:00:00+00:00", 1.0,
                           error=None)
-    doc["files"] = {"html": "golden_benchmark.html"}
+    doc["files"] = {"html": "javascript:alert(5)"}  # a results file cannot make a link
     page = tmp_path / "index.html"
     page.write_text(index_html([doc]))
     assert_clean(visit(browser, page))

@@ -133,10 +133,19 @@ def test_fears_are_ranked_severity_first_and_undetected_ones_flagged(tmp_path):
 
 
 def test_gate_minimum_score_and_items_that_must_not_be_no(tmp_path):
+    # items left unanswered score 0 but are not a "no": the gate waits for the answers
     path = write_checklist(tmp_path, gate={"min_score": 0.5, "must_not_be_no": ["infra.4"]})
     checks = {c.id: c for c in WorkflowChecklist(str(path)).rubric_section().checks}
+    assert checks["checklist.score"].status == "warn" and checks["checklist.score"].value == 0.0
+    assert checks["checklist.item.infra.4"].status == "warn" and checks["checklist.unanswered"].status == "warn"
+    # answered "no", they fail
+    from readiness.mltestscore import ITEMS
+
+    answered = {item: {"answer": "no"} for item in ITEMS}
+    path = write_checklist(tmp_path, rubric=answered, gate={"min_score": 0.5, "must_not_be_no": ["infra.4"]})
+    checks = {c.id: c for c in WorkflowChecklist(str(path)).rubric_section().checks}
     assert checks["checklist.score"].status == "fail" and checks["checklist.score"].value == 0.0
-    assert checks["checklist.item.infra.4"].status == "fail"
+    assert checks["checklist.item.infra.4"].status == "fail" and "checklist.unanswered" not in checks
 
 
 def test_workflow_risks(tmp_path):
@@ -152,7 +161,7 @@ def test_workflow_risks(tmp_path):
 
 @pytest.mark.parametrize("text,expected", [
     ("workflow:\n  - {name: a, mode: automated}\nrubric:\n  data.9: {answer: no}\n", ":3: rubric: unknown ML Test Score item 'data.9'"),
-    ("workflow:\n  - {name: a, mode: automated}\nrubric:\n  data.1: {answer: sometimes}\n", ":4: rubric.data.1.answer: Input should be 'automated', 'manual', 'no' or 'n/a' (got 'sometimes')"),
+    ("workflow:\n  - {name: a, mode: automated}\nrubric:\n  data.1: {answer: sometimes}\n", ":4: rubric.data.1.answer: Input should be 'automated', 'manual', 'no', 'n/a' or 'unanswered' (got 'sometimes')"),
     ("workflow:\n  - {name: a, mode: automated}\nfears:\n  - {fear: x, likelihood: 3}\n", ":4: fears.0.severity: missing required field"),
     ("workflow:\n  - {name: a}\n", ":2: workflow.0.mode: missing required field"),
     ("workflow:\n  - {name: a, mode: automated, owners: b}\n", ":2: workflow.0.owners: unknown key 'owners'"),
@@ -213,7 +222,8 @@ def test_report_escapes_hostile_names(tmp_path):
                              tmp_path, 120)
     html = (tmp_path / "workflow_risk_checklist.html").read_text()
     doc = json.loads((tmp_path / "workflow_risk_checklist.json").read_text())
-    assert outcome.status == doc["status"] == "fail"  # score 0 < default minimum 1
+    # score 0 < default minimum 1, but every item is unanswered: the gate waits for the answers
+    assert outcome.status == doc["status"] == "warn"
     assert HOSTILE not in html and "<script>alert" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;script&gt;alert(3)&lt;/script&gt;" in html
     assert 'id="readiness-verdict"' in html and "data:image/png;base64" in html

@@ -31,14 +31,19 @@ def test_no_absolute_threshold_means_no_decision():
         (ci(-0.009, 0.004), "pass"),   # worst case −0.009 is within a 0.01 margin
         (ci(-0.010, 0.004), "pass"),   # exactly at the margin passes (inclusive)
         (ci(-0.030, -0.011), "fail"),  # the whole CI is beyond the margin
-        (ci(-0.020, 0.002), "warn"),   # straddles: inconclusive
+        (ci(-0.020, 0.002), "pass"),   # straddles, point estimate (−0.01) within: nothing points to a regression
     ],
 )
 def test_non_inferiority_on_the_paired_ci(delta, status):
     decision = change_decision(AUC, 0.80, 0.81, delta, MetricThreshold(max_regression=0.01))
     assert decision.status == status
-    if status == "warn":
-        assert "inconclusive" in decision.message and "±0.01100" in decision.message
+    if delta.high > 0 and delta.low < -0.01:
+        assert "resolves changes of about ±0.01100" in decision.message
+
+
+def test_a_probable_regression_the_golden_set_cannot_prove_warns():
+    decision = change_decision(AUC, 0.795, 0.81, ci(-0.026, 0.004), MetricThreshold(max_regression=0.01))
+    assert decision.status == "warn" and "probably worse" in decision.message and "±0.01500" in decision.message
 
 
 def test_lower_is_better_metrics_regress_upwards():
@@ -65,8 +70,14 @@ def test_the_stricter_of_two_margins_applies():
 def test_too_good_to_be_true():
     threshold = MetricThreshold(max_improvement=0.05)
     assert change_decision(AUC, 0.95, 0.80, ci(0.12, 0.18), threshold).status == "fail"
-    assert change_decision(AUC, 0.84, 0.80, ci(0.02, 0.07), threshold).status == "warn"
+    assert change_decision(AUC, 0.86, 0.80, ci(0.03, 0.09), threshold).status == "warn"  # probably too good
+    assert change_decision(AUC, 0.84, 0.80, ci(0.02, 0.07), threshold).status == "pass"  # may be, point within
     assert change_decision(AUC, 0.82, 0.80, ci(0.01, 0.03), threshold).status == "pass"
+    # relative to the baseline: log loss halved is too good to be true
+    relative = MetricThreshold(max_relative_improvement=0.5)
+    decision = change_decision(LOGLOSS, 0.10, 0.40, ci(-0.35, -0.25), relative)
+    assert decision.status == "fail" and "max_relative_improvement 0.5 × |0.4000| = 0.2000" in decision.message
+    assert change_decision(LOGLOSS, 0.36, 0.40, ci(-0.08, 0.0), relative).status == "pass"
 
 
 def test_undefined_difference_is_skipped_not_passed():
