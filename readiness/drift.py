@@ -223,6 +223,11 @@ class DriftReport(RecordsChecks):
         current_sample = pd.concat(sample).nsmallest(cap, "_key").drop(columns="_key")
         return merged, columns, families, current_sample
 
+    def _reference_rows(self) -> pd.DataFrame | None:
+        """The reference's rows: all of them, or on Spark the fit's seeded sample (all rows up to
+        100,000); None when the reference is a saved profile."""
+        return self.reference_frame if self.reference_frame is not None else self.reference_sample
+
     # ---------------------------------------------------------------- thresholds
 
     def method_for(self, kind: str) -> str:
@@ -238,9 +243,9 @@ class DriftReport(RecordsChecks):
         out = {}
         mode = self.settings.thresholds
         self.noise_levels: dict[str, float] = {}
-        if mode == "learned" and self.reference_frame is None:
+        if mode == "learned" and self._reference_rows() is None:
             raise ConfigError("drift.thresholds: learned thresholds need the reference data, not a profile")
-        if mode in ("learned", "auto") and self.reference_frame is not None:
+        if mode in ("learned", "auto") and self._reference_rows() is not None:
             self.noise_levels = self._learn_thresholds()
         for name, ref in self.reference.items():
             if ref.kind in ("skipped", "datetime"):
@@ -270,8 +275,10 @@ class DriftReport(RecordsChecks):
         learned levels are scaled up by that ratio (its square for divergences such as PSI),
         and down by sqrt(rows drawn / current rows) when the current data is larger than the draw.
         """
-        frame = self.reference_frame
-        n = len(frame)
+        frame = self._reference_rows()
+        # all rows of the reference; on Spark, frame is a uniform sample of them (a subsample of it
+        # is a subsample of the reference) and the whole reference when it has at most 100,000 rows
+        n = len(frame) if self.reference_frame is not None else next(iter(self.reference.values())).n
         current_rows = max((c.n for c in self.current.values()), default=0) or n  # a column absent now counts 0 rows
         size = max(2, min(current_rows, n // 2, self.LEARN_ROWS))
         overlap = np.sqrt((1 / size + 1 / n) / max(1 / size - 1 / n, 1e-12))
@@ -281,11 +288,11 @@ class DriftReport(RecordsChecks):
         # draws come from a random pool of at most ten draws' worth of rows (a subsample of a random
         # subset of the reference is a random subsample of the reference): a 10M-row reference is
         # binned once on 50,000 rows, not in full (the noise of larger sets is scaled from 5,000-row draws)
-        pool = np.sort(rng.choice(n, 10 * size, replace=False)) if n > 10 * size else None
+        pool = np.sort(rng.choice(len(frame), 10 * size, replace=False)) if len(frame) > 10 * size else None
         # each pooled row's bin (or category) once; a subsample's counts are then one bincount
         bins = {name: reference_bins(frame[name] if pool is None else frame[name].iloc[pool], ref)
                 for name, ref in scored.items()}
-        available = n if pool is None else len(pool)
+        available = len(frame) if pool is None else len(pool)
         draws = [np.sort(rng.choice(available, size, replace=False)) for _ in range(self.settings.learned_samples)]
         rows = np.stack(draws)
         offsets = np.arange(len(draws))[:, None]
@@ -436,9 +443,10 @@ class DriftReport(RecordsChecks):
         """Current values that look like the reference's in other units: median and inter-quartile
         range scaled by the same factor k (≥ 1.5 or ≤ 1/1.5), and current / k distributed like the
         reference (KS within sampling noise) although current itself is not."""
-        if self.reference_frame is None or name not in self.sample.columns:
+        reference_rows = self._reference_rows()
+        if reference_rows is None or name not in self.sample.columns:
             return None
-        ref = pd.to_numeric(self.reference_frame[name], errors="coerce").to_numpy(float)
+        ref = pd.to_numeric(reference_rows[name], errors="coerce").to_numpy(float)
         cur = pd.to_numeric(self.sample[name], errors="coerce").to_numpy(float)
         ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
         if ref.size < 20 or cur.size < 20:
@@ -588,7 +596,7 @@ class DriftReport(RecordsChecks):
         return Section("Prediction and target drift", checks=self._record("prediction", checks))
 
     def multivariate_section(self) -> Section:
-        reference_rows = self.reference_frame if self.reference_frame is not None else self.reference_sample
+        reference_rows = self._reference_rows()
         if not self.settings.multivariate or reference_rows is None:
             reason = "disabled" if not self.settings.multivariate else "needs the reference data, not a profile"
             return Section("Multivariate drift", checks=self._record("multivariate", [

@@ -294,9 +294,11 @@ def _decode(payload: bytes, reference: dict[str, ColumnProfile]) -> dict[str, Co
     counted = json.loads(payload)
     out = {}
     for name, ref in reference.items():
-        blank = replace(ref, n=0, missing=0, counts=[0] * len(ref.counts) if ref.kind != "skipped" else [],
-                        below=0, above=0, below_total=0.0, above_total=0.0, minimum=None, maximum=None, total=0.0,
-                        total_squares=0.0)
+        # what profile_frame carries over from the reference; the reference's own counts (and
+        # fit-only fields such as singletons) stay behind
+        blank = ColumnProfile(ref.name, ref.kind, ref.reason, edges=list(ref.edges), categories=list(ref.categories),
+                              rare=list(ref.rare), ref_minimum=ref.ref_minimum, ref_maximum=ref.ref_maximum,
+                              dtype_family=ref.dtype_family)
         out[name] = replace(blank, **dict(zip(_COUNTED, counted[name]))) if name in counted else blank
     return out
 
@@ -331,7 +333,8 @@ def _profile_task(reference: dict[str, ColumnProfile], chunk_rows: int, nullable
                 partials.setdefault(None, []).append(profile_frame(frame, reference))
             if sample_rows:
                 for name in frame.columns:
-                    if frame[name].notna().any():  # an all-missing chunk has no type to speak of
+                    # an all-missing chunk has no type to speak of (as in DriftReport._profile_current)
+                    if name not in reference or frame[name].notna().any():
                         families.setdefault(name, set()).add(family_of(frame[name]))
                 draw = rng.random(len(frame))
                 keep = np.argpartition(draw, sample_rows)[:sample_rows] if len(frame) > sample_rows else np.arange(len(frame))
@@ -584,13 +587,15 @@ def _kind_sample(frame: "DataFrame") -> tuple["pa.Table", int, dict[str, int]]:
     return table, total, nulls
 
 
-def _sketch_task(numeric: list[str], categorical: list[str], chunk_rows: int, keep_share: float, nullable: list[str]):
-    """Per task: category counts, and per numeric column its sorted finite values, compacted."""
+def _sketch_task(numeric: dict[str, str], categorical: list[str], chunk_rows: int, keep_share: float,
+                 nullable: list[str]):
+    """Per task: category counts, and per numeric column (name → kind: numeric or datetime, which
+    reads text timestamps as time) its sorted finite values, compacted."""
     import pyarrow as pa
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         labels: dict[str, dict[str, int]] = {c: {} for c in categorical}
-        missing = {c: 0 for c in numeric + categorical}
+        missing = {c: 0 for c in [*numeric, *categorical]}
         values: dict[str, list[np.ndarray]] = {c: [] for c in numeric}
         weights: dict[str, list[np.ndarray]] = {c: [] for c in numeric}
         error = {c: 0 for c in numeric}
@@ -606,8 +611,8 @@ def _sketch_task(numeric: list[str], categorical: list[str], chunk_rows: int, ke
                 counted = labels[name]
                 for label, count in zip(names, np.bincount(present, minlength=len(names)).tolist()):
                     counted[label] = counted.get(label, 0) + count
-            for name in numeric:
-                raw = _numeric_values(frame[name])
+            for name, kind in numeric.items():
+                raw = _numeric_values(frame[name], kind)
                 ordered = _sorted_finite(raw)
                 missing[name] += int(raw.size - ordered.size)
                 if not ordered.size:
@@ -736,7 +741,7 @@ def fit_reference_spark(frame: "DataFrame", bins: int = 100, max_categories: int
         if kinds and name in kinds:
             kind, reason = kinds[name], f"set in the config (inferred: {reason})"
         profiles[name] = ColumnProfile(str(name), kind, reason, n=total, dtype_family=family_of(sample[name]))
-    numeric = [n for n, p in profiles.items() if p.kind in ("numeric", "datetime")]
+    numeric = {n: p.kind for n, p in profiles.items() if p.kind in ("numeric", "datetime")}
     categorical = [n for n, p in profiles.items() if p.kind in ("categorical", "boolean")]
     for name, profile in profiles.items():
         if profile.kind == "skipped":
@@ -745,7 +750,7 @@ def fit_reference_spark(frame: "DataFrame", bins: int = 100, max_categories: int
     if numeric or categorical:
         keep_share = min(1.0, sketch_items / max(total * max(len(numeric), 1), 1))
         task = _sketch_task(numeric, categorical, chunk_rows, keep_share, integers_with_nulls)
-        selected = frame.select(*[_col(c) for c in numeric + categorical])
+        selected = frame.select(*[_col(c) for c in [*numeric, *categorical]])
         with _quiet():
             mapped = selected.mapInArrow(task, "column string, missing long, labels string, values binary, "
                                                "weights binary, error long, lowest double, highest double, "
@@ -785,6 +790,7 @@ def _fit_categories(profile: ColumnProfile, rows: list, max_categories: int) -> 
     profile.categories = [str(c) for c in counts.index[:max_categories]] + [OTHER, UNSEEN]
     profile.rare = [str(c) for c in counts.index[max_categories:max_categories + 10_000]]
     profile.counts = [int(c) for c in counts.iloc[:max_categories]] + [int(counts.iloc[max_categories:].sum()), 0]
+    profile.singletons = int((counts == 1).sum())
 
 
 def _fit_edges(profile: ColumnProfile, rows: list, bins: int) -> int:

@@ -32,8 +32,9 @@ def spark():
 
 def varied(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
     """NaN and ±inf, nullable integers, text with nulls, booleans with and without nulls,
-    datetimes, an id column (skipped), an all-missing column, counts; ``shift`` moves the
-    numbers and brings a new category."""
+    datetimes (naive and UTC), timestamps written as text, a row number and a text id (both
+    skipped), an all-missing column, counts, a long-tailed category with rare and once-seen
+    labels; ``shift`` moves the numbers and the times and brings a new category."""
     rng = np.random.default_rng(seed)
     x = rng.normal(shift, 1, n)
     x[rng.random(n) < 0.05] = np.nan
@@ -45,10 +46,18 @@ def varied(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
     maybe = pd.Series(rng.random(n) < 0.5, dtype=object)
     maybe[rng.random(n) < 0.1] = None
     when = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n) + int(shift * 1e5), unit="s")
+    stamped = pd.Series((pd.Timestamp("2023-06-01") + pd.to_timedelta(rng.integers(0, 10**7, n) + int(shift * 1e6),
+                                                                     unit="s")).strftime("%Y-%m-%d %H:%M:%S"), dtype=object)
+    stamped[rng.random(n) < 0.02] = None
+    zoned = (pd.Timestamp("2024-03-01", tz="UTC")
+             + pd.to_timedelta(rng.integers(0, 10**6, n) + int(shift * 1e5), unit="s"))
+    weights = 1 / np.arange(1, 301) ** 1.6
+    city = np.array([f"city{i}" for i in range(300)], dtype=object)[rng.choice(300, n, p=weights / weights.sum())]
     return pd.DataFrame({"x": x, "small": small, "text": text, "flag": rng.random(n) < 0.3, "maybe": maybe,
                          "when": when, "amount": rng.exponential(3, n) * 1000 + shift * 500,
                          "ident": [f"id{i}_{seed}" for i in range(n)], "empty": np.full(n, np.nan),
-                         "visits": rng.poisson(30, n)})
+                         "visits": rng.poisson(30, n), "row": np.arange(n) + seed * 100_000, "stamped": stamped,
+                         "zoned": zoned, "city": city})
 
 
 def write_parts(frame: pd.DataFrame, folder, parts: int = 3):
@@ -93,8 +102,15 @@ def test_fitted_reference_equals_pandas_fit_exactly(spark, data):
     kinds = {name: p.kind for name, p in actual.items()}
     assert kinds == {"x": "numeric", "small": "categorical", "text": "categorical", "flag": "boolean",
                      "maybe": "categorical", "when": "datetime", "amount": "numeric", "ident": "skipped",
-                     "empty": "categorical", "visits": "numeric"}
+                     "empty": "categorical", "visits": "numeric", "row": "skipped", "stamped": "datetime",
+                     "zoned": "datetime", "city": "categorical"}
     assert actual["x"].missing == int(data["reference"]["x"].isna().sum()) + 2  # NaN and ±inf
+    city = data["reference"]["city"].value_counts()
+    assert actual["city"].singletons == int((city == 1).sum()) > 0 and len(actual["city"].rare) == len(city) - 50
+    assert actual["stamped"].missing == int(data["reference"]["stamped"].isna().sum()) > 0
+    assert actual["stamped"].ref_minimum == pd.Timestamp(data["reference"]["stamped"].min()).value
+    assert actual["zoned"].ref_maximum == data["reference"]["zoned"].max().value
+    assert "row number" in actual["row"].reason and "timestamps" in actual["stamped"].reason
 
 
 def test_current_profile_equals_pandas_profile_with_unseen_and_out_of_range(spark, data):
@@ -112,7 +128,9 @@ def test_kind_sample_is_pandas_sample_in_file_order_when_spark_splits_the_file(s
     rng = np.random.default_rng(3)
     n = 130_000
     frame = pd.DataFrame({"rounded": np.round(rng.normal(0, 3, n), 2), "code": rng.integers(0, 40_000, n).astype(str),
-                          "tiny": rng.integers(0, 3, n)})
+                          "tiny": rng.integers(0, 3, n), "row": np.arange(n),
+                          "day": pd.Series(pd.Timestamp("2020-01-01") + pd.to_timedelta(np.arange(n) // 100, unit="D"))
+                          .dt.strftime("%Y-%m-%d")})
     path = tmp_path / "big.parquet"
     frame.to_parquet(path, index=False, row_group_size=10_000)
     expected = fit_reference(read_table(path, "reference", text_as_categories=True))
@@ -124,6 +142,7 @@ def test_kind_sample_is_pandas_sample_in_file_order_when_spark_splits_the_file(s
     finally:
         spark.conf.unset("spark.sql.files.maxPartitionBytes")
     assert "100,000-row sample" in expected["rounded"].reason
+    assert (expected["row"].kind, expected["day"].kind) == ("skipped", "datetime")  # the sample keeps file order
     assert_same(expected, actual)
 
 
@@ -189,20 +208,39 @@ def test_sketched_edges_count_exactly_and_barely_move_the_scores(spark, tmp_path
             assert abs(with_sketch[method] - value) <= 0.01, (name, method, value, with_sketch[method])
 
 
-def test_drift_report_on_spark_scores_like_pandas(spark, data):
-    pandas_report = DriftReport(str(data["root"] / "reference.parquet"), str(data["root"] / "current.parquet"),
-                                settings={"thresholds": "default"})
-    spark_report = DriftReport(str(data["reference_parts"]), str(data["current_parts"]),
-                               settings={"engine": "spark", "thresholds": "default"})
+def test_drift_report_on_spark_scores_and_decides_like_pandas(spark, data):
+    """Default settings (learned noise levels under auto thresholds, units checks, the domain
+    classifier): the Spark report's reference rows are the fit's kind sample, which holds every
+    row of a reference this small, so scores, thresholds and verdicts equal the pandas report's."""
+    pandas_report = DriftReport(str(data["root"] / "reference.parquet"), str(data["root"] / "current.parquet"))
+    spark_report = DriftReport(str(data["reference_parts"]), str(data["current_parts"]), settings={"engine": "spark"})
     assert spark_report.scores.keys() == pandas_report.scores.keys()
+    assert not {"row", "ident", "when", "stamped", "zoned"} & spark_report.scores.keys()  # ids and times not scored
     for name, scores in pandas_report.scores.items():
         for method, value in scores.items():
             # a std from sums of squares cancels digits: moments equal to 1e-15 give scores equal to ~1e-8
             assert spark_report.scores[name][method] == pytest.approx(value, rel=1e-6, abs=1e-12, nan_ok=True)
+    assert pandas_report.noise_levels and spark_report.noise_levels.keys() == pandas_report.noise_levels.keys()
+    for name, level in pandas_report.noise_levels.items():
+        assert spark_report.noise_levels[name] == pytest.approx(level, rel=1e-6, nan_ok=True), name
+    assert spark_report.thresholds == pytest.approx(pandas_report.thresholds, rel=1e-6)
     assert spark_report.current_families == pandas_report.current_families
     assert len(spark_report.sample) == len(pandas_report.sample) == 5_000
-    assert spark_report.reference_sample is not None
-    check = spark_report.multivariate_section().checks[0]  # reference rows from the fit's kind sample
+    for report in (pandas_report, spark_report):
+        for section in ("schema_section", "columns_section", "quality_section", "prediction_section",
+                        "multivariate_section"):
+            getattr(report, section)()
+    # the current samples are different uniform draws (per partition on Spark): the sample-based
+    # checks (units, the domain classifier) agree on the verdict, the rest on the value too
+    decided = {c.id: c for c in pandas_report.checks}
+    assert {c.id for c in spark_report.checks} == decided.keys()
+    for check in spark_report.checks:
+        want = decided[check.id]
+        assert check.status == want.status, (check.id, check.message, want.message)
+        if not check.id.startswith(("drift.units.", "drift.multivariate")) and isinstance(want.value, float):
+            assert check.value == pytest.approx(want.value, rel=1e-6, nan_ok=True), check.id
+    assert any(c.id.startswith("drift.units.") for c in spark_report.checks)
+    check = next(c for c in spark_report.checks if c.id == "drift.multivariate")
     assert check.status in ("pass", "warn") and check.value > 0.1, check.message
 
 
