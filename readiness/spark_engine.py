@@ -104,36 +104,100 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
     active = SparkSession.getActiveSession()
     if active is not None and (master is None or active.sparkContext.master == master):
         return active
-    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+    remote = os.environ.get("SPARK_REMOTE") or (conf or {}).get("spark.remote")
+    if not remote and not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         raise UsageError("the Spark engine needs a Java runtime (17 or newer): install one (Debian: "
                          "apt-get install default-jre-headless) or set JAVA_HOME")
-    builder = SparkSession.builder.appName("readiness")
     configured = os.environ.get("PYSPARK_SUBMIT_ARGS", "") + os.environ.get("SPARK_CONF_DIR", "")
-    master = master or (None if configured or os.environ.get("MASTER") else "local[*]")
-    if master:
-        builder = builder.master(master)
+    master = master or (None if remote or configured or os.environ.get("MASTER") else "local[*]")
     if master and master.startswith("local"):
         # local workers must import readiness and pyarrow like the driver does
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     # a progress bar on stderr garbles the terminal and the notebook's output
-    builder = builder.config("spark.ui.showConsoleProgress", "false")
-    for key, value in (conf or {}).items():
-        builder = builder.config(key, str(value))
+    settings = {"spark.app.name": "readiness", "spark.ui.showConsoleProgress": "false",
+                **({"spark.master": master} if master else {}), **{k: str(v) for k, v in (conf or {}).items()}}
     try:
-        session = builder.getOrCreate()
+        with _quiet():
+            if remote:  # Spark Connect: no JVM here
+                builder = SparkSession.builder
+                for key, value in settings.items():
+                    builder = builder.config(key, value)
+                session = builder.getOrCreate()
+            else:
+                session = _start_jvm_session(settings)
     except Exception as exc:  # the JVM could not start: say why in one line
         raise UsageError(f"could not start Spark ({_first_line(exc)}); check JAVA_HOME and the Spark settings") from None
-    session.sparkContext.setLogLevel("ERROR")
+    if not remote:
+        session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+class _GatewayError(RuntimeError):
+    """The JVM did not start; the message is the last error it logged."""
+
+
+def _start_jvm_session(settings: dict[str, str]) -> "SparkSession":
+    """A session whose JVM writes its log and stack traces to a file, not to the terminal or
+    the report's kernel output: Spark logs at WARN before any setting can lower it, and every
+    failed task prints a JVM stack trace, where readiness reports one line. The file is removed
+    when Python exits."""
+    import atexit
+    import tempfile
+
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+    from pyspark.sql import SparkSession
+
+    spark_conf = SparkConf()
+    for key, value in settings.items():
+        spark_conf.set(key, value)
+    handle, name = tempfile.mkstemp(prefix="readiness-spark-", suffix=".log")
+    log = Path(name)
+    atexit.register(lambda: log.unlink(missing_ok=True))
+    gateway = None
+    try:
+        with os.fdopen(handle, "wb") as output:  # the JVM keeps its own copy of the descriptor
+            gateway = launch_gateway(spark_conf, popen_kwargs={"stdout": output, "stderr": output})
+        SparkContext(conf=spark_conf, gateway=gateway)
+        return SparkSession.builder.getOrCreate()
+    except Exception as exc:
+        if gateway is not None and getattr(gateway, "proc", None) is not None:
+            gateway.proc.kill()
+        raise _GatewayError(_log_error(log) or _first_line(exc)) from exc
+
+
+def _log_error(log: Path) -> str | None:
+    """Why the JVM did not start: the first line of its log naming an error (``… ERROR …``,
+    ``…Exception: …``, ``… No such file or directory``), if any."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        line = line.strip()
+        if not line.startswith("at ") and any(word in line for word in ("ERROR", "Error", "Exception", "No such file",
+                                                                         "not found", "denied")):
+            return line[:240]
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
-    # Spark errors carry the JVM stack trace; the first line says what happened
+    if "Traceback (most recent call last)" in text:  # a task's Python error: its last line says what
+        python = text.split("Traceback (most recent call last)")[-1].split("JVM stacktrace:")[0]
+        lines = [line.strip() for line in python.splitlines() if line.strip() and not line.startswith(" ")]
+        if lines:
+            return lines[-1][:240]
+    # Spark errors carry the JVM stack trace; the line after py4j's "An error occurred while
+    # calling o28.parquet." says what happened
     for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith(("Traceback", "at ", "py4j")):
-            return line[:240]
+        line = line.strip().lstrip(": ").strip()
+        if not line or line.startswith(("Traceback", "at ", "py4j", "An error occurred while calling", "JVM stacktrace")):
+            continue
+        for prefix in ("org.apache.spark.SparkException: ", "java.lang.RuntimeException: ",
+                       "org.apache.spark.sql.AnalysisException: "):
+            line = line.removeprefix(prefix)
+        return line[:240]
     return type(exc).__name__
 
 
