@@ -25,7 +25,8 @@ def spark():
     pytest.importorskip("pyspark", reason="PySpark is not installed (pip install '.[test]' installs it)")
     if not (shutil.which("java") or __import__("os").environ.get("JAVA_HOME")):
         pytest.skip("no Java runtime: .ci/run installs Debian's default-jre-headless")
-    session = spark_engine.spark_session("local[2]")
+    # one session for the module; no web UI and two shuffle partitions (the data is small)
+    session = spark_engine.spark_session("local[2]", {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2"})
     yield session
     session.stop()
 
