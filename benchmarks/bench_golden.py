@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from readiness.bootstrap import bootstrap
+from readiness.stats.bootstrap import bootstrap
 from readiness.demo import build_scenario
-from readiness.metrics import METRICS, EvalData
+from readiness.stats.metrics import METRICS, EvalData
 
 
 def bench_bootstrap(rows: int, resamples: int) -> None:

@@ -4,7 +4,7 @@
 
 Builds a random forest whose joblib file is about the requested size, writes it
 uncompressed, zlib-compressed (compress=3) and as a plain pickle, then times
-``readiness.safe_pickle.load_pickle`` (what readiness loads untrusted pickles with:
+``readiness.artifacts.safe_pickle.load_pickle`` (what readiness loads untrusted pickles with:
 every global judged, every call checked, trees validated) against ``joblib.load``
 (no checks) in the same process, best of ``--repeat``. Also times the decompression
 bombs of the test corpus at the default 4 GiB limit, each in a fresh process with
@@ -25,7 +25,7 @@ import joblib
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
-from readiness.safe_pickle import load_pickle
+from readiness.artifacts.safe_pickle import load_pickle
 
 HERE = Path(__file__).resolve().parent
 
@@ -58,7 +58,7 @@ def bomb_in_child(builder: str, folder: Path) -> tuple[float, int, str]:
         f"sys.path.insert(0, {str(HERE.parent / 'tests')!r})\n"
         "import pickle_corpus\n"
         f"pickle_corpus.{builder}(__import__('pathlib').Path({str(path)!r}))\n"
-        "from readiness.safe_pickle import load_pickle, RefusedArtifact\n"
+        "from readiness.artifacts.safe_pickle import load_pickle, RefusedArtifact\n"
         "started = time.perf_counter()\n"
         "try:\n"
         f"    load_pickle(open({str(path)!r}, 'rb'))\n"

@@ -18,9 +18,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from readiness.artifacts import ModelAdapter
+from readiness.artifacts.loading import ModelAdapter
 from readiness.config import RobustnessConfig
-from readiness.robustness import Scorer, run_trials
+from readiness.artifacts.loading import Scorer
+from readiness.reports.golden.robustness import run_trials
 
 
 def main(rows: int) -> None:

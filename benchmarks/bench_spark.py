@@ -9,7 +9,7 @@ on the first million rows (pandas), then times, each in a fresh process so peak 
 
 * ``pandas``: the drift report's streaming path (250,000-row batches, ``profile_frame``,
   merged) over the files one after the other;
-* ``spark``: :func:`readiness.spark_engine.profile_dataframe` on a ``local[2]`` session
+* ``spark``: :func:`readiness.engines.spark.profile_dataframe` on a ``local[2]`` session
   (JVM start included, reported apart), partial profiles merged on the driver;
 * with ``--fit``: fitting a reference on all rows (pandas in memory vs Spark's four passes);
 * with ``--copies N``: the same two paths over a folder that lists the files N times
@@ -88,8 +88,8 @@ def measure(args: list[str]) -> dict:
 
 
 def child_pandas(folder: Path, reference_path: Path) -> dict:
-    from readiness.drift import iter_batches
-    from readiness.profile import load_profile, merge_profiles, profile_frame
+    from readiness.reports.drift.report import iter_batches
+    from readiness.stats.profile import load_profile, merge_profiles, profile_frame
 
     reference = load_profile(reference_path)
     started = time.perf_counter()
@@ -103,8 +103,8 @@ def child_pandas(folder: Path, reference_path: Path) -> dict:
 
 
 def child_spark(folder: Path, reference_path: Path, cores: int) -> dict:
-    from readiness import spark_engine
-    from readiness.profile import load_profile
+    from readiness.engines import spark as spark_engine
+    from readiness.stats.profile import load_profile
 
     reference = load_profile(reference_path)
     started = time.perf_counter()
@@ -125,13 +125,13 @@ def child_fit(folder: Path, engine: str) -> dict:
     started = time.perf_counter()
     if engine == "pandas":
         from readiness.data import read_table
-        from readiness.profile import fit_reference
+        from readiness.stats.profile import fit_reference
 
         frame = pd.concat([read_table(p, "reference", text_as_categories=True) for p in sorted(folder.glob("*.parquet"))],
                           ignore_index=True)
         profiles, error = fit_reference(frame), 0.0
     else:
-        from readiness import spark_engine
+        from readiness.engines import spark as spark_engine
 
         spark = spark_engine.spark_session("local[2]", {"spark.driver.memory": "2g"})
         started = time.perf_counter()
@@ -196,7 +196,7 @@ def main() -> None:
         reference = root / "reference.profile.json"
         if not reference.exists():
             from readiness.data import read_table
-            from readiness.profile import fit_reference, save_profile
+            from readiness.stats.profile import fit_reference, save_profile
 
             save_profile(fit_reference(read_table(sorted(data.glob("*.parquet"))[0], "reference",
                                                   text_as_categories=True)), reference)

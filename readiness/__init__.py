@@ -8,6 +8,6 @@ and renders self-contained HTML reports.
 __version__ = "0.1.0"
 
 from readiness.exceptions import InputError, ReadinessError, UsageError  # noqa: E402
-from readiness.manifest import save_model  # noqa: E402
+from readiness.artifacts.manifest import save_model  # noqa: E402
 
 __all__ = ["__version__", "InputError", "ReadinessError", "UsageError", "save_model"]

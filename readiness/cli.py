@@ -15,7 +15,8 @@ from pathlib import Path
 import click
 
 from readiness import __version__
-from readiness.config import REPORTS, load_config, starter_config_text
+from readiness.config import load_config, starter_config_text
+from readiness.registry import registry
 from readiness.escape import terminal_text
 from readiness.exceptions import Terminated, UsageError
 
@@ -34,9 +35,9 @@ def _echo_err(line: str) -> None:
 
 
 def _abs(path: str | None) -> str | None:
-    from readiness.artifacts import is_loader_spec
+    from readiness.artifacts.trust import is_loader_spec
 
-    if path is None or is_loader_spec(path):
+    if path is None or is_loader_spec(path, Path.cwd()):
         return path
     return str(Path(path).expanduser().resolve())
 
@@ -97,7 +98,7 @@ def _write_ci(ci: str, force: bool) -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="readiness.yaml (default: ./readiness.yaml when it exists).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (overrides `output`).")
-@click.option("--only", "only", multiple=True, type=click.Choice(REPORTS), help="Run only this report (repeatable).")
+@click.option("--only", "only", multiple=True, type=click.Choice(registry.names()), help="Run only this report (repeatable).")
 @click.option("--model", default=None, help="Candidate model: .skops/.joblib/.pkl file, MLflow model folder, or module:function.")
 @click.option("--baseline", default=None, help="Production model (same forms as --model).")
 @click.option("--golden", type=click.Path(dir_okay=False), default=None, help="Golden dataset (.csv/.parquet).")
@@ -111,7 +112,7 @@ def _write_ci(ci: str, force: bool) -> None:
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def run(config_path, out, only, model, baseline, golden, target, task, trust_artifact, timeout, warn_exit_code, debug) -> None:
     """Run the readiness reports and exit 0 (ready), 1 (not ready) or 2 (bad input)."""
-    from readiness.runner import run as run_reports
+    from readiness.run.runner import run as run_reports
 
     if config_path is None and Path("readiness.yaml").is_file():
         config_path = "readiness.yaml"
@@ -155,8 +156,8 @@ def _print_verdict(out_dir: Path, documents: list[dict], status: str) -> None:
               help="Exit with this code when the verdict is WARN (default 0).")
 def summary(folder: str, warn_exit_code: int | None) -> None:
     """Rebuild index.html, junit.xml, summary.md and summary.json of a run FOLDER from its results JSON."""
-    from readiness.aggregate import RUN_FILES, load_results, write_run_outputs
-    from readiness.runner import exit_code_for
+    from readiness.run.aggregate import RUN_FILES, load_results, write_run_outputs
+    from readiness.run.runner import exit_code_for
 
     out_dir = Path(folder)
     documents = load_results(out_dir)
@@ -177,7 +178,7 @@ def demo(out: str, timeout: float | None) -> None:
     (the candidate improves overall but regresses on one region).
     """
     from readiness.demo import build_scenario
-    from readiness.runner import run as run_reports
+    from readiness.run.runner import run as run_reports
 
     folder = Path(out).resolve()
     if folder.exists() and any(folder.iterdir()) and not (folder / "inputs" / "readiness.yaml").is_file():
@@ -226,7 +227,7 @@ def _location(value: str) -> str:
 def drift(reference, current, model, target, out, config_path, trust_artifact, warn_exit_code, timeout, engine,
           spark_master, debug) -> None:
     """Drift of CURRENT data against REFERENCE data (a .csv/.parquet file or a saved profile)."""
-    from readiness.runner import run as run_reports
+    from readiness.run.runner import run as run_reports
 
     overrides = {"reference": _location(reference), "current": _location(current), "output": _abs(out)}
     if engine or spark_master:
@@ -249,6 +250,55 @@ def drift(reference, current, model, target, out, config_path, trust_artifact, w
 
 
 @cli.command()
+@click.argument("log")
+@click.option("--timestamp", default=None, metavar="COL", help="Timestamp column (default: timestamp).")
+@click.option("--prediction", default=None, metavar="COL", help="Prediction column: a score or a probability.")
+@click.option("--version", "version_column", default=None, metavar="COL",
+              help="Model version column (default: model_version or version when present).")
+@click.option("--label", default=None, metavar="COL", help="Label column in the log.")
+@click.option("--labels", "labels_file", default=None, type=click.Path(dir_okay=False),
+              help="A separate file of late labels, joined on --id.")
+@click.option("--id", "id_column", default=None, metavar="COL", help="Id column joining --labels to the log.")
+@click.option("--reference", default=None, help="Reference data (.csv/.parquet) or saved profile (.json) for the features.")
+@click.option("--chunk", default=None, help="Chunk by period (12h, 1d, 1w, 1M) or rows (e.g. 10000rows). Default 1d.")
+@click.option("--out", default="readiness-monitoring", show_default=True, type=click.Path(file_okay=False))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="readiness.yaml for monitoring settings (optional).")
+@click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None)
+@click.option("--timeout", type=click.FloatRange(min=1), default=None)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def monitor(log, timestamp, prediction, version_column, label, labels_file, id_column, reference, chunk, out,
+            config_path, warn_exit_code, timeout, debug) -> None:
+    """The model's behaviour over time from its prediction LOG (a .csv/.parquet file, a folder or a glob).
+
+    Chunks the log, learns bands from a reference period, finds changepoints and names the
+    model version that went live there, and checks realized (with labels) and estimated
+    (without) performance. Exits like `readiness run`.
+    """
+    from readiness.run.runner import run as run_reports
+
+    if labels_file and not id_column:
+        raise UsageError("--labels needs --id, the column joining the labels file to the log")
+    log_path = Path(log).expanduser()
+    overrides: dict = {"predictions": str(log_path if log_path.is_absolute() else Path.cwd() / log_path),
+                       "output": _abs(out)}
+    settings = {key: value for key, value in (("timestamp", timestamp), ("prediction", prediction),
+                                              ("version", version_column), ("label", label), ("id", id_column),
+                                              ("chunk", chunk), ("reference", _abs(reference))) if value is not None}
+    if settings:
+        overrides["monitoring"] = settings
+    if labels_file:
+        overrides["labels"] = _abs(labels_file)
+    config = load_config(config_path, overrides)
+    result = run_reports(config, ["monitoring_report"], timeout_s=timeout, echo=_echo_err, progress=sys.stderr.isatty())
+    _print_result(result)
+    for outcome in result.outcomes:
+        if outcome.usage_error:
+            raise UsageError(outcome.usage_error)
+    sys.exit(result.exit_code(warn_exit_code))
+
+
+@cli.command()
 @click.argument("reference")
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
               help="Where to write the profile (.json).")
@@ -262,11 +312,11 @@ def profile(reference: str, output: str, bins: int, max_categories: int, engine:
     import time
 
     from readiness.data import read_table, sha256_file
-    from readiness.profile import fit_reference, save_profile
+    from readiness.stats.profile import fit_reference, save_profile
 
     started = time.perf_counter()
     if engine == "spark":
-        from readiness import spark_engine
+        from readiness.engines import spark as spark_engine
 
         spark = spark_engine.spark_session(spark_master)
         profiles, info = spark_engine.fit_reference_spark(spark_engine.read_data(spark, _location(reference), "reference"),

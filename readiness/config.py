@@ -17,8 +17,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from readiness.exceptions import ConfigError
+from readiness.reports.monitoring.settings import MonitoringConfig
 from readiness.safe_yaml import read_yaml_file
-from readiness.metrics import METRICS
+from readiness.stats.metrics import METRICS
 
 Task = Literal["auto", "binary", "multiclass", "regression"]
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # data locations only Spark reads (s3a://, hdfs://)
@@ -27,7 +28,6 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # data locations only Spark r
 def is_url(location) -> bool:
     """True for ``s3a://…``, ``hdfs://…``, ``file://…``: locations only the Spark engine reads."""
     return isinstance(location, str) and bool(_URL.match(location))
-REPORTS = ("golden_benchmark", "drift_report", "workflow_risk_checklist")
 
 
 class _Strict(BaseModel):
@@ -96,7 +96,7 @@ class RobustnessConfig(_Strict):
     def _known(cls, value):
         if value == DEFAULT_PERTURBATIONS or not value:  # the registry (and pandas) need not load for the defaults
             return value
-        from readiness.robustness import PERTURBATIONS
+        from readiness.reports.golden.robustness import PERTURBATIONS
 
         for name in value:
             if name not in PERTURBATIONS:
@@ -194,9 +194,24 @@ class DriftConfig(_Strict):
     learned_samples: int = Field(100, ge=10, le=1000)
     seed: int = 0
     # pandas reads local files on this machine; spark profiles files, folders, globs and URLs
-    # (s3a://, hdfs://) where they live (readiness.spark_engine)
+    # (s3a://, hdfs://) where they live (readiness.engines.spark)
     engine: Literal["pandas", "spark"] = "pandas"
     spark: SparkConfig = SparkConfig()
+    timeout_s: float = Field(900, gt=0)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _threshold_methods(cls, value):
+        if isinstance(value, dict):
+            from readiness.stats.drift_scores import METHODS
+
+            for method, level in value.items():
+                if method not in METHODS:
+                    raise ValueError(f"unknown drift method {method!r}{_suggest(method, METHODS)}; "
+                                     f"known: {', '.join(METHODS)}")
+                if not level > 0:
+                    raise ValueError(f"{method}: must be above 0")
+        return value
 
     @model_validator(mode="after")
     def _warn_below_fail(self):
@@ -209,7 +224,7 @@ class DriftConfig(_Strict):
     @field_validator("fail_thresholds")
     @classmethod
     def _fail_methods(cls, value):
-        from readiness.drift_scores import METHODS
+        from readiness.stats.drift_scores import METHODS
 
         for method, level in value.items():
             if method not in METHODS:
@@ -221,7 +236,7 @@ class DriftConfig(_Strict):
     @field_validator("methods")
     @classmethod
     def _methods(cls, value):
-        from readiness.drift_scores import METHODS
+        from readiness.stats.drift_scores import METHODS
 
         for kind, method in value.items():
             if method not in METHODS:
@@ -263,6 +278,12 @@ class Config(_Strict):
     checklist: Path | None = None
     project: Path | None = None
     output: Path = Path("readiness-report")
+    #: Wall-clock limit of a report without a limit of its own (the checklist), in seconds.
+    timeout_s: float = Field(900, gt=0)
+    #: The monitoring report: a prediction log (file, folder or glob), late labels, settings.
+    predictions: str | None = Field(None, min_length=1)
+    labels: Path | None = None
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     @field_validator("reference", "current", mode="before")
     @classmethod
@@ -277,6 +298,49 @@ class Config(_Strict):
         if len(set(value)) != len(value):
             raise ValueError("lists a column twice")
         return value
+
+    @model_validator(mode="after")
+    def _metrics_fit_the_task(self):
+        if self.task != "auto":
+            check_metrics_for_task(self.golden_benchmark.metrics, self.task)
+        return self
+
+
+def check_metrics_for_task(metrics: dict[str, Any] | None, task: str) -> None:
+    """Raise ValueError naming the first configured metric that does not apply to ``task``.
+
+    Called at config time when ``task`` is set, and in the kernel once ``task: auto``
+    has been resolved from the model, so both say the same.
+
+    Examples
+    --------
+    >>> check_metrics_for_task({"rmse": {}}, "regression")
+    >>> check_metrics_for_task({"roc_auc": {}}, "regression")
+    Traceback (most recent call last):
+    ...
+    ValueError: golden_benchmark.metrics.roc_auc: does not apply to regression models (it applies to binary, multiclass); use one of: rmse, mae, r2, mape
+    """
+    for name in metrics or {}:
+        metric = METRICS.get(name)
+        if metric is not None and task not in metric.tasks:
+            usable = ", ".join(m.name for m in METRICS.values() if task in m.tasks)
+            raise ValueError(f"golden_benchmark.metrics.{name}: does not apply to {task} models "
+                             f"(it applies to {', '.join(metric.tasks)}); use one of: {usable}")
+
+
+def section_settings(section: str, data: Any, source: str = "settings") -> BaseModel:
+    """Validate one section of readiness.yaml (``golden_benchmark``, ``drift``...) with the same messages.
+
+    The notebook kernel receives settings already validated by the driver; it validates
+    them again here (a notebook can be run by hand) and says the same thing the CLI would.
+    """
+    model = Config.model_fields[section].annotation
+    try:
+        return model.model_validate(data or {})
+    except ValidationError as exc:
+        error = dict(exc.errors()[0])
+        error["loc"] = (section, *error["loc"])
+        raise ConfigError(_format_error(source, error)) from None
 
 
 def _suggest(name: str, choices) -> str:
@@ -318,6 +382,8 @@ def _format_error(source: str, error: dict) -> str:
     if kind == "missing":
         return f"{source}: missing required key {key!r}; set it in the config or on the command line"
     message = error["msg"].removeprefix("Value error, ")
+    if message.startswith(key + ": ") or (kind == "value_error" and message.startswith("golden_benchmark.")):
+        return f"{source}: {message}"  # the message names its own key
     given = error.get("input")
     shown = f" (got {given!r})" if given is not None and not isinstance(given, (dict, list)) else ""
     return f"{source}: {key}: {message}{shown}"
@@ -350,16 +416,24 @@ def parse_config(data: Any, source: str = "readiness.yaml", base_dir: Path | Non
         errors = exc.errors()
         extra = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise ConfigError(_format_error(source, errors[0]) + extra) from None
-    from readiness.artifacts import is_loader_spec
+    from readiness.artifacts.trust import is_loader_spec
 
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     updates = {}
     for key in ("model", "baseline", "golden", "reference", "current", "output", "checklist", "project"):
         value = getattr(config, key)
-        if value is None or isinstance(value, str) or (key in ("model", "baseline") and is_loader_spec(str(value))
-                             and not (base / value).exists()):
+        if value is None or isinstance(value, str) or (key in ("model", "baseline") and is_loader_spec(str(value), base)):
             continue  # module:function loaders are imported, not resolved as paths
         updates[key] = (base / value.expanduser()).resolve()
+    if config.predictions is not None:  # a file, folder or glob: kept as text, relative to the config's folder
+        predictions = Path(config.predictions).expanduser()
+        updates["predictions"] = str(predictions if predictions.is_absolute() else base / predictions)
+    if config.labels is not None:
+        updates["labels"] = (base / config.labels.expanduser()).resolve()
+    if config.monitoring.reference is not None:
+        reference = Path(config.monitoring.reference).expanduser()
+        updates["monitoring"] = config.monitoring.model_copy(
+            update={"reference": str(reference if reference.is_absolute() else (base / reference).resolve())})
     resolved = config.model_copy(update=updates)
     resolved._base_dir = base.resolve()
     return resolved

@@ -86,7 +86,7 @@ def build_scenario(folder: str | Path, seed: int = 7, golden_rows: int = 6000) -
     fresh = train[train["region"] != "north"]
     candidate = _pipeline(CANDIDATE_FEATURES, 250, seed).fit(fresh[CANDIDATE_FEATURES], fresh[TARGET])
 
-    from readiness.manifest import save_model
+    from readiness.artifacts.manifest import save_model
 
     golden.to_parquet(folder / "golden.parquet", index=False)
     # Drift: the training data as reference; this month's customers as current, where the
@@ -102,6 +102,7 @@ def build_scenario(folder: str | Path, seed: int = 7, golden_rows: int = 6000) -
     current.loc[rng.random(len(current)) < 0.15, "usage_hours"] = np.nan
     current.loc[rng.random(len(current)) < 0.2, "channel"] = "app"
     current.to_parquet(folder / "current.parquet", index=False)
+    _write_prediction_log(folder / "predictions", production, seed)
     save_model(production, folder / "production.skops", training_data=train[PRODUCTION_FEATURES])
     save_model(candidate, folder / "candidate.skops", training_data=fresh[CANDIDATE_FEATURES])
     config = folder / "readiness.yaml"
@@ -114,6 +115,35 @@ def build_scenario(folder: str | Path, seed: int = 7, golden_rows: int = 6000) -
                                            encoding="utf-8")
     (folder / "requirements.txt").write_text(_pinned_requirements(), encoding="utf-8")
     return config
+
+
+#: The served model's releases in the demo's prediction log: v1.4 until day 35, then v1.5,
+#: whose serving code reports churn probabilities in percent (a unit bug nothing raised on).
+LOG_DAYS, RELEASE_DAY, LABELLED_DAYS, ROWS_PER_DAY = 56, 35, 28, 300
+
+
+def _write_prediction_log(folder: Path, model, seed: int) -> None:
+    """Eight weeks of the production churn model's predictions, one Parquet file per day.
+
+    Labels (did the customer churn?) arrive four weeks later, so only the first 28 days have
+    them. On day 35 release v1.5 goes live: its serving code multiplies the probability by
+    100. The monitoring report finds that day and names the release.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed + 11)
+    start = pd.Timestamp("2026-09-01", tz="UTC")
+    for day in range(LOG_DAYS):
+        customers = make_customers(ROWS_PER_DAY, seed + 100 + day)
+        score = model.predict_proba(customers[PRODUCTION_FEATURES])[:, 1]
+        version = "v1.5" if day >= RELEASE_DAY else "v1.4"
+        if version == "v1.5":
+            score = score * 100.0
+        seconds = np.sort(rng.integers(0, 86_400, ROWS_PER_DAY))
+        log = customers[PRODUCTION_FEATURES].assign(
+            timestamp=start + pd.Timedelta(days=day) + pd.to_timedelta(seconds, unit="s"),
+            model_version=version, customer_id=customers["customer_id"], churn_score=score,
+            churned=customers[TARGET].astype(float) if day < LABELLED_DAYS else np.nan)
+        log.to_parquet(folder / f"day={day:03d}.parquet", index=False)
 
 
 def _pinned_requirements() -> str:
@@ -149,6 +179,13 @@ golden_benchmark:
 reference: reference.parquet
 current: current.parquet
 checklist: checklist.yaml
+# The production model's prediction log (one Parquet file per day), watched over time.
+predictions: predictions
+monitoring:
+  prediction: churn_score
+  label: churned
+  version: model_version
+  chunk: 1d
 output: ../report
 """
 
@@ -265,38 +302,40 @@ def ensure_scenario(folder: str | Path | None = None) -> Path:
     folder = Path(folder) if folder else default_scenario_dir()
     config = folder / "readiness.yaml"
     if not all((folder / name).is_file() for name in ("readiness.yaml", "golden.parquet", "candidate.skops", "production.skops",
-                                                     "reference.parquet", "current.parquet", "checklist.yaml")):
+                                                     "reference.parquet", "current.parquet", "checklist.yaml")) \
+            or not (folder / "predictions").is_dir():
         print(f"Building the demo scenario in {folder} (first use, ~10 s)…", flush=True)
         build_scenario(folder)
     return config
 
 
-def demo_parameters(folder: str | Path | None = None) -> dict:
-    """Notebook parameters for the demo scenario (used when a notebook runs with its defaults)."""
+def scenario_parameters(report: str, folder: str | Path | None = None) -> dict:
+    """Notebook parameters of ``report`` for the demo scenario, from the registry like a real run.
+
+    Used when a notebook is opened in Jupyter and run with its default parameters.
+    """
     from readiness.config import load_config
+    from readiness.registry import RunContext, registry
 
     config = load_config(ensure_scenario(folder))
-    return {
-        "model_path": str(config.model), "baseline_path": str(config.baseline), "golden_path": str(config.golden),
-        "target": config.target, "task": config.task, "segments": list(config.segments),
-        "trust": config.trust.model_dump(mode="json"),
-        "settings": config.golden_benchmark.model_dump(mode="json"),
-    }
+    return registry.get(report).parameters(config, RunContext(python_path=config._base_dir))
+
+
+def demo_parameters(folder: str | Path | None = None) -> dict:
+    """Golden benchmark notebook parameters for the demo scenario."""
+    return scenario_parameters("golden_benchmark", folder)
 
 
 def checklist_parameters(folder: str | Path | None = None) -> dict:
-    """Checklist notebook parameters for the demo scenario."""
-    config_file = ensure_scenario(folder)
-    return {"checklist_path": str(config_file.parent / "checklist.yaml"), "results_dir": "",
-            "project_dir": str(config_file.parent), "min_score": -1.0}
+    """Checklist notebook parameters for the demo scenario (no gate: the demo shows, it does not block)."""
+    return dict(scenario_parameters("workflow_risk_checklist", folder), min_score=-1.0)
 
 
 def drift_parameters(folder: str | Path | None = None) -> dict:
     """Drift notebook parameters for the demo scenario."""
-    from readiness.config import load_config
+    return scenario_parameters("drift_report", folder)
 
-    config = load_config(ensure_scenario(folder))
-    return {"reference_path": str(config.reference), "current_path": str(config.current),
-            "model_path": str(config.model), "target": config.target,
-            "trust": config.trust.model_dump(mode="json"),
-            "settings": config.drift.model_dump(mode="json")}
+
+def monitoring_parameters(folder: str | Path | None = None) -> dict:
+    """Monitoring notebook parameters for the demo scenario's prediction log."""
+    return scenario_parameters("monitoring_report", folder)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from readiness.gates import fmt
+from readiness.stats.gates import fmt
 
 STATUS_COLOURS = {
     "pass": ("#1a7f37", "#dafbe1"),

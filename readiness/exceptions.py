@@ -33,7 +33,7 @@ class NotebookParameterError(UsageError):
 #: Exception class names that, raised inside a notebook, mean "bad input" (exit 2).
 USAGE_ERROR_NAMES = frozenset(
     [cls.__name__ for cls in (UsageError, ConfigError, InputError, UntrustedArtifactError, NotebookParameterError)]
-    # raised by readiness.model_worker when a sandboxed model misbehaves (BaseExceptions, so nothing swallows them)
+    # raised by readiness.artifacts.worker when a sandboxed model misbehaves (BaseExceptions, so nothing swallows them)
     + ["SandboxViolation", "WorkerFailed"]
 )
 

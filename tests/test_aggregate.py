@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from helpers import assert_inert_markdown, render_markdown
-from readiness.aggregate import MARKDOWN_LIMIT, index_html, junit_xml, load_results, summary_markdown, write_run_outputs
+from readiness.run.aggregate import MARKDOWN_LIMIT, index_html, junit_xml, load_results, summary_markdown, write_run_outputs
 from readiness.cli import main
 from readiness.exceptions import InputError
 from readiness.results import Check, report_document, write_json

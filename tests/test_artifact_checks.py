@@ -3,7 +3,6 @@
 import json
 import os
 import pickle
-import sys
 from pathlib import Path
 
 import joblib
@@ -15,11 +14,12 @@ import yaml
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import helpers
-from readiness.artifacts import check_artifact, is_loader_spec, load_model
+from readiness.artifacts.trust import check_artifact, is_loader_spec
+from readiness.artifacts.loading import load_model
 from readiness.data import sha256_file
 from readiness.exceptions import InputError, UntrustedArtifactError
-from readiness.golden import GoldenBenchmark
-from readiness.manifest import compare_manifest, manifest_path, read_manifest, save_model
+from readiness.reports.golden.benchmark import GoldenBenchmark
+from readiness.artifacts.manifest import compare_manifest, manifest_path, read_manifest, save_model
 
 FAST = {"n_bootstrap": 100, "latency": {"single_row_calls": 10}, "robustness": {"enabled": False}}
 TESTS = str(Path(__file__).parent)

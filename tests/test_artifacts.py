@@ -10,7 +10,8 @@ import skops.io
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
-from readiness.artifacts import ModelAdapter, check_artifact, load_model
+from readiness.artifacts.trust import check_artifact
+from readiness.artifacts.loading import ModelAdapter, load_model
 from readiness.data import sha256_file
 from readiness.exceptions import InputError, UntrustedArtifactError
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from readiness.bootstrap import bootstrap, percentile_interval, resample_counts
-from readiness.metrics import METRICS, EvalData
+from readiness.stats.bootstrap import bootstrap, percentile_interval, resample_counts
+from readiness.stats.metrics import METRICS, EvalData
 
 
 def test_counts_are_valid_resamples_and_deterministic():

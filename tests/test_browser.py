@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpers import DOLLAR_COLUMN, FAKE_VERDICT, PHISHING_COLUMN, PIXEL_COLUMN
-from readiness.aggregate import index_html
+from readiness.run.aggregate import index_html
 from readiness.results import Check, report_document
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -88,7 +88,7 @@ def test_index_with_hostile_check_ids_and_messages(browser, tmp_path):
 
 
 def test_a_crashed_report(browser, tmp_path):
-    from readiness.runner import execute_report
+    from readiness.run.notebook import execute_report
 
     fixtures = Path(__file__).parent / "fixtures"
     execute_report("crashing", {}, tmp_path, 120, notebook=fixtures / "crashing.ipynb")

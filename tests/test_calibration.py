@@ -14,9 +14,9 @@ from sklearn.preprocessing import StandardScaler
 
 from helpers import ColumnScoreClassifier
 from readiness.data import sha256_file
-from readiness.drift import DriftReport
-from readiness.gates import fmt
-from readiness.golden import GoldenBenchmark
+from readiness.reports.drift.report import DriftReport
+from readiness.stats.gates import fmt
+from readiness.reports.golden.benchmark import GoldenBenchmark
 
 FAST = {"n_bootstrap": 200, "latency": {"single_row_calls": 10}, "artifact": {"fresh_process": False}}
 
@@ -84,7 +84,7 @@ def test_robustness_groups_a_crash_per_perturbation_and_does_not_warn_on_expecte
     features = [c for c in frame.columns if c != "benign"]
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(frame[features], frame["benign"])
     path, digest, golden = _golden_for(tmp_path, model, frame.iloc[order[:200]], "benign")
-    bench = GoldenBenchmark(path, golden, "benign", trusted_sha256=[digest], settings=FAST)
+    bench = GoldenBenchmark(path, golden, "benign", trust={"sha256": [digest]}, settings=FAST)
     checks = {c.id: c for c in bench.robustness_section().checks}
     warned = [c for c in checks.values() if c.status == "warn"]
     assert [c.id for c in warned] == ["golden.robustness.nan"]  # one finding, not 30
@@ -96,18 +96,19 @@ def test_robustness_groups_a_crash_per_perturbation_and_does_not_warn_on_expecte
     assert checks["golden.robustness.shuffled_columns"].status == "pass"
     assert "refused" in checks["golden.robustness.shuffled_columns"].message
     # control: the same crash fails when the team declared NaN expected in production
-    strict = GoldenBenchmark(path, golden, "benign", trusted_sha256=[digest],
+    strict = GoldenBenchmark(path, golden, "benign", trust={"sha256": [digest]},
                              settings={**FAST, "robustness": {"expected": ["nan"]}})
     assert {c.id: c for c in strict.robustness_section().checks}["golden.robustness.nan"].status == "fail"
     # control: a change beyond a declared max_changed_share warns
-    gated = GoldenBenchmark(path, golden, "benign", trusted_sha256=[digest],
+    gated = GoldenBenchmark(path, golden, "benign", trust={"sha256": [digest]},
                             settings={**FAST, "robustness": {"max_changed_share": 0.0}})
     assert {c.id: c for c in gated.robustness_section().checks}["golden.robustness.out_of_range"].status == "warn"
 
 
 def test_no_unseen_category_is_injected_into_boolean_or_datetime_columns():
     from readiness.config import RobustnessConfig
-    from readiness.robustness import Scorer, run_trials
+    from readiness.artifacts.loading import Scorer
+    from readiness.reports.golden.robustness import run_trials
 
     class Constant:
         has_proba, has_decision_function, classes = True, False, np.array([0, 1])
@@ -153,7 +154,7 @@ def test_determinism_tolerates_rounding_and_shows_the_difference(tmp_path, jitte
     model = JitterClassifier(jitter).fit(golden[["score"]])
     path, digest, golden_path = _golden_for(tmp_path, model, golden, "label")
 
-    bench = GoldenBenchmark(path, golden_path, "label", trusted_sha256=[digest], settings=FAST)
+    bench = GoldenBenchmark(path, golden_path, "label", trust={"sha256": [digest]}, settings=FAST)
     check = {c.id: c for c in bench.artifact_section().checks}["golden.artifact.determinism"]
     assert check.status == status
     assert "largest difference" in check.message and check.value is not None
@@ -173,7 +174,7 @@ def test_a_segment_with_one_class_skips_with_the_reason(tmp_path):
     model = ColumnScoreClassifier("score").fit(golden[["score"]], None)
     path, digest, golden_path = _golden_for(tmp_path, model, golden, "label")
     settings = {**FAST, "metrics": {"roc_auc": {"min": 0.6}}}
-    bench = GoldenBenchmark(path, golden_path, "label", segments=["region"], trusted_sha256=[digest], settings=settings)
+    bench = GoldenBenchmark(path, golden_path, "label", segments=["region"], trust={"sha256": [digest]}, settings=settings)
     bench.metrics_section()
     checks = {c.id: c for c in bench.segments_section().checks}
     pure = checks["golden.segment.roc_auc[region=pure]"]
@@ -210,7 +211,7 @@ def test_real_drift_and_out_of_range_values_are_still_found_at_small_n(tmp_path,
 
 
 def test_two_values_out_of_range_at_n_114_are_noise_but_most_of_the_rows_fail():
-    from readiness.drift import _share_status
+    from readiness.reports.drift.report import _share_status
 
     assert _share_status(2, 114, 2 / 285, 0.01, 0.25)[0] == "pass"
     assert _share_status(50, 114, 2 / 285, 0.01, 0.25)[0] == "fail"  # 44%: even its 99% lower bound is past 25%
@@ -265,7 +266,7 @@ def test_starter_config_defaults_follow_the_task():
 
 
 def test_starter_checklist_is_unanswered_and_warns_instead_of_failing(tmp_path):
-    from readiness.checklist import WorkflowChecklist
+    from readiness.reports.checklist.report import WorkflowChecklist
     from readiness.resources import templates_dir
 
     path = tmp_path / "checklist.yaml"
@@ -291,7 +292,7 @@ def test_a_floating_point_residue_reads_as_zero():
 
 
 def test_categorical_psi_is_not_called_deciles():
-    from readiness.drift_scores import METHODS
+    from readiness.stats.drift_scores import METHODS
 
     assert METHODS["psi"].title_for("categorical") == "PSI (reference categories)"
     assert METHODS["psi"].title_for("numeric") == "PSI (reference deciles)"
@@ -307,7 +308,7 @@ def test_domain_classifier_names_no_column_when_the_sets_are_alike(tmp_path, can
 def test_fears_register_counts_checks_by_status(tmp_path):
     import json
 
-    from readiness.checklist import WorkflowChecklist
+    from readiness.reports.checklist.report import WorkflowChecklist
 
     results = tmp_path / "results"
     results.mkdir()
@@ -329,7 +330,7 @@ def test_latency_reports_the_cold_call_apart_from_warm_percentiles(tmp_path):
     golden["label"] = (rng.random(200) < golden["score"]).astype(int)
     path, digest, golden_path = _golden_for(tmp_path, ColumnScoreClassifier("score").fit(golden[["score"]], None),
                                             golden, "label")
-    bench = GoldenBenchmark(path, golden_path, "label", trusted_sha256=[digest], settings=FAST)
+    bench = GoldenBenchmark(path, golden_path, "label", trust={"sha256": [digest]}, settings=FAST)
     check = {c.id: c for c in bench.latency_section().checks}["golden.latency.p95_ms"]
     assert "warm single-row calls" in check.message and "cold call" in check.message
     assert "cold_ms" in check.details
@@ -347,7 +348,7 @@ def test_segment_table_shows_each_gate_beside_what_it_judged(tmp_path):
         joblib.dump(ColumnScoreClassifier(column).fit(golden[["p_cand", "p_base"]], None), tmp_path / f"{name}.joblib")
     digests = [sha256_file(tmp_path / f"{n}.joblib") for n in ("cand", "base")]
     bench = GoldenBenchmark(str(tmp_path / "cand.joblib"), str(tmp_path / "golden.csv"), "label",
-                            baseline_path=str(tmp_path / "base.joblib"), segments=["segment"], trusted_sha256=digests,
+                            baseline_path=str(tmp_path / "base.joblib"), segments=["segment"], trust={"sha256": digests},
                             settings={**FAST, "metrics": {"roc_auc": {"min": 0.99, "max_regression": 0.01}}})
     bench.metrics_section()
     table = bench.segments_section().tables[0]
@@ -355,7 +356,7 @@ def test_segment_table_shows_each_gate_beside_what_it_judged(tmp_path):
 
 
 def test_learned_thresholds_count_subsamples_exactly_as_profiling_does():
-    from readiness.profile import fit_reference, profile_frame, reference_bins
+    from readiness.stats.profile import fit_reference, profile_frame, reference_bins
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"x": np.r_[rng.normal(size=1000), [np.nan] * 5], "c": rng.choice(list("abcdefg"), 1005),
@@ -388,10 +389,9 @@ def test_new_calibration_keys_are_validated_with_the_key_named(data, message):
 
 @pytest.mark.parametrize("method", ["wasserstein_norm", "ks", "psi", "jensenshannon"])
 def test_null_scores_of_many_draws_equal_scoring_each_draw(method):
-    from dataclasses import replace
 
-    from readiness.drift_scores import METHODS, null_scores
-    from readiness.profile import fit_reference, profile_frame
+    from readiness.stats.drift_scores import METHODS, null_scores
+    from readiness.stats.profile import fit_reference, profile_frame
 
     rng = np.random.default_rng(7)
     frame = pd.DataFrame({"x": rng.gamma(2.0, 3.0, 3000), "c": rng.choice(list("abcdefghij"), 3000)})

@@ -5,10 +5,10 @@ import json
 import pytest
 import yaml
 
-from readiness.checklist import (WorkflowChecklist, ci_files_running_readiness, load_checklist,
+from readiness.reports.checklist.report import (WorkflowChecklist, ci_files_running_readiness, load_checklist,
                                  pinned_dependency_files, severity_first_priority)
 from readiness.exceptions import ConfigError
-from readiness.mltestscore import BANDS, ITEMS, band, final_score, section_scores
+from readiness.reports.checklist.mltestscore import BANDS, ITEMS, band, final_score, section_scores
 from readiness.results import Check, report_document, write_json
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -139,7 +139,7 @@ def test_gate_minimum_score_and_items_that_must_not_be_no(tmp_path):
     assert checks["checklist.score"].status == "warn" and checks["checklist.score"].value == 0.0
     assert checks["checklist.item.infra.4"].status == "warn" and checks["checklist.unanswered"].status == "warn"
     # answered "no", they fail
-    from readiness.mltestscore import ITEMS
+    from readiness.reports.checklist.mltestscore import ITEMS
 
     answered = {item: {"answer": "no"} for item in ITEMS}
     path = write_checklist(tmp_path, rubric=answered, gate={"min_score": 0.5, "must_not_be_no": ["infra.4"]})
@@ -213,7 +213,7 @@ def test_starter_checklist_lists_every_item_with_an_explanation():
 
 @pytest.mark.notebooks
 def test_report_escapes_hostile_names(tmp_path):
-    from readiness.runner import execute_report
+    from readiness.run.notebook import execute_report
 
     workflow = [{"name": HOSTILE, "mode": "manual", "depends_on": [{"name": "<script>alert(2)</script>"}]}]
     fears = [{"fear": "<script>alert(3)</script>", "severity": 9, "likelihood": 2}]

@@ -36,7 +36,7 @@ def test_bad_config_names_the_key_in_one_line(extra, expected):
 
 def test_each_report_names_the_keys_it_misses(tmp_path):
     from readiness.exceptions import UsageError
-    from readiness.runner import default_reports, preflight
+    from readiness.run.preflight import default_reports, preflight
 
     config = parse_config({"model": "m", "golden": "g"}, base_dir=tmp_path)
     with pytest.raises(UsageError, match="nothing to run"):

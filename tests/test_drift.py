@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from helpers import run_readiness
-from readiness.drift import DriftReport
-from readiness.drift_scores import DEFAULT_METHOD, METHODS, column_scores
+from readiness.reports.drift.report import DriftReport
+from readiness.stats.drift_scores import DEFAULT_METHOD, METHODS
 from readiness.exceptions import ConfigError, InputError
-from readiness.profile import fit_reference, profile_frame
+from readiness.stats.profile import fit_reference, profile_frame
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 

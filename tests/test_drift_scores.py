@@ -6,8 +6,8 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import ks_2samp, wasserstein_distance
 
-from readiness.drift_scores import METHODS, column_scores, psi, quality_shifts
-from readiness.profile import (OTHER, UNSEEN, ColumnProfile, fit_reference, infer_kind, load_profile,
+from readiness.stats.drift_scores import METHODS, column_scores, psi, quality_shifts
+from readiness.stats.profile import (OTHER, UNSEEN, ColumnProfile, fit_reference, infer_kind, load_profile,
                                merge_profiles, profile_frame, save_profile)
 
 TOLERANCE = 0.005  # 100 quantile + 100 equal-width bins: measured errors stay under 0.002
@@ -131,7 +131,7 @@ def test_reference_fit_counts_ties_at_edges_like_binning_values_among_the_edges(
 
 
 def test_sorted_quantiles_equal_numpy_linear_quantiles():
-    from readiness.profile import _sorted_quantiles
+    from readiness.stats.profile import _sorted_quantiles
 
     values = np.random.default_rng(5).standard_t(3, 10_001)
     probabilities = np.linspace(0, 1, 101)
@@ -141,7 +141,7 @@ def test_sorted_quantiles_equal_numpy_linear_quantiles():
 def test_row_aucs_equal_roc_auc_score_with_ties():
     from sklearn.metrics import roc_auc_score
 
-    from readiness.drift import _row_aucs
+    from readiness.reports.drift.report import _row_aucs
 
     rng = np.random.default_rng(6)
     labels = rng.integers(0, 2, 400).astype(bool)
@@ -152,7 +152,7 @@ def test_row_aucs_equal_roc_auc_score_with_ties():
 
 def test_text_read_as_categories_profiles_exactly_like_text(tmp_path):
     from readiness.data import read_table
-    from readiness.drift import iter_batches
+    from readiness.reports.drift.report import iter_batches
 
     rng = np.random.default_rng(7)
     ref = pd.DataFrame({"plan": rng.choice(["basic", "pro", "team", None], 3000), "x": rng.normal(size=3000)})

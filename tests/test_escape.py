@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from helpers import FAKE_VERDICT, HOSTILE_STRINGS, assert_inert_markdown, raw_controls, render_markdown
-from readiness.aggregate import index_html, junit_xml, summary_markdown
+from readiness.run.aggregate import index_html, junit_xml, summary_markdown
 from readiness.escape import _INVISIBLE, markdown_cell, plot_text, terminal_text, visible, xml_text
 from readiness.results import Check, report_document
 

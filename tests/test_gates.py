@@ -2,10 +2,10 @@
 
 import pytest
 
-from readiness.bootstrap import Interval
+from readiness.stats.bootstrap import Interval
 from readiness.config import MetricThreshold
-from readiness.gates import absolute_decision, allowed_margin, change_decision, fmt
-from readiness.metrics import METRICS
+from readiness.stats.gates import absolute_decision, allowed_margin, change_decision, fmt
+from readiness.stats.metrics import METRICS
 
 AUC, LOGLOSS, R2 = METRICS["roc_auc"], METRICS["log_loss"], METRICS["r2"]
 

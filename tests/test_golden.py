@@ -8,7 +8,7 @@ import pytest
 from helpers import ColumnRegressor, ColumnScoreClassifier
 from readiness.data import sha256_file
 from readiness.exceptions import ConfigError, InputError
-from readiness.golden import GoldenBenchmark
+from readiness.reports.golden.benchmark import GoldenBenchmark
 
 FAST = {"n_bootstrap": 300, "latency": {"single_row_calls": 10}}
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import sklearn.metrics as skm
 
-from readiness.metrics import METRICS, PRIMARY_METRIC, EvalData, metrics_for_task, perfect_value
+from readiness.stats.metrics import METRICS, PRIMARY_METRIC, EvalData, metrics_for_task, perfect_value
 
 
 def _binary(seed=0, n=400, ties=True):

@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from readiness.artifacts import ModelAdapter, load_model
-from readiness.confine import landlock_abi
+from readiness.artifacts.loading import ModelAdapter, load_model
+from readiness.artifacts.confine import landlock_abi
 from readiness.exceptions import UntrustedArtifactError
-from readiness.model_worker import SandboxedModel, SandboxViolation, WorkerFailed
-from readiness.safe_pickle import RefusedArtifact, load_pickle
+from readiness.artifacts.worker import SandboxedModel, SandboxViolation, WorkerFailed
+from readiness.artifacts.safe_pickle import RefusedArtifact, load_pickle
 
 LINUX = sys.platform == "linux"
 
@@ -83,7 +83,7 @@ def test_the_walls_hold_against_native_code():
     """After confine(), even calls straight into the C library cannot write, connect, fork or read secrets."""
     code = textwrap.dedent("""
         import ctypes, os, socket
-        from readiness.confine import confine, default_read_paths
+        from readiness.artifacts.confine import confine, default_read_paths
         layers = confine(default_read_paths(), 2**31)
         libc = ctypes.CDLL(None, use_errno=True)
         results = {}

@@ -1,20 +1,19 @@
 """The notebook templates: committed clean, parameters typed and documented."""
 
-from pathlib import Path
 
 import nbformat
 import papermill
 import pytest
 
-from readiness.config import Config, parse_config
+from readiness.config import parse_config
 from readiness.resources import resource_dir
-from readiness.runner import report_parameters
+from readiness.registry import RunContext, registry
 
 NOTEBOOKS = sorted(resource_dir("notebooks").glob("*.ipynb"))
 
 
 def test_there_are_notebook_templates():
-    assert [p.stem for p in NOTEBOOKS] == ["drift_report", "golden_benchmark", "workflow_risk_checklist"]
+    assert [p.stem for p in NOTEBOOKS] == ["drift_report", "golden_benchmark", "monitoring_report", "workflow_risk_checklist"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -37,13 +36,16 @@ def test_every_parameter_has_a_type_and_help(path):
         assert info["help"], f"{name} has no help comment"
 
 
-@pytest.mark.parametrize("report,optional", [("golden_benchmark", set()), ("drift_report", set()),
-                                             ("workflow_risk_checklist", {"min_score"})])
-def test_runner_passes_the_declared_parameters(tmp_path, report, optional):
+OPTIONAL_PARAMETERS = {"workflow_risk_checklist": {"min_score"}}
+
+
+@pytest.mark.parametrize("report", registry.names())
+def test_every_registered_report_passes_exactly_the_declared_parameters(tmp_path, report):
     config = parse_config({"model": "m.skops", "target": "y", "golden": "g.csv", "baseline": "b.skops",
                            "checklist": "c.yaml", "reference": "r.csv", "current": "c.csv"}, base_dir=tmp_path)
     declared = set(papermill.inspect_notebook(str(resource_dir("notebooks") / f"{report}.ipynb")))
-    assert set(report_parameters(config, report)) | {"results_path"} | optional == declared
+    parameters = registry.get(report).parameters(config, RunContext())
+    assert set(parameters) | {"results_path"} | OPTIONAL_PARAMETERS.get(report, set()) == declared
 
 
 @pytest.mark.notebooks
@@ -51,7 +53,7 @@ def test_runs_top_to_bottom_with_its_default_parameters(tmp_path, monkeypatch):
     """What a data scientist gets opening the template in JupyterLab and pressing Run All."""
     import json
 
-    from readiness.runner import execute_report
+    from readiness.run.notebook import execute_report
 
     monkeypatch.setenv("READINESS_DEMO_DIR", str(tmp_path / "scenario"))
     outcome = execute_report("golden_benchmark", {}, tmp_path, timeout_s=300)

@@ -9,9 +9,10 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from readiness.artifacts import ModelAdapter
+from readiness.artifacts.loading import ModelAdapter
 from readiness.config import ConfigError, GoldenBenchmarkConfig, RobustnessConfig
-from readiness.robustness import Scorer, column_stats, run_trials, wilson_interval
+from readiness.artifacts.loading import Scorer
+from readiness.reports.golden.robustness import column_stats, run_trials, wilson_interval
 
 
 def data(n=300, seed=0):
@@ -132,7 +133,7 @@ def test_gate_in_the_golden_benchmark(tmp_path):
     """An expected perturbation that crashes fails; an unexpected one warns; words in messages."""
     import skops.io
 
-    from readiness.golden import GoldenBenchmark
+    from readiness.reports.golden.benchmark import GoldenBenchmark
 
     frame, y = data(400)
     skops.io.dump(classifier("error").fit(frame, y), tmp_path / "m.skops")

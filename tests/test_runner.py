@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from readiness.exceptions import NotebookParameterError
-from readiness.runner import check_parameters, execute_report, replace_folder
+from readiness.run.folder import replace_folder
+from readiness.run.notebook import check_parameters, execute_report
 
 FIXTURES = Path(__file__).parent / "fixtures"
 pytestmark = pytest.mark.notebooks
@@ -69,7 +70,7 @@ def test_output_folder_is_replaced_only_when_it_is_a_previous_run(tmp_path):
 
 def test_reports_not_rerun_are_carried_over_from_the_previous_run(tmp_path):
     from readiness.results import report_document, write_json
-    from readiness.runner import carry_over
+    from readiness.run.folder import carry_over
 
     out, staging = tmp_path / "out", tmp_path / "staging"
     out.mkdir()

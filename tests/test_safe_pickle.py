@@ -24,9 +24,9 @@ import pytest
 import yaml
 
 import pickle_corpus as corpus
-from readiness.artifacts import load_model
+from readiness.artifacts.loading import load_model
 from readiness.exceptions import InputError, UntrustedArtifactError
-from readiness.safe_pickle import (ALLOWED_FUNCTIONS, BLOCKED_SEGMENTS, IMPORTABLE_ROOTS, LoadLimitError,
+from readiness.artifacts.safe_pickle import (ALLOWED_FUNCTIONS, BLOCKED_SEGMENTS, LoadLimitError,
                                    RefusedArtifact, judge, load_pickle)
 
 STACK_ROOTS = ("sklearn", "numpy", "scipy", "pandas", "lightgbm", "xgboost", "joblib")
@@ -118,7 +118,7 @@ def stack_attributes():
 
 def test_every_admitted_object_is_of_the_allowed_kinds(stack_attributes):
     """Enumerate the stack: whatever the allow-list admits is an allowed class, a ufunc or an enumerated function."""
-    from readiness.safe_pickle import _PLAIN_CLASSES, _is_cython_unpickler
+    from readiness.artifacts.safe_pickle import _PLAIN_CLASSES, _is_cython_unpickler
 
     admitted = {}
     for module, attribute, obj in stack_attributes:
@@ -141,7 +141,7 @@ def test_every_admitted_object_is_of_the_allowed_kinds(stack_attributes):
 
 def test_every_reexported_outside_callable_is_refused(stack_attributes, tmp_path):
     """A callable defined outside the stack is judged where it is defined, whatever name it is found under."""
-    from readiness.safe_pickle import _PLAIN_CLASSES
+    from readiness.artifacts.safe_pickle import _PLAIN_CLASSES
 
     marker = tmp_path / "pwned"
     reexports = []
@@ -297,7 +297,7 @@ def test_decompression_bombs_stop_early_with_little_memory(tmp_path, builder, me
     getattr(corpus, builder)(path)
     assert path.stat().st_size < 2 * 1024**2
     output, peak = run_bounded(
-        "from readiness.safe_pickle import load_pickle, RefusedArtifact\n"
+        "from readiness.artifacts.safe_pickle import load_pickle, RefusedArtifact\n"
         f"try:\n    load_pickle(open({str(path)!r}, 'rb'))\nexcept RefusedArtifact as exc:\n    print('refused', exc)\n",
         tmp_path)
     assert "refused" in output and message in output, output

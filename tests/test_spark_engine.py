@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from readiness import spark_engine
+from readiness.engines import spark as spark_engine
 from readiness.data import read_table
-from readiness.drift import DriftReport
-from readiness.drift_scores import column_scores
+from readiness.reports.drift.report import DriftReport
+from readiness.stats.drift_scores import column_scores
 from readiness.exceptions import InputError
-from readiness.profile import ColumnProfile, fit_reference, load_profile, profile_frame
+from readiness.stats.profile import ColumnProfile, fit_reference, load_profile, profile_frame
 
 pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")]
 
@@ -319,7 +319,7 @@ def test_urls_reach_spark_as_given(spark, tmp_path, capsys):
 def test_drift_command_runs_on_spark_end_to_end(spark, data, tmp_path):
     """`readiness drift PROFILE FOLDER --engine spark`: the report's kernel starts its own session."""
     from helpers import run_readiness
-    from readiness.profile import save_profile
+    from readiness.stats.profile import save_profile
 
     profile = tmp_path / "reference.profile.json"
     save_profile(fit_reference(read_table(data["root"] / "reference.parquet", "reference", text_as_categories=True)),

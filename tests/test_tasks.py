@@ -7,7 +7,7 @@ import skops.io
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.svm import LinearSVC
 
-from readiness.golden import GoldenBenchmark
+from readiness.reports.golden.benchmark import GoldenBenchmark
 
 FAST = {"n_bootstrap": 200, "latency": {"single_row_calls": 10}, "min_segment_rows": 20}
 

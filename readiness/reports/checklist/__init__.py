@@ -1,0 +1,46 @@
+"""The workflow risk checklist: the ML Test Score backed by evidence, the workflow, the fears.
+
+This module declares the report (light: the driver imports it); the notebook runs
+:class:`readiness.reports.checklist.report.WorkflowChecklist`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from readiness.registry import ReportSpec, SectionSpec
+
+
+def parameters(config, context) -> dict[str, Any]:
+    return {
+        "checklist_path": str(config.checklist),
+        "results_dir": str(context.evidence_dir or ""),
+        "project_dir": str(config.project or config._base_dir or Path(config.checklist).parent),
+    }
+
+
+def preflight(config, context) -> None:
+    from readiness.reports.checklist.file import load_checklist
+
+    load_checklist(config.checklist)
+
+
+SPEC = ReportSpec(
+    name="workflow_risk_checklist",
+    title="Workflow risk checklist",
+    needs=("checklist",),
+    check_prefix="checklist",
+    parameters=parameters,
+    preflight=preflight,
+    timeout=lambda config: config.timeout_s,
+    settings_key=None,
+    sections=(
+        SectionSpec("rubric", "ML Test Score", ("checklist.rubric", "checklist.score", "checklist.unanswered",
+                                                "checklist.contradicted")),
+        SectionSpec("beyond", "Beyond the ML Test Score", ("checklist.beyond",)),
+        SectionSpec("workflow", "Workflow", ("checklist.workflow",)),
+        SectionSpec("fears", "Fears", ("checklist.fear",)),
+    ),
+    order=30,
+)

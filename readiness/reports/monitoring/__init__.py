@@ -1,0 +1,72 @@
+"""The monitoring report: a prediction log over time, and the release that changed it.
+
+This module declares the report (light: the driver imports it); the notebook runs
+:class:`readiness.reports.monitoring.report.MonitoringReport` (see
+:mod:`readiness.reports.monitoring.api` for the public names).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from readiness.registry import ReportSpec, SectionSpec
+
+
+def parameters(config, context) -> dict[str, Any]:
+    settings = config.monitoring.model_dump(mode="json")
+    reference = settings.pop("reference", None)
+    return {
+        "log_path": str(config.predictions),
+        "reference_path": str(reference or ""),
+        "labels_path": str(config.labels or ""),
+        "settings": settings,
+    }
+
+
+def preflight(config, context) -> None:
+    from readiness.exceptions import InputError
+    from readiness.reports.monitoring.log import log_columns, resolve_log
+
+    source = resolve_log(str(config.predictions), "predictions")
+    columns = log_columns(source)
+    settings = config.monitoring
+    for role in ("timestamp", "prediction"):
+        name = getattr(settings, role)
+        if role == "timestamp" and settings.chunk.strip().endswith("rows"):
+            continue
+        if name not in columns:
+            raise InputError(f"{source.spec}: no column {name!r} for the {role}; set monitoring.{role} "
+                             f"(or --{role}) to one of: {context.listing(columns)}")
+    for role in ("version", "label", "id"):
+        name = getattr(settings, role)
+        if name and name not in columns and not (role in ("label", "id") and config.labels):
+            raise InputError(f"{source.spec}: no column {name!r} for the {role}; fix monitoring.{role} "
+                             f"(columns: {context.listing(columns)})")
+    if config.labels is not None:
+        context.columns(config.labels, "labels")
+
+
+SPEC = ReportSpec(
+    name="monitoring_report",
+    title="Monitoring report",
+    needs=("predictions",),
+    check_prefix="monitoring",
+    parameters=parameters,
+    preflight=preflight,
+    timeout=lambda config: config.monitoring.timeout_s,
+    settings_key="monitoring",
+    sections=(
+        SectionSpec("overview", "Chunks and versions", ("monitoring.chunks", "monitoring.rows")),
+        SectionSpec("predictions", "Predictions over time", ("monitoring.mean_prediction", "monitoring.prediction_quantile",
+                                                              "monitoring.positive_rate")),
+        SectionSpec("features", "Features", ("monitoring.missing", "monitoring.drift")),
+        SectionSpec("performance", "Realized performance", ("monitoring.labels", "monitoring.performance")),
+        SectionSpec("estimation", "Estimated performance", ("monitoring.estimated",)),
+        SectionSpec("changes", "What changed when", ()),
+    ),
+    evidence={
+        "monitor.7": ("monitoring.*", "the monitoring report watched predictions and realized performance over time"),
+        "monitor.3": ("monitoring.drift.*", "the monitoring report compared serving inputs with the reference"),
+    },
+    order=40,
+)

@@ -1,0 +1,226 @@
+"""Reading a prediction log in bounded memory, and cutting it into chunks.
+
+A log is a CSV or Parquet file, a folder of Parquet (or CSV) files, or a glob of them,
+as a serving system writes them. It is never loaded whole: Parquet is read one row
+group at a time (only the columns asked for), CSV in row batches. A *piece* is the unit
+of reading (one Parquet row group, or one CSV file); the chunk grid
+(:mod:`readiness.reports.monitoring.grid`) records which pieces hold which chunks, so that the
+reference period can be read without reading the rest.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from readiness.exceptions import InputError
+
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
+
+
+def _kind_of(path: Path) -> str | None:
+    name = path.name.lower()
+    if name.endswith(_PARQUET):
+        return "parquet"
+    if name.endswith(_CSV):
+        return "csv"
+    return None
+
+
+@dataclass(frozen=True)
+class LogSource:
+    """The files of a prediction log, in reading order, and their format."""
+
+    spec: str
+    files: tuple[Path, ...]
+    format: str  # "parquet" or "csv"
+
+
+def resolve_log(spec: str | Path, key: str = "log") -> LogSource:
+    """The files a log argument names: a file, a folder (searched recursively) or a glob.
+
+    Parameters
+    ----------
+    spec : str or Path
+        ``predictions.parquet``, ``logs/`` or ``"logs/2017-*/*.parquet"``.
+    key : str
+        The config key or argument named in error messages.
+
+    Returns
+    -------
+    LogSource
+        Files sorted by path; all Parquet or all CSV.
+
+    Raises
+    ------
+    InputError
+        Nothing matches, the files mix formats, or a file is empty.
+
+    Examples
+    --------
+    >>> resolve_log("missing.parquet")  # doctest: +SKIP
+    InputError: missing.parquet: file not found; check the 'log' path
+    """
+    text = str(spec)
+    path = Path(text).expanduser()
+    if any(ch in text for ch in "*?["):
+        files = [Path(p) for p in sorted(glob.glob(str(path), recursive=True)) if Path(p).is_file()]
+        if not files:
+            raise InputError(f"{text}: the pattern matches no file; check the {key!r} path")
+    elif path.is_dir():
+        found = sorted(p for p in path.rglob("*") if p.is_file() and _kind_of(p) and not p.name.startswith((".", "_")))
+        parquet = [p for p in found if _kind_of(p) == "parquet"]
+        files = parquet or found  # a folder of Parquet files may hold a stray CSV export
+        if not files:
+            raise InputError(f"{path}: folder holds no .parquet or .csv file; point {key!r} at the prediction log")
+    elif path.exists():
+        files = [path]
+    else:
+        raise InputError(f"{path}: file not found; check the {key!r} path")
+    kinds = {_kind_of(p) for p in files}
+    if None in kinds:
+        odd = next(p for p in files if _kind_of(p) is None)
+        raise InputError(f"{odd}: unsupported file type for {key!r}; use .parquet or .csv")
+    if len(kinds) > 1:
+        raise InputError(f"{text}: mixes Parquet and CSV files; give {key!r} one format")
+    for file in files:
+        if file.stat().st_size == 0:
+            raise InputError(f"{file}: file is empty; {key!r} needs a header and rows")
+    return LogSource(text, tuple(files), kinds.pop())
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One unit of reading: a Parquet row group, or a whole CSV file."""
+
+    file: Path
+    row_group: int | None
+    rows: int
+
+
+def _parquet_file(path: Path, text_columns: list[str] | None = None):
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path, read_dictionary=text_columns or None)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise InputError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0][:150]}); re-export it") from None
+
+
+def log_columns(source: LogSource) -> list[str]:
+    """Column names across the log's files, in first-seen order (files may add columns)."""
+    names: dict[str, None] = {}
+    if source.format == "parquet":
+        for file in source.files:
+            names.update(dict.fromkeys(_parquet_file(file).schema_arrow.names))
+    else:
+        for file in source.files:
+            try:
+                head = pd.read_csv(file, nrows=0)
+            except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+                raise InputError(f"{file}: not a readable CSV file ({str(exc).splitlines()[0][:150]})") from None
+            names.update(dict.fromkeys(str(c) for c in head.columns))
+    return list(names)
+
+
+def log_pieces(source: LogSource) -> list[Piece]:
+    """Every piece of the log in reading order (Parquet metadata only; CSV rows unknown: -1)."""
+    pieces = []
+    for file in source.files:
+        if source.format == "parquet":
+            metadata = _parquet_file(file).metadata
+            pieces.extend(Piece(file, g, metadata.row_group(g).num_rows) for g in range(metadata.num_row_groups))
+        else:
+            pieces.append(Piece(file, None, -1))
+    return pieces
+
+
+def read_piece(source: LogSource, piece: Piece, columns: list[str], batch_rows: int,
+               text_columns: list[str] = ()) -> Iterator[pd.DataFrame]:
+    """The rows of one piece in batches, with ``columns`` (absent ones filled with missing values).
+
+    Text columns named in ``text_columns`` are read dictionary-encoded (pandas
+    categoricals): counting them is then a bincount of codes.
+    """
+    if source.format == "parquet":
+        handle = _parquet_file(piece.file, [c for c in text_columns if c in columns])
+        present = [c for c in columns if c in handle.schema_arrow.names]
+        try:
+            for batch in handle.iter_batches(batch_size=batch_rows, row_groups=[piece.row_group], columns=present):
+                frame = batch.to_pandas(split_blocks=True)
+                yield _with_columns(frame, columns)
+        except InputError:
+            raise
+        except Exception as exc:
+            raise InputError(f"{piece.file}: row group {piece.row_group} is not readable "
+                             f"({str(exc).splitlines()[0][:150]}); re-export the file") from None
+        return
+    present = [c for c in columns if c in set(log_columns(LogSource(source.spec, (piece.file,), "csv")))]
+    try:
+        for frame in pd.read_csv(piece.file, usecols=present, chunksize=batch_rows,
+                                 dtype={c: "category" for c in text_columns if c in present}):
+            yield _with_columns(frame.reset_index(drop=True), columns)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{piece.file}: not a readable CSV file ({str(exc).splitlines()[0][:150]})") from None
+
+
+def _with_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        frame = frame.assign(**{c: np.nan for c in missing})
+    return frame
+
+
+def prefetch(iterator, depth: int = 2):
+    """Run ``iterator`` on a background thread, ``depth`` items ahead of the consumer.
+
+    Parquet decoding and the Arrow → pandas conversion release the GIL, so reading the
+    next batch overlaps the work on this one; ``depth`` bounds the batches held. An
+    exception in the reader is raised in the consumer; a consumer that stops early stops
+    the reader.
+    """
+    import queue
+    import threading
+
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        try:
+            for item in iterator:
+                while not stop.is_set():
+                    try:
+                        items.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(("done", done))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            items.put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="readiness-log-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = items.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.1)

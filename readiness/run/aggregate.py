@@ -1,0 +1,296 @@
+"""Run-level outputs built from the results JSON files: summary, index, JUnit, Markdown.
+
+Everything here reads only ``<report>.json`` documents, so ``readiness summary DIR``
+can rebuild the outputs of any run folder.
+
+* ``summary.json`` — every report's status, counts, failing and warning checks;
+* ``index.html`` — one self-contained page for reviewers: verdict, each report's
+  failing and warning checks with value, threshold and message, links;
+* ``junit.xml`` — one testsuite per report, one testcase per check. A failed
+  check is a ``<failure>`` (GitLab and GitHub reporters show it as failed), an
+  errored check an ``<error>``, a skipped one ``<skipped>``; a warning passes with
+  ``system-out`` starting ``WARN:`` (JUnit has no warning state);
+* ``summary.md`` — GitHub-flavoured Markdown for a merge-request comment or a job
+  summary, at most 64 KB.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from readiness.escape import markdown_cell, xml_text
+from readiness.exceptions import InputError
+from readiness.registry import registry
+from readiness.stats.gates import fmt
+from readiness.results import SCHEMA, STATUSES, now_iso, worst_status, write_json
+
+MARKDOWN_LIMIT = 64 * 1024
+STATUS_ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "⏭️"}
+RUN_FILES = ("summary.json", "index.html", "junit.xml", "summary.md")
+REPORT_FILES = {"html": ".html", "json": ".json", "notebook": ".ipynb"}
+_REPORT_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+def load_results(folder: str | Path) -> list[dict[str, Any]]:
+    """The results documents (schema readiness/1) of a run folder, in report order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder; give the output folder of `readiness run`")
+    documents = []
+    for path in sorted(folder.glob("*.json")):
+        if path.name == "summary.json" or path.is_symlink():
+            continue
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: not valid JSON ({exc}); re-run `readiness run`") from None
+        if isinstance(doc, dict) and doc.get("schema") == SCHEMA and "report" in doc:
+            _check_document(path, doc)
+            doc["files"] = _files_for(folder, doc["report"])
+            documents.append(doc)
+    if not documents:
+        raise InputError(f"{folder}: holds no readiness results (*.json with schema {SCHEMA}); run `readiness run` first")
+    return sorted(documents, key=lambda d: (registry.order(d["report"]), d["report"]))
+
+
+def _check_document(path: Path, doc: dict) -> None:
+    """The fields the run outputs rely on, so a hand-edited file gives one clear line."""
+    problem = None
+    if not isinstance(doc["report"], str) or not _REPORT_NAME.fullmatch(doc["report"]):
+        problem = "its 'report' is not a report name"
+    elif doc.get("status") not in STATUSES:
+        problem = f"its status {str(doc.get('status'))[:20]!r} is not one of {', '.join(STATUSES)}"
+    elif not isinstance(doc.get("checks", []), list) or not all(
+            isinstance(c, dict) and isinstance(c.get("id"), str) and c.get("status") in STATUSES
+            for c in doc.get("checks", [])):
+        problem = "a check lacks a text 'id' or a valid 'status'"
+    if problem:
+        raise InputError(f"{path}: not a valid readiness results file ({problem}); re-run `readiness run`")
+
+
+def _files_for(folder: Path, report: str) -> dict[str, str]:
+    """The report's files that exist, as plain regular files (never a symlink)."""
+    files = {}
+    for kind, suffix in REPORT_FILES.items():
+        candidate = folder / f"{report}{suffix}"
+        if candidate.is_file() and not candidate.is_symlink():
+            files[kind] = candidate.name
+    return files
+
+
+def linked_files(doc: dict[str, Any]) -> dict[str, str]:
+    """The files a page may link to for a report: only the names readiness itself gives them.
+
+    A results document is data: its ``files`` could hold ``https://…`` or
+    ``javascript:…``. Links are built from the report name instead, and only for
+    the kinds the document lists.
+
+    Examples
+    --------
+    >>> linked_files({"report": "golden_benchmark", "files": {"html": "https://evil.example/x"}})
+    {}
+    >>> linked_files({"report": "golden_benchmark", "files": {"html": "golden_benchmark.html"}})
+    {'html': 'golden_benchmark.html'}
+    """
+    report, files = doc.get("report"), doc.get("files") or {}
+    if not isinstance(report, str) or not _REPORT_NAME.fullmatch(report):
+        return {}
+    return {kind: f"{report}{suffix}" for kind, suffix in REPORT_FILES.items() if files.get(kind) == f"{report}{suffix}"}
+
+
+def _counts(checks: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for check in checks:
+        counts[check["status"]] = counts.get(check["status"], 0) + 1
+    return counts
+
+
+def summary_document(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    reports = []
+    for doc in documents:
+        checks = doc.get("checks", [])
+        entry = {
+            "report": doc["report"], "status": doc["status"], "duration_s": doc.get("duration_s"),
+            "files": linked_files(doc), "counts": _counts(checks),
+            "failing": [c["id"] for c in checks if c["status"] in ("fail", "error")],
+            "warning": [c["id"] for c in checks if c["status"] == "warn"],
+        }
+        if doc.get("error"):
+            entry["error"] = doc["error"]
+        reports.append(entry)
+    return {"schema": SCHEMA, "created_at": now_iso(), "status": worst_status(d["status"] for d in documents),
+            "reports": reports}
+
+
+# --------------------------------------------------------------------------- JUnit
+
+
+def _check_text(check: dict) -> str:
+    parts = [str(check.get("message", ""))]
+    if check.get("value") is not None:
+        parts.append(f"value: {fmt(check['value'])}")
+    if check.get("ci"):
+        parts.append(f"CI: {fmt(check['ci'][0])} to {fmt(check['ci'][1])}")
+    if check.get("threshold"):
+        parts.append("threshold: " + ", ".join(f"{k} {fmt(v) if isinstance(v, (int, float)) else v}"
+                                               for k, v in check["threshold"].items()))
+    parts.append(f"severity: {check.get('severity', 'major')}")
+    return "\n".join(p for p in parts if p)
+
+
+def junit_xml(documents: list[dict[str, Any]]) -> bytes:
+    """JUnit XML in the dialect GitLab and the common GitHub reporters parse.
+
+    Every text and attribute goes through :func:`readiness.escape.xml_text`: a
+    character XML 1.0 forbids (``\\x01``, ``\\x1b``) would make GitLab drop the
+    whole report, so it is written out instead.
+    """
+    root = ET.Element("testsuites", name="readiness")
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    total_time = 0.0
+    for doc in documents:
+        checks = doc.get("checks", [])
+        duration = float(doc.get("duration_s") or 0.0)
+        if doc.get("error"):  # the notebook itself failed: one errored testcase says why
+            checks = checks + [{"id": f"{doc['report']}.run", "status": "error", "message": doc["error"],
+                                "title": "report run"}]
+        counts = _counts(checks)
+        report = xml_text(doc["report"])
+        suite = ET.SubElement(root, "testsuite", name=report, tests=str(len(checks)),
+                              failures=str(counts.get("fail", 0)), errors=str(counts.get("error", 0)),
+                              skipped=str(counts.get("skip", 0)), time=f"{duration:.3f}",
+                              timestamp=xml_text(doc.get("started_at", "")))
+        share = duration / len(checks) if checks else 0.0
+        seen: dict[str, int] = {}
+        for check in checks:
+            name = xml_text(check["id"])
+            seen[name] = seen.get(name, 0) + 1
+            if seen[name] > 1:  # GitLab keeps only the first of duplicate names
+                name = f"{name}#{seen[name]}"
+            case = ET.SubElement(suite, "testcase", classname=report, name=name, time=f"{share:.3f}")
+            text, message = xml_text(_check_text(check)), xml_text(check.get("message", ""))
+            status = check["status"]
+            if status == "fail":
+                ET.SubElement(case, "failure", message=message, type="fail").text = text
+            elif status == "error":
+                ET.SubElement(case, "error", message=message, type="error").text = text
+            elif status == "skip":
+                ET.SubElement(case, "skipped", message=message).text = message
+            out = ("WARN: " if status == "warn" else f"{status.upper()}: ") + text
+            ET.SubElement(case, "system-out").text = out
+        for key, count in (("tests", len(checks)), ("failures", counts.get("fail", 0)),
+                           ("errors", counts.get("error", 0)), ("skipped", counts.get("skip", 0))):
+            totals[key] += count
+        total_time += duration
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", f"{total_time:.3f}")
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def summary_markdown(documents: list[dict[str, Any]], links_base: str = "", limit: int = MARKDOWN_LIMIT) -> str:
+    """GitHub-flavoured Markdown summary, truncated with a note to stay under ``limit`` bytes.
+
+    Teams post it as a merge-request comment, so every string that can come from
+    data (check ids, messages, thresholds, errors) is an inert code span
+    (:func:`readiness.escape.markdown_cell`): no link, image, mention or HTML
+    reaches the comment unless readiness wrote it. The only links are the
+    report files readiness itself names.
+    """
+    status = worst_status(d["status"] for d in documents)
+    verdict = "ready" if status in ("pass", "warn") else "not ready"
+    head = [f"## {STATUS_ICON[status]} readiness: {status.upper()} ({verdict})", ""]
+    head.append("| report | status | checks | failed | warnings | |")
+    head.append("|---|---|---|---|---|---|")
+    for doc in documents:
+        counts = _counts(doc.get("checks", []))
+        link = linked_files(doc).get("html")
+        report_link = f"[report]({links_base}{link})" if link else ""
+        title = markdown_cell(registry.title(doc["report"]), 64)
+        head.append(f"| {title} | {STATUS_ICON[doc['status']]} {doc['status']} "
+                    f"| {len(doc.get('checks', []))} | {counts.get('fail', 0) + counts.get('error', 0)} "
+                    f"| {counts.get('warn', 0)} | {report_link} |")
+    rows = []
+    for doc in documents:
+        if doc.get("error"):
+            rows.append(f"| 💥 error | {markdown_cell(doc['report'], 64)} | | | {markdown_cell(doc['error'], 500)} |")
+        for check in doc.get("checks", []):
+            if check["status"] not in ("fail", "error", "warn"):
+                continue
+            threshold = ", ".join(f"{k} {fmt(v) if isinstance(v, (int, float)) else v}"
+                                  for k, v in (check.get("threshold") or {}).items())
+            value = fmt(check["value"]) if isinstance(check.get("value"), (int, float)) else ""
+            rows.append(f"| {STATUS_ICON[check['status']]} {check['status']} | {markdown_cell(check['id'], 200)} | "
+                        f"{value} | {markdown_cell(threshold, 120)} | {markdown_cell(check.get('message', ''), 500)} |")
+    rank = {"💥": 0, "❌": 1, "⚠️": 2}
+    rows.sort(key=lambda r: rank.get(r.split(" ", 2)[1], 3))
+    table_head = ["", "### Failing and warning checks", "", "| status | check | value | threshold | message |",
+                  "|---|---|---|---|---|"]
+    links = [f"[{d['report']}]({links_base}{linked_files(d)['html']})" for d in documents if linked_files(d).get("html")]
+    footer = ["", "Full reports: " + ", ".join(links) + f" · [index]({links_base}index.html)"]
+    text = "\n".join(head)
+    if not rows:
+        return text + "\n\nNo failing or warning checks.\n" + "\n".join(footer) + "\n"
+    body = "\n".join(table_head)
+    kept = 0
+    budget = limit - len((text + body + "\n".join(footer)).encode()) - 200
+    for row in rows:
+        size = len(row.encode()) + 1
+        if size > budget:
+            break
+        body += "\n" + row
+        budget -= size
+        kept += 1
+    note = "" if kept == len(rows) else f"\n\n_… {len(rows) - kept} more failing or warning checks not shown (size limit); see the full reports._"
+    return text + "\n" + body + note + "\n" + "\n".join(footer) + "\n"
+
+
+# --------------------------------------------------------------------------- index.html
+
+
+def index_html(documents: list[dict[str, Any]]) -> str:
+    """One self-contained page: the verdict and what failed, with links to each report."""
+    import jinja2
+
+    from readiness.resources import templates_dir
+
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())),
+                                     autoescape=True, undefined=jinja2.StrictUndefined)
+    status = worst_status(d["status"] for d in documents)
+    reports = []
+    for doc in documents:
+        checks = doc.get("checks", [])
+        shown = [c for c in checks if c["status"] in ("fail", "error", "warn")]
+        shown.sort(key=lambda c: {"error": 0, "fail": 1, "warn": 2}[c["status"]])
+        reports.append({
+            "name": doc["report"], "title": registry.title(doc["report"]),
+            "status": doc["status"], "counts": _counts(checks), "total": len(checks),
+            "error": doc.get("error"), "files": linked_files(doc), "duration_s": doc.get("duration_s"),
+            "checks": [{"id": c["id"], "status": c["status"], "message": c.get("message", ""),
+                        "value": fmt(c["value"]) if c.get("value") is not None else "",
+                        "ci": f"{fmt(c['ci'][0])} to {fmt(c['ci'][1])}" if c.get("ci") else "",
+                        "threshold": ", ".join(f"{k} {fmt(v) if isinstance(v, (int, float)) else v}"
+                                               for k, v in (c.get("threshold") or {}).items())} for c in shown],
+            "inputs": doc.get("inputs", {}),
+        })
+    return environment.get_template("index.html.j2").render(status=status, reports=reports, created_at=now_iso())
+
+
+def write_run_outputs(folder: str | Path, documents: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Write summary.json, index.html, junit.xml and summary.md into ``folder``."""
+    folder = Path(folder)
+    documents = documents if documents is not None else load_results(folder)
+    summary = summary_document(documents)
+    write_json(folder / "summary.json", summary)
+    (folder / "index.html").write_text(index_html(documents), encoding="utf-8")
+    (folder / "junit.xml").write_bytes(junit_xml(documents))
+    (folder / "summary.md").write_text(summary_markdown(documents), encoding="utf-8")
+    return summary
