@@ -266,9 +266,13 @@ def drift(reference, current, model, target, out, config_path, trust_artifact, w
               help="readiness.yaml for monitoring settings (optional).")
 @click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None)
 @click.option("--timeout", type=click.FloatRange(min=1), default=None)
+@click.option("--engine", type=click.Choice(["pandas", "spark"]), default=None,
+              help="Who profiles the features per chunk: pandas (default, a sample per chunk) or spark (every row, "
+                   "period chunks only; pip install 'readiness[spark]').")
+@_SPARK_MASTER
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def monitor(log, timestamp, prediction, version_column, label, labels_file, id_column, reference, chunk, out,
-            config_path, warn_exit_code, timeout, debug) -> None:
+            config_path, warn_exit_code, timeout, engine, spark_master, debug) -> None:
     """The model's behaviour over time from its prediction LOG (a .csv/.parquet file, a folder or a glob).
 
     Chunks the log, learns bands from a reference period, finds changepoints and names the
@@ -284,7 +288,10 @@ def monitor(log, timestamp, prediction, version_column, label, labels_file, id_c
                        "output": _abs(out)}
     settings = {key: value for key, value in (("timestamp", timestamp), ("prediction", prediction),
                                               ("version", version_column), ("label", label), ("id", id_column),
-                                              ("chunk", chunk), ("reference", _abs(reference))) if value is not None}
+                                              ("chunk", chunk), ("reference", _abs(reference)),
+                                              ("engine", engine)) if value is not None}
+    if spark_master:
+        settings["spark"] = {"master": spark_master}
     if settings:
         overrides["monitoring"] = settings
     if labels_file:

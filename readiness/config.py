@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from readiness.engines import SparkConfig
 from readiness.exceptions import ConfigError
 from readiness.reports.monitoring.settings import MonitoringConfig
 from readiness.safe_yaml import read_yaml_file
@@ -162,14 +163,6 @@ class GoldenBenchmarkConfig(_Strict):
 
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-class SparkConfig(_Strict):
-    """Where ``engine: spark`` runs: the master (default: an active session, Spark's own
-    configuration, else ``local[*]``) and settings for a new session (e.g. ``spark.hadoop.fs.s3a.*``)."""
-
-    master: str | None = Field(None, min_length=1)
-    conf: dict[str, str] = {}
 
 
 class DriftConfig(_Strict):

@@ -346,3 +346,56 @@ def test_drift_command_runs_on_spark_end_to_end(spark, data, tmp_path):
             assert check["value"] == pytest.approx(expected, rel=1e-6), name
     html = (out / "drift_report.html").read_text()
     assert "Not scored for drift" in html and "text holding timestamps" in html
+
+
+# --------------------------------------------------------------------------- the monitoring report's chunks
+
+
+def monitoring_log(folder):
+    """Eight days of a prediction log in three Parquet files of 1,000-row groups: numbers with
+    NaN, a category that gains a new label and drifts from day 6, a boolean, text versions."""
+    from readiness.reports.monitoring.simulate import simulate_log, write_log_parquet
+
+    log = simulate_log(days=8, rows_per_day=1_500, features=3, releases={6: ("v2", 1.0)}, seed=5)
+    rng = np.random.default_rng(5)
+    day = (log["timestamp"] - log["timestamp"].min()).dt.days.to_numpy()
+    log.loc[rng.random(len(log)) < 0.05, "f1"] = np.nan
+    log["f2"] = log["f2"] + np.where(day >= 6, 1.5, 0.0)  # drift the monitoring report must see
+    log["channel"] = np.where(day >= 6, rng.choice(["web", "app", "kiosk"], len(log)), rng.choice(["web", "app"], len(log)))
+    log["member"] = rng.random(len(log)) < 0.3
+    write_log_parquet(log, folder, rows_per_file=4_000, row_group_rows=1_000)
+    return folder
+
+
+def test_monitoring_chunk_profiles_on_spark_equal_the_pandas_engine(spark, tmp_path):
+    """With every row of a chunk profiled (profile_rows ≥ rows per chunk) both engines count the
+    same rows: each day's profile equal field by field, and every series and verdict alike."""
+    from readiness.reports.monitoring.report import MonitoringReport
+
+    folder = monitoring_log(tmp_path / "log")
+    settings = {"prediction": "score", "label": "label", "chunk": "1d", "profile_rows": 2_000, "reference_chunks": 4}
+    local = MonitoringReport(folder, settings)
+    remote = MonitoringReport(folder, {**settings, "engine": "spark", "spark": {"master": "local[2]"}})
+    assert sorted(remote.acc.profiles) == sorted(local.acc.profiles) == list(range(8))
+    for chunk, expected in local.acc.profiles.items():
+        assert_same(expected, remote.acc.profiles[chunk])
+        assert remote.acc.profiles[chunk]["f0"].n == 1_500
+    assert [s.key for s in remote.series] == [s.key for s in local.series]
+    for mine, theirs in zip(remote.series, local.series):
+        assert np.allclose(mine.values, theirs.values, equal_nan=True, rtol=1e-9, atol=0), mine.key
+    drift = remote.get("drift.f2")
+    assert drift is not None and drift.outside(7)  # the planted drift is seen on Spark's profiles
+    assert remote.headline() == local.headline()
+
+
+def test_monitoring_on_spark_refuses_row_chunks_with_the_fix(tmp_path):
+    from readiness.config import load_config
+    from readiness.exceptions import ConfigError
+    from readiness.reports.monitoring import preflight
+    from readiness.run.preflight import PreflightContext
+
+    folder = monitoring_log(tmp_path / "log")
+    config = load_config(None, {"predictions": str(folder), "output": str(tmp_path / "out"),
+                                "monitoring": {"prediction": "score", "chunk": "1000rows", "engine": "spark"}})
+    with pytest.raises(ConfigError, match="chunks by period .* not by rows"):
+        preflight(config, PreflightContext(config, 60))

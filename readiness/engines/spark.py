@@ -228,15 +228,16 @@ def check_location(location: str | Path, key: str) -> None:
         raise InputError(f"{location}: no file or folder matches; check the {key!r} path")
 
 
-def read_data(spark: "SparkSession", location: str | Path, key: str = "data") -> "DataFrame":
+def read_data(spark: "SparkSession", location: "str | Path | list[str]", key: str = "data") -> "DataFrame":
     """A CSV or Parquet file, folder or glob as a Spark DataFrame (read lazily).
 
     Parameters
     ----------
     spark : SparkSession
-    location : str or Path
+    location : str, Path or list of str
         ``data.parquet``, ``lake/reference/``, ``exports/*.csv`` or ``s3a://bucket/prefix/``
-        (s3a needs the hadoop-aws connector on the session).
+        (s3a needs the hadoop-aws connector on the session); a list reads those files
+        together (all Parquet or all CSV, as the first one).
     key : str
         The name of the input in messages (``reference``, ``current``).
 
@@ -249,14 +250,18 @@ def read_data(spark: "SparkSession", location: str | Path, key: str = "data") ->
     --------
     >>> frame = read_data(spark_session(), "reference.parquet", "reference")  # doctest: +SKIP
     """
-    location = str(location)
-    check_location(location, key)
-    fmt = data_format(location)
+    locations = [str(item) for item in location] if isinstance(location, (list, tuple)) else [str(location)]
+    if not locations:
+        raise InputError(f"no {key!r} files to read")
+    for item in locations:
+        check_location(item, key)
+    fmt = data_format(locations[0])
+    location = locations[0] if len(locations) == 1 else f"{locations[0]} and {len(locations) - 1} more"
     try:
         with _quiet():
             reader = spark.read
-            frame = (reader.option("header", "true").option("inferSchema", "true").csv(location) if fmt == "csv"
-                     else reader.parquet(location))
+            frame = (reader.option("header", "true").option("inferSchema", "true").csv(locations) if fmt == "csv"
+                     else reader.parquet(*locations))
     except Exception as exc:
         raise InputError(f"{location}: not readable as {fmt} by Spark ({_first_line(exc)}); check the {key!r} "
                          "path") from None
@@ -368,9 +373,10 @@ def _decode(payload: bytes, reference: dict[str, ColumnProfile]) -> dict[str, Co
 
 
 def _profile_task(reference: dict[str, ColumnProfile], chunk_rows: int, nullable: list[str], group: bool,
-                  sample_rows: int, seed: int):
+                  sample_rows: int, seed: int, key_function: "Callable[[pd.DataFrame], np.ndarray] | None" = None):
     """The function each task runs: profile its chunks with ``profile_frame`` and yield one
-    partial per group (and, for the drift report, column types and a uniform sample)."""
+    partial per group (and, for the drift report, column types and a uniform sample).
+    ``key_function`` computes each row's group in Python (an int64 array, negative: no group)."""
     import pyarrow as pa
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -384,7 +390,17 @@ def _profile_task(reference: dict[str, ColumnProfile], chunk_rows: int, nullable
                 key_column = table.column(_GROUP).combine_chunks()
                 table = table.drop_columns([_GROUP])
             frame = _to_pandas(table, nullable)
-            if group:
+            if key_function is not None:
+                codes = np.asarray(key_function(frame), dtype=np.int64)
+                order = np.argsort(codes, kind="stable")
+                ordered = codes[order]
+                starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+                for start, rows in zip(starts, np.split(order, starts[1:])):
+                    code = int(ordered[start])
+                    if code >= 0:
+                        keys.setdefault(code, pa.array([code], pa.int64()))
+                        partials.setdefault(code, []).append(profile_frame(frame.iloc[rows], reference))
+            elif group:
                 codes, _ = pd.factorize(pd.Series(key_column.to_pandas()), use_na_sentinel=False)
                 order = np.argsort(codes, kind="stable")
                 starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
@@ -416,7 +432,7 @@ def _profile_task(reference: dict[str, ColumnProfile], chunk_rows: int, nullable
         columns = {"partition": pa.array([_partition_index()] * len(tokens), pa.int32()),
                    "payload": pa.array([_encode(merge_profiles(partials[t])) for t in tokens], pa.binary()),
                    "extra": pa.array([extra] + [b""] * (len(tokens) - 1), pa.binary())}
-        if group:
+        if group or key_function is not None:
             columns["key"] = pa.concat_arrays([keys[t] for t in tokens])
         yield pa.RecordBatch.from_pydict(columns)
 
@@ -442,22 +458,29 @@ def _read_ipc(data: bytes) -> "pa.Table":
 
 
 def _profile_job(frame: "DataFrame", reference: dict[str, ColumnProfile], chunk_rows: int, by: "Column | str | None",
-                 sample_rows: int = 0, seed: int = 0, nullable: list[str] | None = None) -> list:
+                 sample_rows: int = 0, seed: int = 0, nullable: list[str] | None = None,
+                 key_function: "Callable[[pd.DataFrame], np.ndarray] | None" = None, key_columns: Iterable[str] = ()
+                 ) -> list:
     from pyspark.sql import functions as F
-    from pyspark.sql.types import BinaryType, IntegerType, StructField, StructType
+    from pyspark.sql.types import BinaryType, IntegerType, LongType, StructField, StructType
 
     columns = [c for c in frame.columns if c in reference]
     if nullable is None:
         nullable = _integer_columns_with_nulls(frame.select(*[_col(c) for c in columns])) if columns else []
     if not sample_rows:  # the drift report's sample and column types need every column
-        frame = frame.select(*[_col(c) for c in columns])
+        missing = [c for c in key_columns if c not in frame.columns]
+        if missing:
+            raise InputError(f"the data has no column(s) {', '.join(map(repr, missing))} to group by")
+        frame = frame.select(*[_col(c) for c in dict.fromkeys([*columns, *key_columns])])
     fields = [StructField("partition", IntegerType()), StructField("payload", BinaryType()),
               StructField("extra", BinaryType())]
     if by is not None:
         key = F.col(by) if isinstance(by, str) else by
         frame = frame.withColumn(_GROUP, key)
         fields.append(StructField("key", frame.schema[_GROUP].dataType))
-    task = _profile_task(reference, chunk_rows, nullable, by is not None, sample_rows, seed)
+    elif key_function is not None:
+        fields.append(StructField("key", LongType()))
+    task = _profile_task(reference, chunk_rows, nullable, by is not None, sample_rows, seed, key_function)
     with _quiet():
         mapped = frame.mapInArrow(task, StructType(fields))
     return sorted(_run(mapped, "profile the data"), key=lambda row: row["partition"])
@@ -498,8 +521,9 @@ def profile_dataframe(frame: "DataFrame", reference: dict[str, ColumnProfile],
     return merge_profiles(_decode(row["payload"], reference) for row in rows)
 
 
-def profile_groups(frame: "DataFrame", reference: dict[str, ColumnProfile], by: "Column | str",
-                   chunk_rows: int = CHUNK_ROWS) -> dict[Any, dict[str, ColumnProfile]]:
+def profile_groups(frame: "DataFrame", reference: dict[str, ColumnProfile],
+                   by: "Column | str | Callable[[pd.DataFrame], np.ndarray]", chunk_rows: int = CHUNK_ROWS,
+                   key_columns: Iterable[str] = ()) -> dict[Any, dict[str, ColumnProfile]]:
     """One profile per value of a key (a day, a chunk number, a model version), in one pass.
 
     Each task profiles the rows of each key it holds; the driver merges the partials of a
@@ -509,10 +533,15 @@ def profile_groups(frame: "DataFrame", reference: dict[str, ColumnProfile], by: 
     ----------
     frame : pyspark.sql.DataFrame
     reference : dict of str to ColumnProfile
-    by : str or pyspark.sql.Column
-        A column name, or an expression such as ``F.date_trunc("day", "ts")``.
+    by : str, pyspark.sql.Column or callable
+        A column name, an expression such as ``F.date_trunc("day", "ts")``, or a picklable
+        function of a task's pandas chunk returning each row's group as integers (negative:
+        the row belongs to no group) — the monitoring report's chunk numbers, computed by the
+        same Python code as on one machine.
     chunk_rows : int
         Rows a task converts to pandas at a time.
+    key_columns : iterable of str
+        Columns a callable ``by`` reads besides the profiled ones (e.g. the timestamp).
 
     Returns
     -------
@@ -528,11 +557,22 @@ def profile_groups(frame: "DataFrame", reference: dict[str, ColumnProfile], by: 
     [datetime.date(2024, 5, 1)]
     """
     parts: dict[str, tuple[Any, list]] = {}
-    for row in _profile_job(frame, reference, chunk_rows, by):
+    function = by if callable(by) and not isinstance(by, str) and not _is_column(by) else None
+    rows = (_profile_job(frame, reference, chunk_rows, None, key_function=function, key_columns=list(key_columns))
+            if function is not None else _profile_job(frame, reference, chunk_rows, by))
+    for row in rows:
         token = json.dumps(row["key"], default=str)
         parts.setdefault(token, (row["key"], []))[1].append(_decode(row["payload"], reference))
     merged = {key: merge_profiles(partials) for key, partials in parts.values()}
     return dict(sorted(merged.items(), key=lambda item: (item[0] is None, str(type(item[0])), item[0] if item[0] is not None else 0)))
+
+
+def _is_column(value) -> bool:
+    try:
+        from pyspark.sql import Column
+    except ImportError:  # pragma: no cover - pyspark is needed to get here
+        return False
+    return isinstance(value, Column)
 
 
 def profile_current(frame: "DataFrame", reference: dict[str, ColumnProfile], sample_rows: int, seed: int = 0,

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from readiness.engines import SparkConfig
 from readiness.exceptions import ConfigError
 
 #: ``1d``, ``12h``, ``1w``, ``1M`` (calendar months), or ``<N>rows``.
@@ -101,6 +102,11 @@ class MonitoringConfig(BaseModel):
     reference: str | None = None
     #: Wall-clock limit of the report, in seconds.
     timeout_s: float = Field(900, gt=0)
+    #: Who profiles the features per chunk: pandas (a uniform sample of ``profile_rows`` per chunk, here)
+    #: or spark (every row, where the log lives; period chunks only). The other chunk statistics are read here.
+    engine: Literal["pandas", "spark"] = "pandas"
+    #: Where ``engine: spark`` runs (master, session settings).
+    spark: SparkConfig = SparkConfig()
 
     @field_validator("chunk")
     @classmethod
