@@ -245,9 +245,12 @@ def report(rows: int, runs: dict) -> None:
           f"{statistics.median(r['peak_rss_gb'] for r in runs['pandas']):.2f} GB |")
     print(f"| Spark local[{cores}] | {spark_s:.1f} s (+ {session:.1f} s session start) | {rows / spark_s / 1e6:.2f} M | "
           f"{statistics.median(r['peak_rss_gb'] for r in runs['spark']):.2f} GB |")
+    per_core = rows / partitions / per_partition
     print(f"Spark: {partitions} partitions, {per_partition:.2f} core-seconds each "
-          f"({rows / partitions / per_partition / 1e6:.2f} M rows per core-second); "
-          f"a cluster of C cores profiles about {rows / partitions / per_partition / 1e6:.2f}·C M rows/s\n", flush=True)
+          f"({per_core:,.0f} rows × 50 columns per core-second); "
+          f"a cluster of C such cores profiles about {per_core:,.0f}·C rows/s "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: a busy core is a fraction of a quiet one)\n",
+          flush=True)
 
 
 if __name__ == "__main__":

@@ -114,6 +114,45 @@ def test_fitted_reference_equals_pandas_fit_exactly(spark, data):
     assert "row number" in actual["row"].reason and "timestamps" in actual["stamped"].reason
 
 
+def as_files_without_pandas_metadata(frame: pd.DataFrame, folder):
+    """The frame as a CSV file and as Parquet written without pandas' metadata (as Spark and
+    most lake tools write it): pandas reads integers with nulls as floats from both."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir()
+    frame.to_csv(folder / "data.csv", index=False)
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None),
+                   folder / "data.parquet", row_group_size=1_000)
+    return folder / "data.csv", folder / "data.parquet"
+
+
+def test_csv_and_parquet_without_pandas_metadata_profile_as_pandas_reads_them(spark, tmp_path):
+    """Integers with a few nulls (floats to pandas, in every chunk), small integers without nulls
+    (int64 from CSV, where Spark infers 32 bits), booleans with nulls and nullable booleans,
+    text and timestamps in text (which Spark would parse from CSV, pandas does not)."""
+    rng = np.random.default_rng(11)
+    n = 4_000
+    level = pd.array(rng.integers(0, 5, n), dtype="Int64")
+    level[rng.random(n) < 0.01] = pd.NA
+    answered = pd.array(rng.random(n) < 0.4, dtype="boolean")
+    answered[rng.random(n) < 0.05] = pd.NA
+    stamps = pd.Timestamp("2024-05-01") + pd.to_timedelta(rng.integers(0, 10**6, n), unit="s")
+    frame = pd.DataFrame({"level": level, "grade": rng.integers(0, 4, n), "count": rng.integers(0, 1_000, n),
+                          "answered": answered, "share": rng.random(n), "colour": rng.choice(["red", "blue"], n),
+                          "at": stamps.strftime("%Y-%m-%d %H:%M:%S"), "day": stamps.strftime("%Y-%m-%d")})
+    csv, parquet = as_files_without_pandas_metadata(frame, tmp_path / "files")
+    for path in (csv, parquet):
+        expected = fit_reference(read_table(path, "reference", text_as_categories=True))
+        assert (expected["level"].kind, expected["grade"].kind, expected["at"].kind) == ("numeric", "categorical",
+                                                                                          "datetime"), path
+        actual = spark_engine.fit_reference_spark(spark_engine.read_data(spark, str(path)))
+        assert_same(expected, actual)
+        current = pd.read_csv(csv) if path == csv else pd.read_parquet(path)
+        assert_same(profile_frame(current, expected),
+                    spark_engine.profile_dataframe(spark_engine.read_data(spark, str(path)), expected))
+
+
 def test_current_profile_equals_pandas_profile_with_unseen_and_out_of_range(spark, data):
     reference = fit_reference(read_table(data["root"] / "reference.parquet", "reference", text_as_categories=True))
     expected = profile_frame(pd.read_parquet(data["root"] / "current.parquet"), reference)

@@ -260,14 +260,34 @@ def read_data(spark: "SparkSession", location: "str | Path | list[str]", key: st
     try:
         with _quiet():
             reader = spark.read
-            frame = (reader.option("header", "true").option("inferSchema", "true").csv(locations) if fmt == "csv"
-                     else reader.parquet(*locations))
+            frame = _read_csv_as_pandas_types(spark, locations) if fmt == "csv" else reader.parquet(*locations)
     except Exception as exc:
         raise InputError(f"{location}: not readable as {fmt} by Spark ({_first_line(exc)}); check the {key!r} "
                          "path") from None
     if not frame.columns:
         raise InputError(f"{location}: has no columns; {key!r} needs data")
     return frame
+
+
+def _read_csv_as_pandas_types(spark: "SparkSession", locations: list[str]) -> "DataFrame":
+    """CSV typed as ``pandas.read_csv`` types it: Spark's inferred schema, with integers as 64
+    bits (Spark infers 32 where they fit) and dates and timestamps kept as text (pandas does
+    not parse them; the profile recognises timestamps written as text itself)."""
+    from pyspark.sql.types import (ByteType, DateType, IntegerType, LongType, ShortType, StringType, StructField,
+                                   StructType, TimestampNTZType, TimestampType)
+
+    reader = spark.read.option("header", "true")
+    inferred = reader.option("inferSchema", "true").csv(locations).schema
+
+    def as_pandas(kind):
+        if isinstance(kind, (ByteType, ShortType, IntegerType)):
+            return LongType()
+        if isinstance(kind, (DateType, TimestampType, TimestampNTZType)):
+            return StringType()
+        return kind
+
+    schema = StructType([StructField(f.name, as_pandas(f.dataType), True) for f in inferred.fields])
+    return reader.schema(schema).csv(locations)
 
 
 @contextlib.contextmanager
@@ -302,13 +322,43 @@ def _integer_columns(frame: "DataFrame") -> list[str]:
     return [f.name for f in frame.schema.fields if isinstance(f.dataType, (ByteType, ShortType, IntegerType, LongType))]
 
 
+def _pandas_nullable_integers(frame: "DataFrame") -> set[str]:
+    """Columns a Parquet file written by pandas declares as nullable integers (``Int64``...).
+
+    pandas restores that dtype from its metadata; from a CSV file or a Parquet file without
+    pandas' metadata (as Spark and most lake tools write them) it reads integers with nulls
+    as floats, and so does Arrow's default conversion here. Only local files are inspected
+    (a footer each); elsewhere the lake's usual metadata-free files are assumed.
+    """
+    try:
+        files = frame.inputFiles()
+    except Exception:  # noqa: BLE001 - Spark Connect or an unusual source: no metadata to read
+        return set()
+    local = [f.removeprefix("file://") for f in files if f.startswith("file:") or not is_url(f)]
+    local = [f.removeprefix("file:") for f in local]
+    if not local or len(local) != len(files) or not local[0].lower().endswith((".parquet", ".pq")):
+        return set()
+    import pyarrow.parquet as pq
+
+    declared = set()
+    for path in local[:1] + local[-1:]:  # files written alike: the first and the last suffice
+        try:
+            metadata = pq.read_schema(path).pandas_metadata or {}
+        except Exception:  # noqa: BLE001 - Spark reads it or says why
+            continue
+        declared |= {c.get("name") for c in metadata.get("columns", [])
+                     if str(c.get("numpy_type", "")).startswith(("Int", "UInt"))}
+    return declared
+
+
 def _integer_columns_with_nulls(frame: "DataFrame") -> list[str]:
     """Integer columns with a missing value anywhere. pandas reads such a column as one float
     (or nullable integer) column; a chunk without nulls would come out as int64 and count
     the category "3" where the others count "3.0". Every chunk converts them alike."""
     from pyspark.sql import functions as F
 
-    integers = _integer_columns(frame)
+    declared = _pandas_nullable_integers(frame)
+    integers = [c for c in _integer_columns(frame) if c in declared]
     if not integers:
         return []
     row = _run(frame.agg(*[F.count(F.when(_col(c).isNull(), 1)).alias(str(i)) for i, c in enumerate(integers)]),
@@ -834,7 +884,8 @@ def fit_reference_spark(frame: "DataFrame", bins: int = 100, max_categories: int
 
     table, total, nulls = _kind_sample(frame)
     types = {f.name: f.dataType for f in frame.schema.fields}
-    integers_with_nulls = [c for c in _integer_columns(frame) if nulls[c]]
+    declared = _pandas_nullable_integers(frame)
+    integers_with_nulls = [c for c in _integer_columns(frame) if nulls[c] and c in declared]
     sample = _to_pandas(table, integers_with_nulls)
     for name in frame.columns:  # pandas reads a bool column with nulls as objects (True, False, None)
         if isinstance(types[name], BooleanType) and nulls[name]:
