@@ -365,7 +365,8 @@ def test_drift_command_runs_on_spark_end_to_end(spark, data, tmp_path):
                  profile)
     out = tmp_path / "drift"
     result = run_readiness(["drift", str(profile), str(data["current_parts"]), "--engine", "spark",
-                            "--spark-master", "local[2]", "--out", str(out)], cwd=tmp_path)
+                            "--spark-master", "local[2]", "--out", str(out)], cwd=tmp_path,
+                           timeout=900)  # a kernel and a second JVM: starting a session took 243 s on a busy machine
     assert result.returncode == 0, result.stderr  # drift warns (a moved column, a new category): ready
     # the terminal shows readiness's progress only: Spark's log and stack traces go to a file
     assert all(line.startswith("[1/1] drift_report") for line in result.stderr.splitlines()), result.stderr
