@@ -204,9 +204,23 @@ def demo(out: str, timeout: float | None) -> None:
         _echo(sentence)
 
 
+_ENGINE = click.option("--engine", type=click.Choice(["pandas", "spark"]), default=None,
+                       help="pandas (default): read files here; spark: profile files, folders, globs or s3a:// URLs "
+                            "where they live (pip install 'readiness[spark]').")
+_SPARK_MASTER = click.option("--spark-master", default=None, metavar="URL",
+                             help="Spark master for --engine spark (default: Spark's own configuration, else local[*]).")
+
+
+def _location(value: str) -> str:
+    """Local paths absolute; URLs (s3a://…) as given, for Spark."""
+    from readiness.config import is_url
+
+    return value if is_url(value) else _abs(value)
+
+
 @cli.command()
-@click.argument("reference", type=click.Path(dir_okay=False))
-@click.argument("current", type=click.Path(dir_okay=False))
+@click.argument("reference")
+@click.argument("current")
 @click.option("--model", default=None, help="Optional model: drift of its predictions and the mean-prediction shift.")
 @click.option("--target", default=None, help="Optional label column present in both sets (target drift).")
 @click.option("--out", default="readiness-drift", show_default=True, type=click.Path(file_okay=False))
@@ -215,12 +229,18 @@ def demo(out: str, timeout: float | None) -> None:
 @click.option("--trust-artifact", "trust_artifact", multiple=True, metavar="SHA256")
 @click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None)
 @click.option("--timeout", type=click.FloatRange(min=1), default=None)
+@_ENGINE
+@_SPARK_MASTER
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def drift(reference, current, model, target, out, config_path, trust_artifact, warn_exit_code, timeout, debug) -> None:
+def drift(reference, current, model, target, out, config_path, trust_artifact, warn_exit_code, timeout, engine,
+          spark_master, debug) -> None:
     """Drift of CURRENT data against REFERENCE data (a .csv/.parquet file or a saved profile)."""
     from readiness.run.runner import run as run_reports
 
-    overrides = {"reference": _abs(reference), "current": _abs(current), "output": _abs(out)}
+    overrides = {"reference": _location(reference), "current": _location(current), "output": _abs(out)}
+    if engine or spark_master:
+        overrides["drift"] = {**({"engine": engine} if engine else {}),
+                              **({"spark": {"master": spark_master}} if spark_master else {})}
     if model:
         overrides["model"] = _abs(model)
     if target:
@@ -258,9 +278,13 @@ def drift(reference, current, model, target, out, config_path, trust_artifact, w
               help="readiness.yaml for monitoring settings (optional).")
 @click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None)
 @click.option("--timeout", type=click.FloatRange(min=1), default=None)
+@click.option("--engine", type=click.Choice(["pandas", "spark"]), default=None,
+              help="Who profiles the features per chunk: pandas (default, a sample per chunk) or spark (every row, "
+                   "period chunks only; pip install 'readiness[spark]').")
+@_SPARK_MASTER
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def monitor(log, timestamp, prediction, version_column, label, labels_file, id_column, reference, chunk, model,
-            trust_artifact, out, config_path, warn_exit_code, timeout, debug) -> None:
+            trust_artifact, out, config_path, warn_exit_code, timeout, engine, spark_master, debug) -> None:
     """The model's behaviour over time from its prediction LOG (a .csv/.parquet file, a folder or a glob).
 
     Chunks the log, learns bands from a reference period, finds changepoints and names the
@@ -279,7 +303,9 @@ def monitor(log, timestamp, prediction, version_column, label, labels_file, id_c
     settings = {key: value for key, value in (("timestamp", timestamp), ("prediction", prediction),
                                               ("version", version_column), ("label", label), ("id", id_column),
                                               ("chunk", chunk), ("reference", _abs(reference)),
-                                              ("model", _abs(model))) if value is not None}
+                                              ("model", _abs(model)), ("engine", engine)) if value is not None}
+    if spark_master:
+        settings["spark"] = {"master": spark_master}
     if settings:
         overrides["monitoring"] = settings
     if labels_file:
@@ -297,12 +323,15 @@ def monitor(log, timestamp, prediction, version_column, label, labels_file, id_c
 
 
 @cli.command()
-@click.argument("reference", type=click.Path(dir_okay=False))
+@click.argument("reference")
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
               help="Where to write the profile (.json).")
 @click.option("--bins", type=click.IntRange(10, 1000), default=100, show_default=True)
 @click.option("--max-categories", type=click.IntRange(2, 10_000), default=50, show_default=True)
-def profile(reference: str, output: str, bins: int, max_categories: int) -> None:
+@_ENGINE
+@_SPARK_MASTER
+def profile(reference: str, output: str, bins: int, max_categories: int, engine: str | None,
+            spark_master: str | None) -> None:
     """Fit reference statistics once: a mergeable per-column profile of REFERENCE."""
     import time
 
@@ -310,15 +339,27 @@ def profile(reference: str, output: str, bins: int, max_categories: int) -> None
     from readiness.stats.profile import fit_reference, save_profile
 
     started = time.perf_counter()
-    frame = read_table(reference, "reference", text_as_categories=True)  # counts only: no model reads it
-    profiles = fit_reference(frame, bins=bins, max_categories=max_categories)
-    save_profile(profiles, output, {"path": str(Path(reference).resolve()), "sha256": sha256_file(reference),
-                                    "rows": len(frame)})
+    if engine == "spark":
+        from readiness.engines import spark as spark_engine
+
+        spark = spark_engine.spark_session(spark_master)
+        profiles, info = spark_engine.fit_reference_spark(spark_engine.read_data(spark, _location(reference), "reference"),
+                                                          bins=bins, max_categories=max_categories, details=True)
+        rows, error = info["rows"], info["edge_rank_error"]
+        save_profile(profiles, output, {"path": _location(reference), "sha256": spark_engine.sha256_if_file(reference),
+                                        "rows": rows, "engine": "spark", "edge_rank_error": error})
+        how = f"on Spark, edges {'exact' if not error else f'within {error:.3%} of the rows of their rank'}; "
+    else:
+        frame = read_table(reference, "reference", text_as_categories=True)  # counts only: no model reads it
+        profiles = fit_reference(frame, bins=bins, max_categories=max_categories)
+        rows, how = len(frame), ""
+        save_profile(profiles, output, {"path": str(Path(reference).resolve()), "sha256": sha256_file(reference),
+                                        "rows": rows})
     kinds = {}
     for p in profiles.values():
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
-    _echo(f"Wrote {output}: {len(frame):,} rows, {len(profiles)} columns "
-               f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}) in {time.perf_counter() - started:.1f} s")
+    _echo(f"Wrote {output}: {rows:,} rows, {len(profiles)} columns "
+          f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}) {how}in {time.perf_counter() - started:.1f} s")
 
 
 @cli.command()

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from readiness.engines import SparkConfig
 from readiness.exceptions import ConfigError
 from readiness.reports.monitoring.settings import MonitoringConfig
 from readiness.safe_yaml import read_yaml_file
@@ -28,6 +29,12 @@ from readiness.stats.metrics import METRICS
 from readiness.stats.perturbations import PERTURBATIONS
 
 Task = Literal["auto", "binary", "multiclass", "regression"]
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # data locations only Spark reads (s3a://, hdfs://)
+
+
+def is_url(location) -> bool:
+    """True for ``s3a://…``, ``hdfs://…``, ``file://…``: locations only the Spark engine reads."""
+    return isinstance(location, str) and bool(_URL.match(location))
 
 
 class _Strict(BaseModel):
@@ -189,6 +196,10 @@ class DriftConfig(_Strict):
     attribution: AttributionSettings = AttributionSettings()
     n_bootstrap: int = Field(500, ge=50, le=100_000)
     confidence: float = Field(0.95, gt=0.5, lt=1)
+    # pandas reads local files on this machine; spark profiles files, folders, globs and URLs
+    # (s3a://, hdfs://) where they live (readiness.engines.spark)
+    engine: Literal["pandas", "spark"] = "pandas"
+    spark: SparkConfig = SparkConfig()
     timeout_s: float = Field(900, gt=0)
 
     @field_validator("thresholds")
@@ -310,8 +321,8 @@ class Config(_Strict):
     task: Task = "auto"
     target: str | None = Field(None, min_length=1)
     golden: Path | None = None
-    reference: Path | None = None
-    current: Path | None = None
+    reference: Path | str | None = None  # str: a URL (s3a://…), which only the Spark engine reads
+    current: Path | str | None = None
     segments: list[str] = []
     #: which upstream feed each feature column comes from (attribution players); default: each column alone
     sources: dict[str, list[str]] | None = None
@@ -338,6 +349,13 @@ class Config(_Strict):
         if isinstance(value, (str, Path)):
             return {"store": str(value)}
         return value
+
+    @field_validator("reference", "current", mode="before")
+    @classmethod
+    def _path_or_url(cls, value):
+        if isinstance(value, str) and _URL.match(value):
+            return value
+        return None if value is None else Path(value)
 
     @field_validator("segments")
     @classmethod
@@ -479,7 +497,7 @@ def parse_config(data: Any, source: str = "readiness.yaml", base_dir: Path | Non
     updates = {}
     for key in ("model", "baseline", "golden", "reference", "current", "output", "checklist", "project"):
         value = getattr(config, key)
-        if value is None or (key in ("model", "baseline") and is_loader_spec(str(value), base)):
+        if value is None or isinstance(value, str) or (key in ("model", "baseline") and is_loader_spec(str(value), base)):
             continue  # module:function loaders are imported, not resolved as paths
         updates[key] = (base / value.expanduser()).resolve()
     from readiness.history.store import resolve_store

@@ -28,19 +28,31 @@ def parameters(config, context) -> dict[str, Any]:
 
 
 def preflight(config, context) -> None:
-    from readiness.exceptions import ConfigError
+    from readiness.config import is_url
+    from readiness.exceptions import ConfigError, InputError
 
-    reference = Path(config.reference)
-    if reference.suffix.lower() == ".json":
-        from readiness.stats.profile import load_profile
+    spark = config.drift.engine == "spark"
+    if spark and config.model is not None:
+        raise ConfigError("drift.engine spark does not score a model's predictions yet; drop the model or use the "
+                          "pandas engine")
+    for key in ("reference", "current"):
+        location = getattr(config, key)
+        if key == "reference" and not is_url(location) and Path(location).suffix.lower() == ".json":
+            from readiness.stats.profile import load_profile
 
-        load_profile(reference)
-        if config.drift.thresholds == "learned":
-            raise ConfigError(f"drift.thresholds: 'learned' needs reference data, but {reference} is a saved profile; "
-                              "use 'auto' or fixed thresholds, or give the reference data")
-    else:
-        context.columns(reference, "reference")
-    context.columns(Path(config.current), "current")
+            load_profile(Path(location))
+            if config.drift.thresholds == "learned":
+                raise ConfigError(f"drift.thresholds: 'learned' needs reference data, but {location} is a saved "
+                                  "profile; use 'auto' or fixed thresholds, or give the reference data")
+        elif spark:  # files, folders, globs and URLs: Spark reads them where they are
+            from readiness.engines.spark import check_location
+
+            check_location(location, key)
+        elif is_url(location):
+            raise InputError(f"{location}: a URL, which only the Spark engine reads; pass --engine spark "
+                             "(drift.engine: spark in readiness.yaml)")
+        else:
+            context.columns(Path(location), key)
     if config.model is not None:
         context.vet(config.model, "model")
         if config.baseline is not None and config.drift.attribution.enabled:

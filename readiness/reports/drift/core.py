@@ -100,14 +100,23 @@ class DriftCore:
                  baseline_path: str = "", sources: dict[str, list[str]] | None = None,
                  consistency: dict[str, Any] | None = None):
         self.settings = section_settings("drift", settings, SETTINGS_SOURCE)
-        self.reference_path, self.current_path = Path(reference_path), Path(current_path)
+        spark = self.settings.engine == "spark"  # profiled where the data lives: readiness.engines.spark
+        if spark and model_path:
+            raise ConfigError("drift.engine spark does not score a model's predictions yet; drop the model or use the "
+                              "pandas engine")
+        # Spark reads folders, globs and URLs (s3a://, which a Path would mangle): its locations stay text
+        self.reference_path, self.current_path = ((reference_path, current_path) if spark
+                                                  else (Path(reference_path), Path(current_path)))
+        if spark:
+            from readiness.engines import spark as spark_engine
         # Hashing both files for the provenance runs beside the profiling: hashlib releases
         # the GIL, so it costs no wall time. (Importing scikit-learn there was tried and
         # dropped: an import holds the GIL and stalled the profiling threads as much as it saved.)
         background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="readiness-hash")
+        hash_of = spark_engine.sha256_if_file if spark else sha256_file
         self._file_hashes: dict[str, Future] = {
-            "reference": background.submit(sha256_file, self.reference_path),
-            "current": background.submit(sha256_file, self.current_path)}
+            "reference": background.submit(hash_of, self.reference_path),
+            "current": background.submit(hash_of, self.current_path)}
         background.shutdown(wait=False)
         self.target = target or None
         from readiness.reports.drift.attribution import attribution_options
@@ -121,8 +130,11 @@ class DriftCore:
             estimator, self.model_info = load_model(model_path, "model", trust)
             self.model = ModelAdapter(estimator, "model")
         self.reference_frame: pd.DataFrame | None = None
-        if self.reference_path.suffix.lower() == ".json":
+        self.reference_sample: pd.DataFrame | None = None  # Spark: rows for the domain classifier, not the whole set
+        if Path(self.reference_path).suffix.lower() == ".json" and not (spark and spark_engine.is_url(reference_path)):
             self.reference = load_profile(self.reference_path)
+        elif spark:
+            self.reference, self.reference_sample = spark_engine.drift_reference(self.reference_path, self.settings)
         else:
             # text as categoricals halves reading and counting time; a model gets the data as written
             self.reference_frame = read_table(self.reference_path, "reference", text_as_categories=self.model is None)
@@ -149,6 +161,10 @@ class DriftCore:
         return np.asarray(scores)[:, -1] if np.ndim(scores) == 2 else np.asarray(scores, dtype=float)
 
     def _profile_current(self):
+        if self.settings.engine == "spark":
+            from readiness.engines.spark import drift_current
+
+            return drift_current(self.current_path, self.reference, self.settings)
         parts, columns, families, sample = [], None, {}, []
         rng = np.random.default_rng(self.settings.seed)
         from readiness.reports.drift.attribution import sample_rows
@@ -178,6 +194,11 @@ class DriftCore:
         current_sample = pd.concat(sample).nsmallest(cap, "_key").drop(columns="_key")
         return merged, columns, families, current_sample
 
+    def reference_rows(self) -> pd.DataFrame | None:
+        """The reference's rows: all of them, or on Spark the fit's seeded sample (all rows up to
+        100,000); None when the reference is a saved profile."""
+        return self.reference_frame if self.reference_frame is not None else self.reference_sample
+
     # ---------------------------------------------------------------- thresholds
 
     def method_for(self, kind: str) -> str:
@@ -194,9 +215,9 @@ class DriftCore:
         out = {}
         mode = self.settings.thresholds
         self.noise_levels: dict[str, float] = {}
-        if mode == "learned" and self.reference_frame is None:
+        if mode == "learned" and self.reference_rows() is None:
             raise ConfigError("drift.thresholds: learned thresholds need the reference data, not a profile")
-        if mode in ("learned", "auto") and self.reference_frame is not None:
+        if mode in ("learned", "auto") and self.reference_rows() is not None:
             self.noise_levels = self._learn_thresholds()
         for name, ref in self.reference.items():
             if ref.kind in ("skipped", "datetime"):
@@ -226,8 +247,10 @@ class DriftCore:
         learned levels are scaled up by that ratio (its square for divergences such as PSI),
         and down by sqrt(rows drawn / current rows) when the current data is larger than the draw.
         """
-        frame = self.reference_frame
-        n = len(frame)
+        frame = self.reference_rows()
+        # all rows of the reference; on Spark, frame is a uniform sample of them (a subsample of it
+        # is a subsample of the reference) and the whole reference when it has at most 100,000 rows
+        n = len(frame) if self.reference_frame is not None else next(iter(self.reference.values())).n
         current_rows = max((c.n for c in self.current.values()), default=0) or n  # a column absent now counts 0 rows
         size = max(2, min(current_rows, n // 2, self.LEARN_ROWS))
         overlap = np.sqrt((1 / size + 1 / n) / max(1 / size - 1 / n, 1e-12))
@@ -237,11 +260,11 @@ class DriftCore:
         # draws come from a random pool of at most ten draws' worth of rows (a subsample of a random
         # subset of the reference is a random subsample of the reference): a 10M-row reference is
         # binned once on 50,000 rows, not in full (the noise of larger sets is scaled from 5,000-row draws)
-        pool = np.sort(rng.choice(n, 10 * size, replace=False)) if n > 10 * size else None
+        pool = np.sort(rng.choice(len(frame), 10 * size, replace=False)) if len(frame) > 10 * size else None
         # each pooled row's bin (or category) once; a subsample's counts are then one bincount
         bins = {name: reference_bins(frame[name] if pool is None else frame[name].iloc[pool], ref)
                 for name, ref in scored.items()}
-        available = n if pool is None else len(pool)
+        available = len(frame) if pool is None else len(pool)
         draws = [np.sort(rng.choice(available, size, replace=False)) for _ in range(self.settings.learned_samples)]
         rows = np.stack(draws)
         offsets = np.arange(len(draws))[:, None]

@@ -101,6 +101,18 @@ def preflight(config, context) -> None:
                              f"(columns: {context.listing(columns)})")
     if config.labels is not None:
         context.columns(config.labels, "labels")
+    if settings.engine == "spark":
+        from readiness.exceptions import ConfigError
+
+        if settings.chunk.strip().endswith("rows"):
+            from readiness.reports.monitoring.settings import monitoring_spark_rows_message
+
+            raise ConfigError(monitoring_spark_rows_message(settings.chunk))
+        try:
+            import pyspark  # noqa: F401
+        except ImportError:
+            raise ConfigError("monitoring.engine spark needs PySpark: pip install 'readiness[spark]' "
+                              "(and a Java runtime, 17+)") from None
 
 
 SPEC = ReportSpec(

@@ -53,6 +53,30 @@ MISSING = np.iinfo(np.int64).min  # NaT as int64
 
 
 @dataclass(frozen=True)
+class ChunkKey:
+    """Each row's chunk number from its timestamp, as the report computes it on one machine;
+    picklable, so a Spark task runs the same code (-1: no timestamp, or outside the log's chunks).
+
+    Examples
+    --------
+    >>> key = ChunkKey(ChunkRule.parse("1d"), first_code=19_723, n_chunks=2, timestamp="ts", where="log")
+    >>> key(pd.DataFrame({"ts": pd.to_datetime(["2024-01-01 10:00", "2024-01-02 00:00", None, "2024-01-05 00:00"])})).tolist()
+    [0, 1, -1, -1]
+    """
+
+    rule: "ChunkRule"
+    first_code: int
+    n_chunks: int
+    timestamp: str
+    where: str
+
+    def __call__(self, frame: pd.DataFrame) -> np.ndarray:
+        ns = timestamps_ns(frame[self.timestamp], self.timestamp, self.where)
+        codes = np.where(ns == MISSING, -1, self.rule.codes(ns) - self.first_code)
+        return np.where((codes >= 0) & (codes < self.n_chunks), codes, -1)
+
+
+@dataclass(frozen=True)
 class ChunkRule:
     """How a row gets its chunk: a calendar period or a run of rows.
 

@@ -30,14 +30,15 @@ import pandas as pd
 
 from readiness.exceptions import ConfigError, InputError
 from readiness.reports.monitoring.chunks import ChunkAccumulator, LogColumns, PartSettings, _as_float, summarize
-from readiness.reports.monitoring.grid import MISSING, ChunkRule, plan_chunks, timestamps_ns
+from readiness.reports.monitoring.grid import MISSING, ChunkKey, ChunkRule, plan_chunks, timestamps_ns
 from readiness.reports.monitoring.batch import Batch, read_batches
 from readiness.reports.monitoring.log import VERSION_NAMES, log_columns, prefetch, read_piece, resolve_log
 from readiness.reports.monitoring.building import SeriesBuilding
 from readiness.reports.monitoring.performance import DEFAULT_METRICS, eval_data, realized_metrics
 from readiness.reports.monitoring.series import ReleaseList, VersionTimeline
 from readiness.reports.monitoring.sections import QUANTILES, ReportSections
-from readiness.reports.monitoring.settings import MonitoringConfig, parse_monitoring_settings
+from readiness.reports.monitoring.settings import (MonitoringConfig, monitoring_spark_rows_message,
+                                                  parse_monitoring_settings)
 from readiness.stats.profile import ColumnProfile, fit_reference, load_profile
 from readiness.results import now_iso
 
@@ -106,6 +107,8 @@ class MonitoringReport(SeriesBuilding, ReportSections):
         if not self.rule.by_rows and not self.columns.timestamp:
             raise InputError(f"{self.source.spec}: no column {s.timestamp!r} for the timestamp; name it with "
                              "--timestamp, or chunk by rows (e.g. --chunk 10000rows)")
+        if s.engine == "spark" and self.rule.by_rows:
+            raise ConfigError(monitoring_spark_rows_message(s.chunk))
         self.plan = plan_chunks(self.source, self.rule, self.columns.timestamp, s.batch_rows, s.max_chunks)
         self.n = self.plan.n_chunks
         self.k = min(s.reference_chunks or min(10, max(1, self.n // 3)), self.n)
@@ -443,7 +446,8 @@ class MonitoringReport(SeriesBuilding, ReportSections):
         # chunks of up to metric_rows rows keep every labelled row; larger ones a uniform 1.5 × metric_rows
         # of their rows' labels (at least the cap when most rows are labelled), trimmed to the cap after
         metric_rate = np.where(self.plan.chunk_rows <= s.metric_rows, 1.0, np.minimum(1.0, 1.5 * s.metric_rows / chunk_rows))
-        settings = PartSettings(self.columns, self.fixed, profile_rate, metric_rate, self.classifier,
+        spark = s.engine == "spark"  # features profiled per chunk on Spark, every row (below); the rest here
+        settings = PartSettings(self.columns, {} if spark else self.fixed, profile_rate, metric_rate, self.classifier,
                                 s.decision_threshold, s.quantile_rows, s.metric_rows, len(self.columns.probabilities))
         self.acc = ChunkAccumulator(self.n, settings)
 
@@ -487,6 +491,21 @@ class MonitoringReport(SeriesBuilding, ReportSections):
             for future in measured:
                 if future is not None:
                     future.result()
+        if spark:
+            self.acc.profiles = self._spark_profiles()
+
+    def _spark_profiles(self) -> dict[int, dict[str, ColumnProfile]]:
+        """Each chunk's feature profile over every row, computed where the log lives: Spark tasks
+        number the rows' chunks with :class:`ChunkKey` and profile them with ``profile_frame``,
+        the driver merges the partials per chunk (:func:`readiness.engines.spark.profile_groups`)."""
+        from readiness.engines import spark as spark_engine
+
+        s = self.settings
+        session = spark_engine.spark_session(s.spark.master, s.spark.conf)
+        frame = spark_engine.read_data(session, [str(path) for path in self.source.files], "predictions")
+        key = ChunkKey(self.rule, int(self.plan.first_code), self.n, self.columns.timestamp, self.source.spec)
+        return spark_engine.profile_groups(frame, self.fixed, key, chunk_rows=s.batch_rows,
+                                           key_columns=[self.columns.timestamp])
 
     def _finish_chunk(self, c: int, pool):
         """Quantiles now; realized metrics on the pool (returns its future); the chunk's samples released."""
@@ -547,3 +566,4 @@ def normal_class(value) -> str:
     if np.isfinite(number) and number == int(number):
         return str(int(number))
     return str(value).strip()
+

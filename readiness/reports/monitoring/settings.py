@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from readiness.engines import SparkConfig
 from readiness.exceptions import ConfigError
 
 #: ``1d``, ``12h``, ``1w``, ``1M`` (calendar months), or ``<N>rows``.
@@ -117,6 +118,11 @@ class MonitoringConfig(BaseModel):
     model_mismatch: float = Field(0.01, ge=0, lt=1)
     #: Wall-clock limit of the report, in seconds.
     timeout_s: float = Field(900, gt=0)
+    #: Who profiles the features per chunk: pandas (a uniform sample of ``profile_rows`` per chunk, here)
+    #: or spark (every row, where the log lives; period chunks only). The other chunk statistics are read here.
+    engine: Literal["pandas", "spark"] = "pandas"
+    #: Where ``engine: spark`` runs (master, session settings).
+    spark: SparkConfig = SparkConfig()
 
     @field_validator("chunk")
     @classmethod
@@ -174,3 +180,10 @@ def parse_monitoring_settings(settings: dict | MonitoringConfig | None, source: 
             raise ConfigError(f"{source}.{key}: unknown key; remove or rename it") from None
         message = error["msg"].removeprefix("Value error, ")
         raise ConfigError(f"{source}.{key}: {message}") from None
+
+
+def monitoring_spark_rows_message(chunk: str) -> str:
+    """The one line that refuses row chunks on the Spark engine (pre-flight and report say the same)."""
+    return (f"monitoring.chunk {chunk!r}: monitoring.engine spark chunks by period (e.g. 1d, 1w), not by rows "
+            "(row chunks need the log's global row order, which Spark's partitions do not keep); "
+            "chunk by period or use the pandas engine")

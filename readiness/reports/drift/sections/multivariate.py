@@ -33,7 +33,8 @@ _Z999 = 3.0902  # one-sided 99.9% normal quantile
 def multivariate_section(core: "DriftCore") -> Section:
     """A gradient-boosting domain classifier tells reference rows from current rows: 2·AUC − 1, and the
     columns that separate them most (AUC lost when shuffled)."""
-    if not core.settings.multivariate or core.reference_frame is None:
+    reference_rows = core.reference_rows()  # on Spark, the fit's seeded sample of the reference
+    if not core.settings.multivariate or reference_rows is None:
         reason = "disabled" if not core.settings.multivariate else "needs the reference data, not a profile"
         return Section("Multivariate drift", checks=[Check("drift.multivariate", "Domain classifier", "skip", reason)],
                        name=NAME)
@@ -45,7 +46,7 @@ def multivariate_section(core: "DriftCore") -> Section:
     columns = [n for n, p in core.reference.items() if p.kind not in ("skipped", "datetime") and n in core.current_columns
                and n not in (PREDICTION, core.target)]
     cap = core.settings.multivariate_rows
-    ref = core.reference_frame[columns].sample(min(cap, len(core.reference_frame)), random_state=core.settings.seed)
+    ref = reference_rows[columns].sample(min(cap, len(reference_rows)), random_state=core.settings.seed)
     cur = core.sample[columns].head(cap)
     both = pd.concat([ref, cur], ignore_index=True)
     categorical = [core.reference[c].kind in ("categorical", "boolean") for c in columns]

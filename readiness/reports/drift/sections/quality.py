@@ -109,9 +109,10 @@ def units_check(core: "DriftCore", name: str) -> Check | None:
     """Current values that look like the reference's in other units: median and inter-quartile
     range scaled by the same factor k (≥ 1.5 or ≤ 1/1.5), and current / k distributed like the
     reference (KS within sampling noise) although current itself is not."""
-    if core.reference_frame is None or name not in core.sample.columns:
+    reference_rows = core.reference_rows()
+    if reference_rows is None or name not in core.sample.columns:
         return None
-    ref = pd.to_numeric(core.reference_frame[name], errors="coerce").to_numpy(float)
+    ref = pd.to_numeric(reference_rows[name], errors="coerce").to_numpy(float)
     cur = pd.to_numeric(core.sample[name], errors="coerce").to_numpy(float)
     ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
     if ref.size < 20 or cur.size < 20:
