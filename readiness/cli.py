@@ -90,8 +90,13 @@ def _write_ci(ci: str, force: bool) -> None:
     if target.exists() and not force:
         raise UsageError(f"{target}: already exists; pass --force to overwrite it")
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
-    _echo(f"Wrote {target}{hint}.")
+    # The job's Python should be the training environment's: the interpreter running `init` is the
+    # best guess readiness has (the templates ship with 3.12).
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    text = source.read_text(encoding="utf-8").replace('python-version: "3.12"', f'python-version: "{python}"')
+    target.write_text(text.replace("image: python:3.12-slim", f"image: python:{python}-slim"), encoding="utf-8")
+    _echo(f"Wrote {target}{hint}: it runs Python {python} (this interpreter's; set your training environment's) "
+          "and installs requirements.txt (your model's pinned dependencies).")
 
 
 @cli.command()
@@ -154,14 +159,17 @@ def _print_verdict(out_dir: Path, documents: list[dict], status: str) -> None:
 @click.argument("folder", type=click.Path(file_okay=False))
 @click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None,
               help="Exit with this code when the verdict is WARN (default 0).")
-def summary(folder: str, warn_exit_code: int | None) -> None:
+@click.option("--base-url", default=None, metavar="URL",
+              help="Where FOLDER's files are served (e.g. GitLab's \"$CI_JOB_URL/artifacts/file/readiness-report/\"): "
+                   "summary.md links to the reports there. Default: names them as text.")
+def summary(folder: str, warn_exit_code: int | None, base_url: str | None) -> None:
     """Rebuild index.html, junit.xml, summary.md and summary.json of a run FOLDER from its results JSON."""
     from readiness.run.aggregate import RUN_FILES, load_results, write_run_outputs
     from readiness.run.runner import exit_code_for
 
     out_dir = Path(folder)
     documents = load_results(out_dir)
-    result = write_run_outputs(out_dir, documents)
+    result = write_run_outputs(out_dir, documents, base_url=base_url)
     _echo_err(f"Rebuilt {', '.join(RUN_FILES)} in {out_dir} from {len(documents)} report(s).")
     _print_verdict(out_dir, documents, result["status"])
     sys.exit(exit_code_for(result["status"], warn_exit_code))

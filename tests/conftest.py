@@ -52,3 +52,12 @@ def hostile_run(tmp_path_factory):
     folder = write_hostile_project(tmp_path_factory.mktemp("hostile") / "project", [DOLLAR_COLUMN, PIXEL_COLUMN],
                                    PHISHING_COLUMN, HOSTILE_SEGMENTS, HOSTILE_STRINGS, roc_auc_min=0.99)
     return folder, run_readiness(["run"], cwd=folder)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """`readiness demo --out readiness-demo` (what `make demo` runs), once per session:
+    (the demo folder, completed process)."""
+    folder = tmp_path_factory.mktemp("demo")
+    result = run_readiness(["demo", "--out", "readiness-demo"], cwd=folder, timeout=900)
+    return folder / "readiness-demo", result

@@ -219,7 +219,7 @@ def test_onnx_models_load_through_the_same_adapter(tmp_path):
 
 
 def test_onnx_external_data_outside_the_folder_is_refused(tmp_path):
-    onnx = pytest.importorskip("onnx", reason="onnx not installed (optional extra readiness[onnx])")
+    pytest.importorskip("onnx", reason="onnx not installed (optional extra readiness[onnx])")
     from onnx import TensorProto, helper
 
     weight = helper.make_tensor("w", TensorProto.FLOAT, [1], [1.0])

@@ -232,10 +232,10 @@ def test_debug_shows_the_traceback(scenario, monkeypatch):
 
 
 @pytest.mark.notebooks
-def test_demo_fails_on_the_segment_regression_and_exits_0(tmp_path):
-    result = run_readiness(["demo", "--out", "demo"], cwd=tmp_path, timeout=400)
+def test_demo_fails_on_the_segment_regression_and_exits_0(demo_run):
+    demo, result = demo_run
     assert result.returncode == 0, result.stderr
-    doc = json.loads((tmp_path / "demo" / "report" / "golden_benchmark.json").read_text())
+    doc = json.loads((demo / "report" / "golden_benchmark.json").read_text())
     assert doc["status"] == "fail"
     failing = [c for c in doc["checks"] if c["status"] in ("fail", "error")]
     assert failing and all(c["id"].startswith("golden.segment.") and "region=north" in c["id"] for c in failing)

@@ -21,9 +21,10 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from readiness.escape import markdown_cell, xml_text
-from readiness.exceptions import InputError
+from readiness.exceptions import InputError, UsageError
 from readiness.registry import registry
 from readiness.stats.gates import fmt
 from readiness.results import SCHEMA, STATUSES, now_iso, worst_status, write_json
@@ -196,15 +197,61 @@ def junit_xml(documents: list[dict[str, Any]]) -> bytes:
 # --------------------------------------------------------------------------- Markdown
 
 
-def summary_markdown(documents: list[dict[str, Any]], links_base: str = "", limit: int = MARKDOWN_LIMIT) -> str:
+def report_file_reference(name: str, base_url: str | None, label: str | None = None) -> str:
+    """A report file named in ``summary.md``: a link under ``base_url``, else the file name as text.
+
+    ``summary.md`` is read where relative links cannot resolve (a GitHub job summary, a
+    merge-request comment), so without a base URL the file is named as text, relative to the
+    run folder (the job's artifact); with one, the link is absolute.
+
+    Examples
+    --------
+    >>> report_file_reference("index.html", None)
+    '`index.html`'
+    >>> report_file_reference("index.html", "https://ci.example/artifacts/report/", "index")
+    '[index](https://ci.example/artifacts/report/index.html)'
+    """
+    if not base_url:
+        return f"`{name}`"
+    return f"[{label or name}]({base_url}{quote(name)})"
+
+
+def checked_base_url(base_url: str | None) -> str | None:
+    """``base_url`` made safe to prefix report file names in Markdown links (http(s) only, ends in ``/``).
+
+    Examples
+    --------
+    >>> checked_base_url("https://ci.example/jobs/1/artifacts/file/readiness report")
+    'https://ci.example/jobs/1/artifacts/file/readiness%20report/'
+    """
+    if not base_url:
+        return None
+    if not re.match(r"https?://[^/\s]+", base_url, re.I):
+        raise UsageError(f"--base-url {base_url!r}: must be an absolute http(s) URL, e.g. "
+                         "\"$CI_JOB_URL/artifacts/file/readiness-report/\"")
+    # parentheses, brackets, spaces and quotes would end the Markdown link early
+    url = quote(base_url, safe=":/?#@!$&*+,;=%-._~")
+    return url if url.endswith("/") else url + "/"
+
+
+def summary_markdown(documents: list[dict[str, Any]], base_url: str | None = None, limit: int = MARKDOWN_LIMIT) -> str:
     """GitHub-flavoured Markdown summary, truncated with a note to stay under ``limit`` bytes.
 
     Teams post it as a merge-request comment, so every string that can come from
     data (check ids, messages, thresholds, errors) is an inert code span
     (:func:`readiness.escape.markdown_cell`): no link, image, mention or HTML
-    reaches the comment unless readiness wrote it. The only links are the
-    report files readiness itself names.
+    reaches the comment unless readiness wrote it. The report files readiness itself
+    names are links only under an absolute ``base_url`` (relative links break in a GitHub
+    job summary); without one they are named as text, relative to the run folder.
+
+    Examples
+    --------
+    >>> doc = {"report": "golden_benchmark", "status": "pass", "checks": [],
+    ...        "files": {"html": "golden_benchmark.html"}}
+    >>> summary_markdown([doc]).splitlines()[-1]
+    'Full reports in the run folder (the CI job artifact): `golden_benchmark.html` · `index.html`'
     """
+    base_url = checked_base_url(base_url)
     status = worst_status(d["status"] for d in documents)
     verdict = "ready" if status in ("pass", "warn") else "not ready"
     head = [f"## {STATUS_ICON[status]} readiness: {status.upper()} ({verdict})", ""]
@@ -213,7 +260,7 @@ def summary_markdown(documents: list[dict[str, Any]], links_base: str = "", limi
     for doc in documents:
         counts = _counts(doc.get("checks", []))
         link = linked_files(doc).get("html")
-        report_link = f"[report]({links_base}{link})" if link else ""
+        report_link = report_file_reference(link, base_url, "report") if link else ""
         title = markdown_cell(registry.title(doc["report"]), 64)
         head.append(f"| {title} | {STATUS_ICON[doc['status']]} {doc['status']} "
                     f"| {len(doc.get('checks', []))} | {counts.get('fail', 0) + counts.get('error', 0)} "
@@ -234,8 +281,10 @@ def summary_markdown(documents: list[dict[str, Any]], links_base: str = "", limi
     rows.sort(key=lambda r: rank.get(r.split(" ", 2)[1], 3))
     table_head = ["", "### Failing and warning checks", "", "| status | check | value | threshold | message |",
                   "|---|---|---|---|---|"]
-    links = [f"[{d['report']}]({links_base}{linked_files(d)['html']})" for d in documents if linked_files(d).get("html")]
-    footer = ["", "Full reports: " + ", ".join(links) + f" · [index]({links_base}index.html)"]
+    links = [report_file_reference(linked_files(d)["html"], base_url, d["report"])
+             for d in documents if linked_files(d).get("html")]
+    where = "Full reports: " if base_url else "Full reports in the run folder (the CI job artifact): "
+    footer = ["", where + ", ".join(links) + " · " + report_file_reference("index.html", base_url, "index")]
     text = "\n".join(head)
     if not rows:
         return text + "\n\nNo failing or warning checks.\n" + "\n".join(footer) + "\n"
@@ -284,13 +333,19 @@ def index_html(documents: list[dict[str, Any]]) -> str:
     return environment.get_template("index.html.j2").render(status=status, reports=reports, created_at=now_iso())
 
 
-def write_run_outputs(folder: str | Path, documents: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Write summary.json, index.html, junit.xml and summary.md into ``folder``."""
+def write_run_outputs(folder: str | Path, documents: list[dict[str, Any]] | None = None,
+                      base_url: str | None = None) -> dict[str, Any]:
+    """Write summary.json, index.html, junit.xml and summary.md into ``folder``.
+
+    ``base_url``: where the folder's files are served (links in ``summary.md``); see
+    :func:`summary_markdown`.
+    """
+    base_url = checked_base_url(base_url)
     folder = Path(folder)
     documents = documents if documents is not None else load_results(folder)
     summary = summary_document(documents)
     write_json(folder / "summary.json", summary)
     (folder / "index.html").write_text(index_html(documents), encoding="utf-8")
     (folder / "junit.xml").write_bytes(junit_xml(documents))
-    (folder / "summary.md").write_text(summary_markdown(documents), encoding="utf-8")
+    (folder / "summary.md").write_text(summary_markdown(documents, base_url), encoding="utf-8")
     return summary
