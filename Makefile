@@ -30,8 +30,10 @@ demo: $(STAMP)
 
 # The notebook templates in JupyterLab, with the demo scenario of `make demo` as their default
 # parameters (built on first use); results of notebooks run in place go to readiness-demo/notebook-results/.
+# As root (a container, CI), Jupyter refuses to start without --allow-root.
 lab: $(LAB_STAMP)
-	READINESS_DEMO_DIR="$(CURDIR)/readiness-demo/inputs" $(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	READINESS_DEMO_DIR="$(CURDIR)/readiness-demo/inputs" $(BIN)/jupyter lab --notebook-dir=notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # ruff (lint) and mypy (types; scope in pyproject.toml [tool.mypy]); also the pre-commit hook.
 lint: $(STAMP)
