@@ -189,6 +189,7 @@ def test_summary_command_links_under_a_base_url_and_refuses_a_bad_one(tmp_path, 
         return exit_info.value.code, captured.out, captured.err
 
     write_json(tmp_path / "golden_benchmark.json", document())
+    (tmp_path / "golden_benchmark.html").write_text("<html></html>")
     code, _, err = call(["summary", str(tmp_path), "--base-url", "https://ci.example/a/"], capsys)
     assert code == 1 and "](https://ci.example/a/golden_benchmark.html)" in (tmp_path / "summary.md").read_text()
     code, _, err = call(["summary", str(tmp_path), "--base-url", "javascript:alert(1)"], capsys)

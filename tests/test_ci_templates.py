@@ -47,12 +47,16 @@ def job_venv(tmp_path_factory) -> tuple[Path, Path]:
     site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                                check=True, capture_output=True, text=True).stdout.strip())
     ours = Path(sysconfig.get_path("purelib"))
-    # Link the test environment's packages (the job's dependencies, already downloaded), never readiness
-    # itself nor its editable-install hooks: the job must get readiness from its install line.
-    for entry in ours.iterdir():
-        if "readiness" in entry.name.lower() or entry.name.startswith("__editable__") or (site / entry.name).exists():
-            continue
-        (site / entry.name).symlink_to(entry)
+    # Hard-link the test environment's packages (the job's dependencies, already downloaded) into the
+    # job's venv, never readiness itself nor its editable-install hooks: the job must get readiness
+    # from its install line. Hard links, not symbolic ones: the model worker's sandbox lets it read
+    # only beneath its own Python installation, as in a real job.
+    entries = [str(e) for e in ours.iterdir()
+               if "readiness" not in e.name.lower() and not e.name.startswith("__editable__") and not (site / e.name).exists()]
+    try:
+        subprocess.run(["cp", "-al", *entries, str(site)], check=True, capture_output=True)
+    except subprocess.CalledProcessError:  # another file system: copy (slower, same result)
+        subprocess.run(["cp", "-a", *entries, str(site)], check=True, capture_output=True)
     pip = venv / "bin" / "pip"
     pip.write_text(f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom pip._internal.cli.main import main\nsys.exit(main())\n")
     pip.chmod(0o755)
