@@ -6,7 +6,10 @@ Builds a random forest whose joblib file is about the requested size, writes it
 uncompressed, zlib-compressed (compress=3) and as a plain pickle, then times
 ``readiness.artifacts.safe_pickle.load_pickle`` (what readiness loads untrusted pickles with:
 every global judged, every call checked, trees validated) against ``joblib.load``
-(no checks) in the same process, best of ``--repeat``. Also times the decompression
+(no checks) in the same process, best of ``--repeat``; then the path an untrusted
+model really takes in ``readiness run``: a confined worker process started, the file
+loaded there and 1,000 rows predicted (``SandboxedModel``), against ``joblib.load``
+plus the same prediction in-process. Also times the decompression
 bombs of the test corpus at the default 4 GiB limit, each in a fresh process with
 its peak RSS, and prints the allow-list's size.
 """
@@ -26,6 +29,7 @@ import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
 from readiness.artifacts.safe_pickle import load_pickle
+from readiness.artifacts.worker import SandboxedModel
 
 HERE = Path(__file__).resolve().parent
 
@@ -93,6 +97,22 @@ def main(megabytes: float, repeat: int) -> None:
             _, record = safe()
             print(f"{label:<26} {path.stat().st_size / 1024**2:>8.1f}MB {plain:>11.3f}s {checked:>9.3f}s "
                   f"{(checked / plain - 1) * 100:>+8.0f}%  {len(record.globals)} globals, {record.trees_checked} trees validated")
+        rows = np.random.default_rng(1).normal(size=(1_000, 20))
+
+        def plain_and_predict(path=files["joblib, uncompressed"]):
+            joblib.load(path).predict_proba(rows)
+
+        def sandboxed_and_predict(path=files["joblib, uncompressed"]):
+            model = SandboxedModel.start(str(path), "model", {})
+            try:
+                model.predict_proba(rows)
+            finally:
+                model.close()
+
+        plain, sandboxed = best_of_interleaved(repeat, plain_and_predict, sandboxed_and_predict)
+        print(f"\nuntrusted path, uncompressed joblib, load + predict_proba on 1,000 rows: "
+              f"joblib.load in-process {plain:.3f}s, confined worker (start, safe load, predict) "
+              f"{sandboxed:.3f}s ({(sandboxed / plain - 1) * 100:+.0f}%)")
         print("\nbombs at the default limit (4 GiB), each in a fresh process:")
         for builder in ("declared_huge_array", "zlib_zeros_bomb", "bz2_multistream_bomb"):
             seconds, peak, outcome = bomb_in_child(builder, work)

@@ -52,7 +52,6 @@ CLAIMS = {
     "checklist.score": "pass",
     "checklist.workflow.unowned_manual[Copy model to the serving bucket]": "warn",
     "checklist.workflow.dependency[Export CRM snapshot:CRM vendor export API]": "warn",
-    "checklist.contradiction.monitor.7": "warn",
     "checklist.fear.4": "warn",
     "monitoring.mean_prediction": "fail",
     "monitoring.prediction_quantile.q10": "warn",

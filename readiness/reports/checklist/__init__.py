@@ -42,5 +42,5 @@ SPEC = ReportSpec(
         SectionSpec("workflow", "Workflow", ("checklist.workflow",)),
         SectionSpec("fears", "Fears", ("checklist.fear",)),
     ),
-    order=30,
+    order=90,  # last: it reads the results of every report that ran before it as evidence
 )

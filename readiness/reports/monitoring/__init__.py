@@ -68,5 +68,5 @@ SPEC = ReportSpec(
         "monitor.7": ("monitoring.*", "the monitoring report watched predictions and realized performance over time"),
         "monitor.3": ("monitoring.drift.*", "the monitoring report compared serving inputs with the reference"),
     },
-    order=40,
+    order=30,
 )
