@@ -64,7 +64,7 @@ def job_venv(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def shell(command: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
 
 
 def job_environment(job_venv, **extra) -> dict:
