@@ -53,10 +53,16 @@ def job_venv(tmp_path_factory) -> tuple[Path, Path]:
     # only beneath its own Python installation, as in a real job.
     entries = [str(e) for e in ours.iterdir()
                if "readiness" not in e.name.lower() and not e.name.startswith("__editable__") and not (site / e.name).exists()]
-    try:
-        subprocess.run(["cp", "-al", *entries, str(site)], check=True, capture_output=True)
-    except subprocess.CalledProcessError:  # another file system: copy (slower, same result)
-        subprocess.run(["cp", "-a", *entries, str(site)], check=True, capture_output=True)
+    # with the data files pip installs beside them (nbconvert's base templates, kernel specs)
+    shared = Path(sys.prefix) / "share" / "jupyter"
+    (venv / "share").mkdir(exist_ok=True)
+    for sources, target in ((entries, site), ([str(shared)] if shared.is_dir() else [], venv / "share")):
+        if not sources:
+            continue
+        try:
+            subprocess.run(["cp", "-al", *sources, str(target)], check=True, capture_output=True)
+        except subprocess.CalledProcessError:  # another file system: copy (slower, same result)
+            subprocess.run(["cp", "-a", *sources, str(target)], check=True, capture_output=True)
     pip = venv / "bin" / "pip"
     pip.write_text(f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom pip._internal.cli.main import main\nsys.exit(main())\n")
     pip.chmod(0o755)
@@ -106,7 +112,7 @@ def test_gitlab_job(project, job_venv, tmp_path):
         assert result.returncode == 0, (command, result.stderr)
     assert_readiness_came_from_the_wheel(job_venv, project)
     # the demo is FAIL: exit 1 fails the job; 3 (WARN) would be an allowed failure
-    assert results[-1].returncode == 1, results[-1].stderr
+    assert results[-1].returncode == 1 and "Verdict: FAIL" in results[-1].stdout, results[-1].stderr
     assert job["allow_failure"]["exit_codes"] == [3] and "--warn-exit-code 3" in job["script"][-1]
     for path in job["artifacts"]["paths"]:
         assert (project / path).exists(), path
