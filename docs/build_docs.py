@@ -41,6 +41,9 @@ CLAIMS = {
     "golden.segment.roc_auc[region=north]": "warn",
     "golden.segment.roc_auc[plan=premium]": "warn",
     "golden.robustness.missing_column": "warn",
+    "golden.attribution": "pass",
+    "golden.guarantee.mean_shift[region=north]": "fail",
+    "golden.guarantee.flip_rate[region=north]": "pass",
     "golden.robustness.nan": "pass",
     "golden.robustness.unseen_category": "pass",
     "drift.column.tenure_months": "warn",
@@ -106,6 +109,7 @@ def demo_facts(demo_dir: Path, stdout: str) -> dict[str, str]:
     north = checks["golden.segment.roc_auc.bounds[region=north]"]
     facts["north_roc_auc"] = f"{north['value']:.2f}"
     facts["north_roc_auc_min"] = f"{north['threshold']['min']:.2f}"
+    facts.update(north_release_facts(checks))
     facts["app_unseen"] = _percent(checks["drift.unseen.channel"]["value"])
     facts["usage_missing"] = _percent(checks["drift.missing.usage_hours"]["value"])
     facts["ml_test_score"] = f"{checks['checklist.score']['value']:g}"
@@ -116,6 +120,22 @@ def demo_facts(demo_dir: Path, stdout: str) -> dict[str, str]:
     facts["monitoring_changepoint"] = named.group(0) if named else mean
     facts["console"] = console_output(demo_dir, stdout)
     return facts
+
+
+def north_release_facts(checks: dict[str, dict]) -> dict[str, str]:
+    """What the release attribution and north's guarantees say (the narrative names the `accounts` feed)."""
+    north = checks["golden.attribution"]["details"]["segments"]["region=north"]["contributions"]
+    feeds = {name: c for name, c in north.items() if c.get("kind") == "source"}
+    top = max(feeds, key=lambda name: abs(feeds[name]["value"]))
+    if top != "accounts":
+        raise StaleNarrative(f"docs/demo-section.md says north's predictions moved through the accounts feed; "
+                             f"the demo's largest source contribution is {top!r}")
+    shift = checks["golden.guarantee.mean_shift[region=north]"]
+    flips = checks["golden.guarantee.flip_rate[region=north]"]
+    return {"north_shift": f"{shift['value']:+.3f}", "north_release": f"{north['model']['value']:+.3f}",
+            "north_accounts": f"{north['accounts']['value']:+.3f}",
+            "north_max_shift": f"{shift['threshold']['max_abs']:g}",
+            "north_flip_rate": _percent(flips["value"]), "north_max_flip_rate": _percent(flips["threshold"]["max"])}
 
 
 def console_output(demo_dir: Path, stdout: str) -> str:

@@ -1,4 +1,4 @@
-"""The ``readiness`` command: init, run, demo.
+"""The ``readiness`` command: init, run, demo, summary, drift, monitor, profile, checks.
 
 Exit codes: 0 ready (pass or warn), 1 not ready (a check failed or errored),
 2 bad usage or unreadable input (one line on stderr; ``--debug`` for the traceback).
@@ -17,6 +17,7 @@ import click
 from readiness import __version__
 from readiness.config import load_config, starter_config_text
 from readiness.registry import registry
+from readiness.results import is_ready, worst_first
 from readiness.escape import terminal_text
 from readiness.exceptions import Terminated, UsageError
 
@@ -146,12 +147,12 @@ def _print_verdict(out_dir: Path, documents: list[dict], status: str) -> None:
     for doc in documents:
         html_file = doc.get("files", {}).get("html", "")
         _echo(f"{doc['report']}: {doc['status'].upper()}  {out_dir / html_file}")
-        failing = [c for c in doc.get("checks", []) if c["status"] in ("fail", "error")]
+        failing = worst_first(doc.get("checks", []), at_least="fail")
         for check in failing[:10]:
             _echo(f"  ✗ {check['id']}: {check['message']}")
         if len(failing) > 10:
             _echo(f"  … and {len(failing) - 10} more failing checks")
-    verdict = "ready" if status in ("pass", "warn") else "not ready"
+    verdict = "ready" if is_ready(status) else "not ready"
     _echo(f"Verdict: {status.upper()} ({verdict}); overview in {out_dir / 'index.html'}")
 
 
@@ -164,11 +165,11 @@ def _print_verdict(out_dir: Path, documents: list[dict], status: str) -> None:
                    "summary.md links to the reports there. Default: names them as text.")
 def summary(folder: str, warn_exit_code: int | None, base_url: str | None) -> None:
     """Rebuild index.html, junit.xml, summary.md and summary.json of a run FOLDER from its results JSON."""
-    from readiness.run.aggregate import RUN_FILES, load_results, write_run_outputs
+    from readiness.run.aggregate import RUN_FILES, run_documents, write_run_outputs
     from readiness.run.runner import exit_code_for
 
     out_dir = Path(folder)
-    documents = load_results(out_dir)
+    documents = run_documents(out_dir)
     result = write_run_outputs(out_dir, documents, base_url=base_url)
     _echo_err(f"Rebuilt {', '.join(RUN_FILES)} in {out_dir} from {len(documents)} report(s).")
     _print_verdict(out_dir, documents, result["status"])
@@ -202,6 +203,11 @@ def demo(out: str, timeout: float | None) -> None:
         sys.exit(1)
     _echo("The demo's FAIL is the story: the candidate improves overall but regresses on region=north, "
           "whose rows its new training extract silently dropped.")
+    from readiness.demo import release_sentence
+
+    sentence = release_sentence(config.output)
+    if sentence:
+        _echo(sentence)
 
 
 @cli.command()
@@ -249,19 +255,25 @@ def drift(reference, current, model, target, out, config_path, trust_artifact, w
 @click.option("--id", "id_column", default=None, metavar="COL", help="Id column joining --labels to the log.")
 @click.option("--reference", default=None, help="Reference data (.csv/.parquet) or saved profile (.json) for the features.")
 @click.option("--chunk", default=None, help="Chunk by period (12h, 1d, 1w, 1M) or rows (e.g. 10000rows). Default 1d.")
+@click.option("--model", default=None, metavar="M",
+              help="Model artifact: scores a log without predictions, or checks the logged predictions against its own.")
+@click.option("--trust-artifact", "trust_artifact", multiple=True, metavar="SHA256",
+              help="Load the artifact with this sha256 in-process (others run in the sandboxed worker).")
 @click.option("--out", default="readiness-monitoring", show_default=True, type=click.Path(file_okay=False))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="readiness.yaml for monitoring settings (optional).")
 @click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None)
 @click.option("--timeout", type=click.FloatRange(min=1), default=None)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def monitor(log, timestamp, prediction, version_column, label, labels_file, id_column, reference, chunk, out,
-            config_path, warn_exit_code, timeout, debug) -> None:
+def monitor(log, timestamp, prediction, version_column, label, labels_file, id_column, reference, chunk, model,
+            trust_artifact, out, config_path, warn_exit_code, timeout, debug) -> None:
     """The model's behaviour over time from its prediction LOG (a .csv/.parquet file, a folder or a glob).
 
     Chunks the log, learns bands from a reference period, finds changepoints and names the
     model version that went live there, and checks realized (with labels) and estimated
-    (without) performance. Exits like `readiness run`.
+    (without) performance. Exits like `readiness run`. Per-class probabilities of a multiclass
+    model: --prediction p_a,p_b,p_c. With --model, a log without predictions is scored by the
+    model, and a log with them has a sample of each chunk checked against the model's own.
     """
     from readiness.run.runner import run as run_reports
 
@@ -272,12 +284,16 @@ def monitor(log, timestamp, prediction, version_column, label, labels_file, id_c
                        "output": _abs(out)}
     settings = {key: value for key, value in (("timestamp", timestamp), ("prediction", prediction),
                                               ("version", version_column), ("label", label), ("id", id_column),
-                                              ("chunk", chunk), ("reference", _abs(reference))) if value is not None}
+                                              ("chunk", chunk), ("reference", _abs(reference)),
+                                              ("model", _abs(model))) if value is not None}
     if settings:
         overrides["monitoring"] = settings
     if labels_file:
         overrides["labels"] = _abs(labels_file)
     config = load_config(config_path, overrides)
+    if trust_artifact:
+        hashes = list(config.trust.sha256) + [h.strip().lower() for h in trust_artifact]
+        config = load_config(config_path, {**overrides, "trust": {**config.trust.model_dump(), "sha256": hashes}})
     result = run_reports(config, ["monitoring_report"], timeout_s=timeout, echo=_echo_err, progress=sys.stderr.isatty())
     _print_result(result)
     for outcome in result.outcomes:
@@ -309,6 +325,30 @@ def profile(reference: str, output: str, bins: int, max_categories: int) -> None
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
     _echo(f"Wrote {output}: {len(frame):,} rows, {len(profiles)} columns "
                f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}) in {time.perf_counter() - started:.1f} s")
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True,
+              help="table to read, json for tools, markdown for docs/checks.md.")
+@click.option("--report", "reports", multiple=True, type=click.Choice(registry.names()),
+              help="Only this report's checks (repeatable).")
+def checks(fmt: str, reports: tuple[str, ...]) -> None:
+    """List every check id readiness can emit: what it checks, its severity, what tunes it.
+
+    Ids with <name> parts (a column, a metric, a segment) are patterns; gates, the checklist's
+    detected_by and JUnit names use these ids.
+    """
+    from readiness.catalogue import RUN_ENTRIES, Catalogue, catalogue_markdown
+
+    specs = [spec for spec in registry.all() if not reports or spec.name in reports]
+    if fmt == "markdown":
+        text = catalogue_markdown(specs, () if reports else RUN_ENTRIES)
+    else:
+        everything = registry.catalogue()
+        chosen = Catalogue(e for e in everything.entries if (e.report in reports if reports else True))
+        text = chosen.as_json() if fmt == "json" else chosen.as_text()
+    for line in text.rstrip("\n").split("\n"):
+        _echo(line)
 
 
 def _stop_on_signal(signum: int, frame) -> None:

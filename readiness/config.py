@@ -1,5 +1,8 @@
 """readiness.yaml: schema, validation with one-line errors, CLI overrides.
 
+(Over 400 lines on purpose: every key is validated here, once, with one error formatter;
+each report's own settings model lives with its report.)
+
 Unknown keys and bad values raise :class:`ConfigError` naming the dotted key
 (``golden_benchmark.metrics.roc_auc.min``) and the fix. Relative paths are
 resolved against the folder of the config file; paths given on the command
@@ -19,7 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from readiness.exceptions import ConfigError
 from readiness.reports.monitoring.settings import MonitoringConfig
 from readiness.safe_yaml import read_yaml_file
+from readiness.stats.attribution.settings import (AttributionSettings, SegmentCriterion, check_segment_keys,
+                                                  check_sources)
 from readiness.stats.metrics import METRICS
+from readiness.stats.perturbations import PERTURBATIONS
 
 Task = Literal["auto", "binary", "multiclass", "regression"]
 
@@ -69,8 +75,8 @@ class LatencyConfig(_Strict):
     min_rows_per_s: float | None = Field(None, gt=0)
 
 
-DEFAULT_PERTURBATIONS = ["noise", "nan", "unseen_category", "out_of_range", "as_string",
-                         "shuffled_columns", "extra_column", "missing_column"]
+#: Every perturbation runs unless the config names some.
+DEFAULT_PERTURBATIONS = list(PERTURBATIONS)
 
 
 class RobustnessConfig(_Strict):
@@ -88,10 +94,6 @@ class RobustnessConfig(_Strict):
     @field_validator("perturbations", "expected")
     @classmethod
     def _known(cls, value):
-        if value == DEFAULT_PERTURBATIONS or not value:  # the registry (and pandas) need not load for the defaults
-            return value
-        from readiness.reports.golden.robustness import PERTURBATIONS
-
         for name in value:
             if name not in PERTURBATIONS:
                 raise ValueError(f"unknown perturbation {name!r}{_suggest(name, PERTURBATIONS)}; known: {', '.join(PERTURBATIONS)}")
@@ -131,6 +133,8 @@ class GoldenBenchmarkConfig(_Strict):
     robustness: RobustnessConfig = RobustnessConfig()
     artifact: ArtifactChecksConfig = ArtifactChecksConfig()
     leakage_threshold: float | None = Field(0.95, gt=0, le=1)
+    #: release attribution (what moved the predictions, from which source) and its cost
+    attribution: AttributionSettings = AttributionSettings()
     timeout_s: float = Field(900, gt=0)
 
     @field_validator("metrics")
@@ -179,6 +183,10 @@ class DriftConfig(_Strict):
     batch_rows: int = Field(250_000, ge=1000)
     learned_samples: int = Field(100, ge=10, le=1000)
     seed: int = 0
+    #: data attribution (the change in mean prediction split by source) and its cost; CIs use n_bootstrap
+    attribution: AttributionSettings = AttributionSettings()
+    n_bootstrap: int = Field(500, ge=50, le=100_000)
+    confidence: float = Field(0.95, gt=0.5, lt=1)
     timeout_s: float = Field(900, gt=0)
 
     @field_validator("thresholds")
@@ -228,6 +236,22 @@ class DriftConfig(_Strict):
         return value
 
 
+class ReleaseConsistencyConfig(_Strict):
+    """``consistency:`` — release acceptance criteria for key customers and categories.
+
+    ``segments`` maps ``column=value`` to its limits (``max_mean_shift`` in prediction
+    units, ``max_flip_rate`` as a share of the segment's rows); the golden benchmark
+    decides each on its CI.
+    """
+
+    segments: dict[str, SegmentCriterion] = {}
+
+    @field_validator("segments")
+    @classmethod
+    def _keys(cls, value):
+        return check_segment_keys(value)
+
+
 class TrustConfig(_Strict):
     sha256: list[str] = []
     skops_types: list[str] = []
@@ -254,6 +278,9 @@ class Config(_Strict):
     reference: Path | None = None
     current: Path | None = None
     segments: list[str] = []
+    #: which upstream feed each feature column comes from (attribution players); default: each column alone
+    sources: dict[str, list[str]] | None = None
+    consistency: ReleaseConsistencyConfig = ReleaseConsistencyConfig()
     trust: TrustConfig = TrustConfig()
     golden_benchmark: GoldenBenchmarkConfig = GoldenBenchmarkConfig()
     drift: DriftConfig = DriftConfig()
@@ -273,6 +300,11 @@ class Config(_Strict):
         if len(set(value)) != len(value):
             raise ValueError("lists a column twice")
         return value
+
+    @field_validator("sources")
+    @classmethod
+    def _sources(cls, value):
+        return None if value is None else check_sources(value)
 
     @model_validator(mode="after")
     def _metrics_fit_the_task(self):
@@ -309,13 +341,10 @@ def section_settings(section: str, data: Any, source: str = "settings") -> BaseM
     The notebook kernel receives settings already validated by the driver; it validates
     them again here (a notebook can be run by hand) and says the same thing the CLI would.
     """
-    model = Config.model_fields[section].annotation
-    try:
-        return model.model_validate(data or {})
+    try:  # through Config, so a section's own validators (sources:) run too and errors carry its key
+        return getattr(Config.model_validate({section: data or {}}), section)
     except ValidationError as exc:
-        error = dict(exc.errors()[0])
-        error["loc"] = (section, *error["loc"])
-        raise ConfigError(_format_error(source, error)) from None
+        raise ConfigError(_format_error(source, dict(exc.errors()[0]))) from None
 
 
 def _suggest(name: str, choices) -> str:
@@ -331,11 +360,11 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
         part = parts.pop(0)
         if isinstance(part, int) or not (isinstance(model, type) and issubclass(model, BaseModel)):
             return None
-        if part == "metrics" and model is GoldenBenchmarkConfig:
+        if (part, model) in ((("metrics", GoldenBenchmarkConfig)), ("segments", ReleaseConsistencyConfig)):
             if not parts:
                 return None
-            parts.pop(0)  # the metric name
-            model = MetricThreshold
+            parts.pop(0)  # the metric name, the segment key
+            model = MetricThreshold if part == "metrics" else SegmentCriterion
             continue
         field = model.model_fields.get(part)
         if field is None:

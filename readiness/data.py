@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from readiness.exceptions import InputError
+from readiness.exceptions import InputError, first_line
 
 if TYPE_CHECKING:  # pandas is imported where a table is read: the CLI starts ~0.5 s sooner without it
     import pandas as pd
@@ -48,7 +48,7 @@ def read_columns(path: str | Path, key: str) -> list[str]:
             schema = pq.read_schema(path)
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise InputError(
-                f"{path}: not a readable Parquet file ({_first_line(exc)}); re-export it or use CSV"
+                f"{path}: not a readable Parquet file ({first_line(exc)}); re-export it or use CSV"
             ) from None
         if pq.ParquetFile(path).metadata.num_rows == 0:
             raise InputError(f"{path}: has no rows; {key!r} needs data")
@@ -99,7 +99,7 @@ def read_table(path: str | Path, key: str, text_as_categories: bool = False) -> 
                 frame = pd.read_parquet(path)
         except Exception as exc:
             raise InputError(
-                f"{path}: not a readable Parquet file ({_first_line(exc)}); re-export it or use CSV"
+                f"{path}: not a readable Parquet file ({first_line(exc)}); re-export it or use CSV"
             ) from None
     else:
         frame = _read_csv(path, key)
@@ -125,7 +125,7 @@ def _read_csv(path: Path, key: str, nrows: int | None = None) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: no columns to read (empty CSV); point {key!r} at a file with data") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)}); fix or re-export it") from None
+        raise InputError(f"{path}: not a readable CSV file ({first_line(exc)}); fix or re-export it") from None
     if nrows is not None and len(frame) == 0:
         raise InputError(f"{path}: has a header but no rows; {key!r} needs data")
     return frame
@@ -139,7 +139,3 @@ def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
             digest.update(chunk)
     return digest.hexdigest()
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__

@@ -6,6 +6,11 @@ round. Production is a gradient-boosting model trained on all regions. The
 candidate adds a genuinely useful feature (support calls) and more capacity,
 so it improves overall, but its new training extract silently dropped the
 ``north`` region: it regresses on that segment. The golden benchmark must FAIL on the segment.
+The columns come from three feeds (``sources:``: accounts, crm_export, usage_feed) and the
+north retention team bounds how far a release may move its customers' scores
+(``consistency.segments``): the golden benchmark's release attribution says which feed's
+columns moved region north's predictions — the accounts feed's (its region), which the
+candidate never saw for north — and the guarantee fails on its CI.
 """
 
 from __future__ import annotations
@@ -176,6 +181,17 @@ golden_benchmark:
     expected: [nan, unseen_category]
     # support_calls comes from a new upstream feed that may be absent.
     optional_columns: [support_calls]
+# Which upstream feed each column comes from: the golden benchmark and the drift report split
+# a change in the mean churn score by feed.
+sources:
+  accounts: [region, plan, channel]
+  crm_export: [tenure_months, monthly_spend, n_products]
+  usage_feed: [usage_hours, support_calls]
+consistency:
+  segments:
+    # The north retention team's acceptance criteria for a release: its customers' mean churn
+    # score may move by at most 0.02, and at most 10% of them may change class.
+    region=north: {{max_mean_shift: 0.02, max_flip_rate: 0.10}}
 reference: reference.parquet
 current: current.parquet
 checklist: checklist.yaml
@@ -287,6 +303,45 @@ gate:
   min_score: 1.0
   must_not_be_no: [infra.4]
 """
+
+
+def release_sentence(report_dir: str | Path, segment: str = "region=north") -> str | None:
+    """The sentence that explains the demo's release, read from the golden benchmark's results.
+
+    Which source's columns carried ``segment``'s change in mean prediction (the largest
+    contribution besides the model's), with its CI; None when the results do not hold it.
+
+    Examples
+    --------
+    >>> release_sentence("readiness-demo/report")  # doctest: +SKIP
+    "Region north's mean churn score moved +0.077 (95% CI 0.068 to 0.086): +0.015 is the release everywhere, +0.059 (95% CI 0.051 to 0.066) came through the accounts feed's columns (region, plan, channel)."
+    """
+    import json
+
+    path = Path(report_dir) / "golden_benchmark.json"
+    try:
+        checks = {c["id"]: c for c in json.loads(path.read_text(encoding="utf-8"))["checks"]}
+        found = checks["golden.attribution"]["details"]["segments"][segment]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    players = found["contributions"]
+    sources = {name: c for name, c in players.items() if c.get("kind") == "source"}
+    if not sources:
+        return None
+    name, top = max(sources.items(), key=lambda item: abs(item[1]["value"]))
+    total, model = found["total"], players.get("model", {})
+
+    def signed(value: float) -> str:
+        return f"{value:+.3f}"
+
+    def ci(interval) -> str:
+        return "" if not interval else f" (95% CI {interval[0]:.3f} to {interval[1]:.3f})"
+
+    column, value = segment.split("=", 1)
+    columns = ", ".join(top.get("columns", []))
+    return (f"{column.capitalize()} {value}'s mean churn score moved {signed(total['value'])}{ci(total.get('ci'))}: "
+            f"{signed(model.get('value', 0.0))} is the release everywhere, {signed(top['value'])}{ci(top.get('ci'))} "
+            f"came through the {name} feed's columns ({columns}).")
 
 
 def default_scenario_dir() -> Path:

@@ -38,6 +38,38 @@ USAGE_ERROR_NAMES = frozenset(
 )
 
 
+def first_line(exc: BaseException, limit: int = 200, *, with_type: bool = False, default: str | None = None) -> str:
+    """The first line of an exception's message, at most ``limit`` characters: what a one-line error quotes.
+
+    Parameters
+    ----------
+    exc : BaseException
+        Any exception (or warning) object.
+    limit : int
+        Longest text kept from the message.
+    with_type : bool
+        Prefix the exception's class name (``ValueError: ...``).
+    default : str, optional
+        What to return when the message is empty; the class name when not given.
+
+    Examples
+    --------
+    >>> first_line(ValueError("bad value\\nTraceback details"))
+    'bad value'
+    >>> first_line(KeyError(), with_type=True)
+    'KeyError'
+    >>> first_line(OSError("disk full"), with_type=True)
+    'OSError: disk full'
+    >>> first_line(RuntimeError("  "), default="")
+    ''
+    """
+    lines = str(exc).strip().splitlines()
+    if not lines:
+        return type(exc).__name__ if default is None else default
+    text = lines[0].strip()[:limit]
+    return f"{type(exc).__name__}: {text}" if with_type else text
+
+
 class Terminated(BaseException):
     """SIGTERM arrived: like KeyboardInterrupt, it unwinds through every cleanup (exit 143).
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from readiness.exceptions import first_line
+
 #: Nodes after alias expansion. A long readiness.yaml has a few hundred.
 MAX_NODES = 200_000
 #: A config or metadata file larger than this is not a config or metadata file.
@@ -100,7 +102,7 @@ def load_yaml(text: str, *, max_nodes: int = MAX_NODES) -> Any:
     except RecursionError:
         raise YamlLimitError("nests too deeply to read") from None
     except ValueError as exc:  # e.g. an integer beyond Python's digit limit
-        raise YamlLimitError(f"holds a value that cannot be read ({str(exc).splitlines()[0][:120]})") from None
+        raise YamlLimitError(f"holds a value that cannot be read ({first_line(exc, 120)})") from None
     finally:
         loader.dispose()
 

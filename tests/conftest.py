@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
+
+# Every check any test creates answers to the check catalogue: in this process, in the readiness
+# commands the tests start and in their notebook kernels (they inherit the environment). Each
+# violation also lands in this file, so one a report catches (or a kernel dies of) still fails the run.
+VIOLATIONS = Path(tempfile.mkdtemp(prefix="readiness-check-ids-")) / "violations.txt"
+os.environ["READINESS_STRICT_CHECK_IDS"] = str(VIOLATIONS)
 
 import pytest
 import skops.io
 import yaml
 
+import readiness.registry  # noqa: E402,F401 - lends readiness.results the catalogue strict mode checks against
 from helpers import (DOLLAR_COLUMN, HOSTILE_COLUMN, HOSTILE_IMG_COLUMN, HOSTILE_SEGMENTS, HOSTILE_STRINGS,
                      PHISHING_COLUMN, PIXEL_COLUMN, fit_classifier, run_readiness, tiny_classification,
                      write_hostile_project)
@@ -61,3 +70,51 @@ def demo_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo")
     result = run_readiness(["demo", "--out", "readiness-demo"], cwd=folder, timeout=900)
     return folder / "readiness-demo", result
+
+
+# --------------------------------------------------------------------------- the check catalogue
+# Two nets over every test: strict mode's violations file (checks refused as they were made,
+# in any process), and the results documents the tests wrote (ids that reached a file).
+
+_BASETEMP: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remember_basetemp(tmp_path_factory):
+    _BASETEMP.append(tmp_path_factory.getbasetemp())
+
+
+def uncatalogued_ids_in(folder: Path) -> list[str]:
+    """``file: id`` for every check id in the results documents under ``folder`` that the catalogue lacks."""
+    from readiness.exceptions import InputError
+    from readiness.registry import registry
+    from readiness.results import read_results
+
+    catalogue, found = registry.catalogue(), []
+    for name in registry.names():
+        for path in sorted(folder.rglob(f"{name}.json")):
+            try:
+                document = read_results(path, name)
+            except (InputError, OSError):  # the tests' deliberately broken files
+                continue
+            if document is None:
+                continue
+            found += [f"{path}: {check.get('id')!r}" for check in document.get("checks", [])
+                      if not isinstance(check.get("id"), str) or catalogue.find(check["id"]) is None]
+    return found
+
+
+def pytest_sessionfinish(session, exitstatus):
+    problems = []
+    if VIOLATIONS.exists():
+        problems += VIOLATIONS.read_text(encoding="utf-8").splitlines()
+    for folder in _BASETEMP:
+        problems += uncatalogued_ids_in(folder)
+    if problems:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        write = reporter.write_line if reporter else print
+        write(f"\nCHECK CATALOGUE: {len(problems)} check(s) the catalogue does not describe; add them to "
+              "readiness/reports/<report>/catalogue.py (the run fails):")
+        for line in problems[:50]:
+            write("  " + line[:400])
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

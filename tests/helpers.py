@@ -203,10 +203,15 @@ def write_hostile_project(folder: Path, numeric: list[str], category: str, value
         "fears": [{"fear": text(4), "severity": 9, "likelihood": 3, "detected_by": [f"golden.segment.*{text(5)}"]}],
     }
     (folder / "checklist.yaml").write_text(yaml.safe_dump(checklist, allow_unicode=False), encoding="utf-8")
+    # hostile source names and a key segment with a hostile value: attribution names reach every output
+    reserved = {"model", "unassigned"}
+    source_names = [t for t in dict.fromkeys(texts[4:] + texts[:4]) if t.strip() and t not in reserved][:2]
+    sources = {name: [column] for name, column in zip(source_names, numeric)}
+    guarantees = {} if "=" in category else {f"{category}={values[0]}": {"max_mean_shift": 0.5, "max_flip_rate": 0.5}}
     config = {
         "model": "candidate.skops", "baseline": "baseline.skops", "target": "label", "golden": "golden.parquet",
         "segments": [category], "reference": "reference.parquet", "current": "current.parquet",
-        "checklist": "checklist.yaml", "output": "out",
+        "checklist": "checklist.yaml", "output": "out", "sources": sources, "consistency": {"segments": guarantees},
         "golden_benchmark": {"n_bootstrap": 100, "min_segment_rows": 20,
                              "metrics": {"roc_auc": {"min": roc_auc_min, "max_regression": 0.05}},
                              "latency": {"single_row_calls": 10},
@@ -266,3 +271,61 @@ def assert_inert_pages(paths) -> None:
         assert errors == [], (path, errors)
         assert dialogs == [], f"script from data ran in {path}: {dialogs}"
         assert visible, f"verdict banner not visible in {path}"
+
+
+def assert_sections_carry_the_report(document: dict) -> None:
+    """The ``sections`` of a results document hold every check once, each in the section whose
+    registry prefix owns its id (the longest prefix wins), and every table is rectangular."""
+    from readiness.registry import registry
+
+    spec = registry.get(document["report"])
+
+    def owner(check_id: str) -> str | None:
+        matches = [(len(prefix), section.name) for section in spec.sections for prefix in section.prefixes
+                   if check_id == prefix or check_id.startswith((prefix + ".", prefix + "["))]
+        return max(matches)[1] if matches else None
+
+    assert [i for s in document["sections"] for i in s["checks"]] == [c["id"] for c in document["checks"]]
+    known = {section.name for section in spec.sections}
+    for section in document["sections"]:
+        assert section["name"] in known, section["name"]
+        for check_id in section["checks"]:
+            assert owner(check_id) == section["name"], (check_id, section["name"], owner(check_id))
+        for table in section["tables"]:
+            assert table["name"] and all(len(row) == len(table["columns"]) for row in table["rows"]), table["name"]
+
+
+def shown_tables(html: str) -> list[dict]:
+    """The data tables a rendered report shows (``rd-table``: not the checks, not the provenance),
+    in page order: their header texts and the text of every cell."""
+    import lxml.html
+
+    page = lxml.html.document_fromstring(html)
+    tables = []
+    for table in page.xpath('//table[contains(concat(" ", @class, " "), " rd-table ")]'):
+        headers = [th.text_content().strip() for th in table.xpath("./thead//th")]
+        rows = [[td.text_content() for td in tr.xpath("./td")] for tr in table.xpath("./tbody/tr")]
+        tables.append({"headers": headers, "rows": rows})
+    return tables
+
+
+def assert_json_carries_the_html_tables(html: str, document: dict) -> None:
+    """Every table the HTML shows is in the results JSON's ``sections``, in the same order, with the
+    same columns (the JSON may have more: columns kept but not shown) and the same rows; every text
+    cell of the JSON is the text shown (formats change numbers only)."""
+    shown = shown_tables(html)
+    assert shown, "no table shown: nothing to compare"
+    carried = [table for section in document["sections"] for table in section["tables"] if table["rows"]]
+    assert [len(t["rows"]) for t in shown] == [len(t["rows"]) for t in carried], \
+        ([t["headers"] for t in shown], [t["name"] for t in carried])
+    for page, data in zip(shown, carried):
+        positions = [data["columns"].index(h) for h in page["headers"]]  # a column shown but not carried raises
+        assert positions == sorted(positions), (data["name"], page["headers"])
+        for shown_row, row in zip(page["rows"], data["rows"]):
+            for text, position in zip(shown_row, positions):
+                value = row[position]
+                if isinstance(value, str):
+                    # status cells are shown as pills in capitals
+                    assert text.strip().casefold() == value.strip().casefold(), (data["name"], text, value)
+                elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                    assert text.strip(), (data["name"], data["columns"][position], value)  # a number is shown

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from helpers import assert_inert_markdown, render_markdown
-from readiness.run.aggregate import MARKDOWN_LIMIT, index_html, junit_xml, load_results, summary_markdown, write_run_outputs
+from readiness.run.aggregate import MARKDOWN_LIMIT, index_html, junit_xml, run_documents, summary_markdown, write_run_outputs
 from readiness.cli import main
 from readiness.exceptions import InputError
 from readiness.results import Check, report_document, write_json
@@ -18,12 +18,17 @@ HOSTILE = "<script>alert('x')</script> | `tick` & <b>"
 
 def document(report="golden_benchmark", checks=None, error=None, duration=4.0):
     checks = checks if checks is not None else [
-        Check("golden.metric.roc_auc", "ROC AUC", "pass", "0.91 ≥ 0.85", value=0.91, ci=[0.9, 0.92], threshold={"min": 0.85}),
-        Check("golden.change.roc_auc", "ROC AUC vs baseline", "warn", "inconclusive", value=-0.004, ci=[-0.02, 0.01]),
-        Check("golden.segment.roc_auc[region=EU]", "ROC AUC [EU]", "fail", "worse beyond the margin", value=-0.05),
+        Check("golden.metric.roc_auc", "ROC AUC", "pass", "0.91 ≥ 0.85", value=0.91, ci=[0.9, 0.92], threshold={"min": 0.85},
+              severity="critical"),
+        Check("golden.change.roc_auc", "ROC AUC vs baseline", "warn", "inconclusive", value=-0.004, ci=[-0.02, 0.01],
+              severity="critical"),
+        Check("golden.segment.roc_auc[region=EU]", "ROC AUC [EU]", "fail", "worse beyond the margin", value=-0.05,
+              severity="critical"),
         Check("golden.segment.roc_auc[region=US]", "ROC AUC [US]", "skip", "only 12 rows (< min_segment_rows 50)"),
-        Check("golden.consistency.mean_prediction_ratio", "Mean ratio", "error", "could not be computed"),
-        Check(f"golden.segment.roc_auc[region={HOSTILE}]", "hostile", "fail", f"message {HOSTILE}", value=0.1),
+        Check("golden.consistency.mean_prediction_ratio", "Mean ratio", "error", "could not be computed",
+              severity="critical"),
+        Check(f"golden.segment.roc_auc[region={HOSTILE}]", "hostile", "fail", f"message {HOSTILE}", value=0.1,
+              severity="critical"),
     ]
     doc = report_document(report, checks, {"golden": {"path": "g.csv", "sha256": "ab" * 32, "rows": 10}},
                           "2026-11-23T10:00:00+00:00", duration, error=error)
@@ -65,9 +70,11 @@ def test_junit_validates_and_failed_checks_are_failing_testcases():
 
 
 def test_junit_names_stay_unique_and_a_crashed_report_is_an_error():
-    dup = [Check("a.b", "x", "pass", "one"), Check("a.b", "x", "fail", "two")]
+    dup = [Check("golden.leakage", "x", "pass", "one", severity="critical"),
+           Check("golden.leakage", "x", "fail", "two", severity="critical")]
     _, cases = gitlab_view(junit_xml([document(checks=dup)]))
-    assert cases[("golden_benchmark", "a.b")] == "success" and cases[("golden_benchmark", "a.b#2")] == "failure"
+    assert cases[("golden_benchmark", "golden.leakage")] == "success"
+    assert cases[("golden_benchmark", "golden.leakage#2")] == "failure"
     _, cases = gitlab_view(junit_xml([document(checks=[], error="ZeroDivisionError in cell 4: boom")]))
     assert cases == {("golden_benchmark", "golden_benchmark.run"): "error"}
 
@@ -109,7 +116,7 @@ def test_a_base_url_that_is_not_http_is_a_usage_error(bad):
 
 
 def test_markdown_is_truncated_with_a_note():
-    many = [Check(f"golden.segment.roc_auc[id={i}]", "x", "fail", "m" * 200) for i in range(2000)]
+    many = [Check(f"golden.segment.roc_auc[id={i}]", "x", "fail", "m" * 200, severity="critical") for i in range(2000)]
     text = summary_markdown([document(checks=many)])
     assert len(text.encode()) <= MARKDOWN_LIMIT
     assert "more failing or warning checks not shown (size limit)" in text
@@ -139,7 +146,7 @@ def test_summary_command_rebuilds_the_run_outputs(tmp_path, capsys):
 
 @pytest.mark.parametrize("warn_exit_code,expected", [(None, 0), (3, 3)])
 def test_warn_exit_code(tmp_path, warn_exit_code, expected):
-    write_json(tmp_path / "golden_benchmark.json", document(checks=[Check("a", "a", "warn", "meh")]))
+    write_json(tmp_path / "golden_benchmark.json", document(checks=[Check("drift.target", "Target drift", "warn", "meh")]))
     args = ["summary", str(tmp_path)] + (["--warn-exit-code", str(warn_exit_code)] if warn_exit_code is not None else [])
     with pytest.raises(SystemExit) as exit_info:
         main(args)
@@ -151,7 +158,7 @@ def test_summary_of_a_folder_without_results_is_exit_2(tmp_path, capsys):
         main(["summary", str(tmp_path)])
     assert exit_info.value.code == 2 and "holds no readiness results" in capsys.readouterr().err
     with pytest.raises(InputError):
-        load_results(tmp_path / "missing")
+        run_documents(tmp_path / "missing")
 
 
 def test_write_run_outputs_returns_the_summary(tmp_path):

@@ -75,10 +75,10 @@ def test_every_page_of_the_hostile_run(browser, hostile_run, tmp_path):
 
 def test_index_with_hostile_check_ids_and_messages(browser, tmp_path):
     hostile = [Check("golden.segment.roc_auc[col=<img src=x onerror=alert(1)>]", "t", "fail",
-                     "<script>alert(2)</script>", value=0.1),
-               Check("golden.x", "<svg onload=alert(3)>", "warn", "<iframe src=javascript:alert(4)>"),
+                     "<script>alert(2)</script>", value=0.1, severity="critical"),
+               Check("golden.robustness.nan", "<svg onload=alert(3)>", "warn", "<iframe src=javascript:alert(4)>"),
                Check(f"golden.segment.roc_auc[{PHISHING_COLUMN}={FAKE_VERDICT}]", DOLLAR_COLUMN, "fail",
-                     f"{PIXEL_COLUMN} \u202e$0_to_$50\x01", value=0.2)]
+                     f"{PIXEL_COLUMN} \u202e$0_to_$50\x01", value=0.2, severity="critical")]
     doc = report_document("golden_benchmark", hostile, {}, "2026-01-01T00:00:00+00:00", 1.0,
                           error=None)
     doc["files"] = {"html": "javascript:alert(5)"}  # a results file cannot make a link

@@ -100,8 +100,8 @@ def write_results(folder, checks):
 
 def test_evidence_raises_scores_and_contradictions_are_flagged(tmp_path):
     results = tmp_path / "results"
-    write_results(results, [Check("golden.segment.roc_auc[region=EU]", "x", "pass", "ok"),
-                            Check("golden.dummy.roc_auc", "x", "pass", "ok")])
+    write_results(results, [Check("golden.segment.roc_auc[region=EU]", "x", "pass", "ok", severity="critical"),
+                            Check("golden.dummy.roc_auc", "x", "pass", "ok", severity="critical")])
     path = write_checklist(tmp_path)
     review = WorkflowChecklist(str(path), results_dir=str(results), project_dir=str(tmp_path))
     items = {row["id"]: row for row in review.items}
@@ -130,6 +130,27 @@ def test_fears_are_ranked_severity_first_and_undetected_ones_flagged(tmp_path):
     assert checks["checklist.fear.2"].status == "warn" and "undetected" in checks["checklist.fear.2"].message
     assert "named checks not found: drift.schema.*" in checks["checklist.fear.3"].message
     assert checks["checklist.fear.1"].status == "pass" and "golden.latency.*: pass" in checks["checklist.fear.1"].message
+
+
+def test_the_results_carry_all_28_items_with_answer_points_and_source(tmp_path):
+    from helpers import assert_sections_carry_the_report
+
+    results = tmp_path / "results"
+    write_results(results, [Check("golden.dummy.roc_auc", "x", "pass", "ok")])
+    review = WorkflowChecklist(str(write_checklist(tmp_path)), results_dir=str(results), project_dir=str(tmp_path))
+    review.rubric_section(), review.beyond_section(), review.workflow_section(), review.fears_section()
+    review.finish(str(tmp_path / "out.json"))
+    doc = json.loads((tmp_path / "out.json").read_text())
+    assert_sections_carry_the_report(doc)
+    assert [s["name"] for s in doc["sections"]] == ["rubric", "beyond", "workflow", "fears"]
+    items = next(t for t in doc["sections"][0]["tables"] if t["name"] == "items")
+    rows = {row[0]: dict(zip(items["columns"], row)) for row in items["rows"]}
+    assert list(rows) == list(ITEMS) and len(rows) == 28  # every item, not only those with findings
+    assert rows["model.6"]["answer"] == "automated" and rows["model.6"]["points"] == 1.0
+    assert rows["data.1"]["points"] == 0.5 and rows["data.1"]["source"] == "self-reported"
+    assert rows["model.5"]["source"].startswith("evidence:") and rows["infra.2"]["answer"] == "unanswered"
+    scores = next(t for t in doc["sections"][0]["tables"] if t["name"] == "scores")
+    assert scores["rows"][-1] == ["Final score = minimum of the sections", doc["inputs"]["score"]]
 
 
 def test_gate_minimum_score_and_items_that_must_not_be_no(tmp_path):
@@ -213,6 +234,7 @@ def test_starter_checklist_lists_every_item_with_an_explanation():
 
 @pytest.mark.notebooks
 def test_report_escapes_hostile_names(tmp_path):
+    from helpers import assert_json_carries_the_html_tables
     from readiness.run.notebook import execute_report
 
     workflow = [{"name": HOSTILE, "mode": "manual", "depends_on": [{"name": "<script>alert(2)</script>"}]}]
@@ -227,3 +249,6 @@ def test_report_escapes_hostile_names(tmp_path):
     assert HOSTILE not in html and "<script>alert" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;script&gt;alert(3)&lt;/script&gt;" in html
     assert 'id="readiness-verdict"' in html and "data:image/png;base64" in html
+    assert_json_carries_the_html_tables(html, doc)
+    steps = next(t for s in doc["sections"] for t in s["tables"] if t["name"] == "steps")
+    assert HOSTILE in {row[0] for row in steps["rows"]}  # the step's name, verbatim

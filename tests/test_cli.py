@@ -13,7 +13,7 @@ import skops.io
 import yaml
 from sklearn.linear_model import LinearRegression
 
-from helpers import HOSTILE_COLUMN, HOSTILE_IMG_COLUMN, HOSTILE_VALUE, run_readiness
+from helpers import HOSTILE_COLUMN, HOSTILE_IMG_COLUMN, HOSTILE_VALUE, assert_json_carries_the_html_tables, run_readiness
 from readiness.cli import main
 
 EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
@@ -86,6 +86,7 @@ def test_html_is_offline_escaped_and_has_verdict_and_provenance(tiny_run):
     assert html.count("data:image/png;base64") >= 3
     assert "model_path" not in html  # no code or parameter cells in the reader's view
     assert len(html.encode()) < 1_500_000
+    assert_json_carries_the_html_tables(html, doc)
 
 
 @pytest.mark.notebooks
@@ -238,8 +239,15 @@ def test_demo_fails_on_the_segment_regression_and_exits_0(demo_run):
     doc = json.loads((demo / "report" / "golden_benchmark.json").read_text())
     assert doc["status"] == "fail"
     failing = [c for c in doc["checks"] if c["status"] in ("fail", "error")]
-    assert failing and all(c["id"].startswith("golden.segment.") and "region=north" in c["id"] for c in failing)
+    assert failing and all(c["id"].startswith(("golden.segment.", "golden.guarantee.")) and "region=north" in c["id"]
+                           for c in failing)
     checks = {c["id"]: c for c in doc["checks"]}
+    # the release's explanation: north's predictions moved through the accounts feed (its region), beyond the guarantee
+    north = checks["golden.attribution"]["details"]["segments"]["region=north"]["contributions"]
+    feeds = {name: c for name, c in north.items() if c["kind"] == "source"}
+    assert max(feeds, key=lambda name: abs(feeds[name]["value"])) == "accounts" and feeds["accounts"]["ci"][0] > 0.02
+    assert checks["golden.guarantee.mean_shift[region=north]"]["status"] == "fail"
+    assert "through the accounts feed's columns (region, plan, channel)" in result.stdout
     assert checks["golden.change.roc_auc"]["status"] == "pass" and checks["golden.change.roc_auc"]["value"] > 0
     assert "Verdict: FAIL" in result.stdout and "region=north" in result.stdout
     assert doc["inputs"]["golden"]["rows"] >= 5000
@@ -253,3 +261,11 @@ def test_demo_fails_on_the_segment_regression_and_exits_0(demo_run):
     assert sum(c["status"] == "warn" for c in robustness) == 1
     # far fewer warnings than before the calibration (20 in this report): each one a finding
     assert sum(c["status"] == "warn" for c in doc["checks"]) <= 5
+    # every report of the demo ran, and every id it emitted is in the check catalogue (readiness checks)
+    from readiness.registry import registry
+
+    catalogue = registry.catalogue()
+    for name in registry.names():
+        report = json.loads((demo / "report" / f"{name}.json").read_text())
+        assert "error" not in report and report["checks"], name
+        assert [c["id"] for c in report["checks"] if catalogue.find(c["id"]) is None] == [], name

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import run_readiness
+from helpers import assert_json_carries_the_html_tables, assert_sections_carry_the_report, run_readiness
 from readiness.reports.drift.report import DriftReport
 from readiness.stats.drift_scores import DEFAULT_METHOD, METHODS
 from readiness.exceptions import ConfigError, InputError
@@ -174,5 +174,15 @@ def test_drift_command_end_to_end_with_a_model_and_a_hostile_column(tmp_path):
     assert checks[f"drift.unseen.{HOSTILE}"]["status"] == "fail"  # half the values are a category never seen
     assert result.returncode == (1 if doc["status"] in ("fail", "error") else 0), result.stderr
     assert HOSTILE not in html and "&lt;img src=x onerror=alert(1)&gt;" in html and "<script>alert" not in html
+    assert_sections_carry_the_report(doc)
+    assert_json_carries_the_html_tables(html, doc)
+    sections = {s["name"]: s for s in doc["sections"]}
+    drift = sections["columns"]["tables"][0]
+    assert {row[0] for row in drift["rows"]} == {"x", HOSTILE}  # the data's names, verbatim: JSON is data, not HTML
+    row = next(dict(zip(drift["columns"], r)) for r in drift["rows"] if r[0] == "x")
+    assert row["score"] == checks["drift.column.x"]["value"] and row["verdict"] == "drift"
+    quality_table = sections["quality"]["tables"][0]
+    quality = next(dict(zip(quality_table["columns"], r)) for r in quality_table["rows"] if r[0] == HOSTILE)
+    assert quality["unseen categories"] == checks[f"drift.unseen.{HOSTILE}"]["value"]
     assert 'id="readiness-verdict"' in html and "data:image/png;base64" in html
     assert (tmp_path / "out" / "index.html").is_file()

@@ -42,7 +42,7 @@ def hostile_documents(texts: list[str]) -> list[dict]:
     for i, text in enumerate(texts):
         status = ("fail", "warn", "error", "pass", "skip")[i % 5]
         checks.append(Check(f"golden.segment.roc_auc[{text}={text}]", text, status, f"message {text}",
-                            value=0.5, threshold={"min": 0.7, text: text}))
+                            value=0.5, threshold={"min": 0.7, text: text}, severity="critical"))
     golden = report_document("golden_benchmark", checks, {"golden": {"path": texts[0], "sha256": "ab" * 32}},
                              "2026-01-01T00:00:00+00:00", 1.0)
     golden["files"] = {"html": "golden_benchmark.html", "json": "golden_benchmark.json"}

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import ColumnRegressor, ColumnScoreClassifier
+from helpers import ColumnRegressor, ColumnScoreClassifier, assert_sections_carry_the_report
 from readiness.data import sha256_file
 from readiness.exceptions import ConfigError, InputError
 from readiness.reports.golden.benchmark import GoldenBenchmark
@@ -156,11 +156,16 @@ def test_task_must_fit_the_model(segment_story):
         GoldenBenchmark(**segment_story, task="regression", settings=FAST)
 
 
-def test_settings_are_validated_in_the_kernel_too(segment_story):
-    with pytest.raises(ConfigError):
-        GoldenBenchmark(**segment_story, settings={"n_bootstrap": 1})
-    with pytest.raises(ConfigError, match="does not apply to a binary task"):
-        GoldenBenchmark(**segment_story, settings={**FAST, "metrics": {"rmse": {"max": 1}}})
+def test_settings_are_validated_in_the_kernel_too_with_the_cli_messages(segment_story):
+    from readiness.config import parse_config
+
+    for settings, task in (({"n_bootstrap": 1}, "auto"), ({**FAST, "metrics": {"rmse": {"max": 1}}}, "binary")):
+        with pytest.raises(ConfigError) as in_kernel:
+            GoldenBenchmark(**segment_story, settings=settings)  # task: auto, resolved to binary from the model
+        with pytest.raises(ConfigError) as at_config_time:
+            parse_config({"task": task, "golden_benchmark": settings}, source="settings")
+        assert str(in_kernel.value) == str(at_config_time.value)
+    assert str(in_kernel.value).startswith("settings: golden_benchmark.metrics.rmse: does not apply to binary models")
 
 
 def test_results_document_follows_the_contract(segment_story, tmp_path):
@@ -179,3 +184,16 @@ def test_results_document_follows_the_contract(segment_story, tmp_path):
         assert check["status"] in {"pass", "warn", "fail", "error", "skip"} and check["message"]
     assert doc["status"] == "fail"
     assert {"golden.latency.p95_ms", "golden.latency.throughput", "golden.artifact.size"} <= set(ids)
+    # the JSON carries what the HTML shows: every section with its tables, numbers as numbers
+    assert_sections_carry_the_report(doc)
+    sections = {s["name"]: s for s in doc["sections"]}
+    assert list(sections) == ["inputs", "metrics", "consistency", "segments", "latency"]
+    metrics = sections["metrics"]["tables"][0]
+    rows = {row[0]: dict(zip(metrics["columns"], row)) for row in metrics["rows"]}
+    auc = next(c for c in doc["checks"] if c["id"] == "golden.metric.roc_auc")
+    assert rows["ROC AUC"]["candidate"] == auc["value"] and rows["ROC AUC"]["95% CI"] == auc["ci"]
+    assert rows["ROC AUC"]["higher is better"] is True and rows["Log loss"]["higher is better"] is False
+    segments = sections["segments"]["tables"][0]
+    assert list(dict.fromkeys(row[0] for row in segments["rows"])) == ["segment=A", "segment=B"]  # a row per metric
+    inference = {row[0]: row for row in sections["latency"]["tables"][0]["rows"]}
+    assert inference["artifact size"][1:3] == [doc["inputs"]["model"]["size_bytes"], "bytes"]

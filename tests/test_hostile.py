@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import (DOLLAR_COLUMN, FAKE_VERDICT, PHISHING_COLUMN, PIXEL_COLUMN,
+from helpers import (DOLLAR_COLUMN, FAKE_VERDICT, HOSTILE_STRINGS, PHISHING_COLUMN, PIXEL_COLUMN, assert_json_carries_the_html_tables,
                      assert_inert_markdown, assert_inert_pages, chromium, raw_controls, render_markdown, run_readiness,
                      write_hostile_project)
 from readiness.escape import visible
@@ -48,8 +48,25 @@ def test_dollar_signs_in_names_and_values_are_shown_literally(hostile_run, tiny_
     assert f"drift.column.{DOLLAR_COLUMN}" in {c["id"] for c in docs["drift_report"]["checks"]}
     figures = {r: (out / f"{r}.html").read_text(encoding="utf-8").count("data:image/png;base64") for r in REPORTS}
     assert figures["golden_benchmark"] >= 4 and figures["drift_report"] >= 2 and figures["workflow_risk_checklist"] >= 1
+    figures_before = {"golden_benchmark": 4, "drift_report": 2}  # without the attribution waterfalls
+    assert all(figures[r] >= n + 1 for r, n in figures_before.items()), figures
+    # hostile source names and segment values in the attribution: computed, kept literally in the results
+    golden, drift = ({c["id"]: c for c in docs[r]["checks"]} for r in ("golden_benchmark", "drift_report"))
+    hostile_sources = {c for c in golden["golden.attribution"]["details"]["contributions"]} - {"model"}
+    assert hostile_sources and hostile_sources <= set(HOSTILE_STRINGS) | {"unassigned"}
+    assert hostile_sources <= set(drift["drift.attribution"]["details"]["contributions"]) | {"unassigned"}
+    assert golden[f"golden.guarantee.mean_shift[{PHISHING_COLUMN}=$0_to_$50]"]["status"] in ("pass", "warn", "fail")
     control = (tiny_run[0] / "out" / "golden_benchmark.html").read_text(encoding="utf-8")  # ordinary names
     assert control.count("data:image/png;base64") >= 3
+
+
+def test_every_table_shown_is_in_the_results_json(hostile_run):
+    """History, dashboards and other tools read the JSON, never the HTML: hostile names included."""
+    out = hostile_run[0] / "out"
+    for report, document in documents(out).items():
+        assert_json_carries_the_html_tables((out / f"{report}.html").read_text(encoding="utf-8"), document)
+    carried = json.dumps(documents(out)["drift_report"]["sections"], ensure_ascii=False)
+    assert PIXEL_COLUMN in carried and DOLLAR_COLUMN in carried  # the data's names, verbatim
 
 
 def test_summary_md_is_inert_in_a_merge_request(hostile_run):

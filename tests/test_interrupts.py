@@ -62,7 +62,7 @@ def previous_run(out: Path) -> None:
     from readiness.run.aggregate import write_run_outputs
 
     out.mkdir(parents=True)
-    doc = report_document("golden_benchmark", [Check("golden.metric.roc_auc", "ROC AUC", "pass", "0.9 ≥ 0.6")], {},
+    doc = report_document("golden_benchmark", [Check("golden.metric.roc_auc", "ROC AUC", "pass", "0.9 ≥ 0.6", severity="critical")], {},
                           "2026-01-01T00:00:00+00:00", 1.0)
     write_json(out / "golden_benchmark.json", doc)
     (out / "golden_benchmark.html").write_text("<html>the previous report</html>")

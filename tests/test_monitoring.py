@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import assert_json_carries_the_html_tables, assert_sections_carry_the_report
 from readiness.exceptions import ConfigError, InputError
 from readiness.reports.monitoring.api import MonitoringReport, detect_changepoints, simulate_log
 from readiness.reports.monitoring.changepoints import noise_scale, penalty
@@ -408,6 +409,32 @@ def test_kernel_cpd_with_linear_kernel_equals_pelt_with_l2_cost():
             assert [int(b) for b in fast] == slow
 
 
+def test_the_compiled_pelt_kernel_loaded_alone_gives_kernel_cpds_breakpoints():
+    import ruptures
+
+    from readiness.reports.monitoring.changepoints import pelt_breakpoints
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(4, 120))
+        signal = np.cumsum(rng.normal(size=n)) * rng.random() + rng.normal(size=n)
+        pen = float(rng.uniform(0.5, 30))
+        expected = ruptures.KernelCPD(kernel="linear", min_size=2, jump=1).fit(signal).predict(pen=pen)
+        assert pelt_breakpoints(signal, pen) == [int(b) for b in expected]
+
+
+def test_the_report_does_not_import_scipy_stats():
+    """Importing ruptures' package (and scipy.stats with it) cost more CPU than a million rows."""
+    code = ("import sys; from readiness.reports.monitoring.api import MonitoringReport, simulate_log; "
+            "from readiness.reports.monitoring.simulate import write_log_parquet; import tempfile; "
+            "d = tempfile.mkdtemp(); write_log_parquet(simulate_log(days=12, rows_per_day=100), d); "
+            "MonitoringReport(d, {'prediction': 'score', 'label': 'label'}).sections(); "
+            "print(sorted(m for m in ('scipy.stats', 'ruptures') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_noise_scale_ignores_a_level_shift_and_penalty_is_calibrated_per_length():
     rng = np.random.default_rng(0)
     series = rng.normal(0, 1, 200) + np.where(np.arange(200) >= 100, 50.0, 0.0)
@@ -469,6 +496,8 @@ def test_hostile_names_and_versions_are_escaped(tmp_path):
     html = "".join(section._repr_html_() for section in sections)
     assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;" in html
+    assert_json_carries_the_html_tables(html, {"sections": [section.to_dict() for section in sections]})
+    assert any(hostile in row[0] for s in sections if s.name == "features" for row in s.to_dict()["tables"][0]["rows"])
     for section in sections:
         figure = report.figure(section)
         if figure is not None:
@@ -490,7 +519,16 @@ def test_results_json_follows_the_schema_and_carries_the_series(tmp_path, bug_re
     assert mean["changepoints"][0]["index"] == 25 and len(mean["values"]) == 40
     assert data["versions"]["releases"] == [{"version": "v2", "previous": "v1", "chunk": 25, "share": 1.0,
                                              "source": "version column"}]
-    assert "overview.chunks" in data["tables"]
+    assert_sections_carry_the_report(written)
+    sections = {s["name"]: s for s in written["sections"]}
+    assert list(sections) == ["overview", "predictions", "features", "performance", "estimation", "changes"]
+    chunks = sections["overview"]["tables"][0]
+    assert chunks["name"] == "chunks" and len(chunks["rows"]) == 40
+    first = dict(zip(chunks["columns"], chunks["rows"][0]))
+    assert first == {"chunk": "2017-01-01", "rows": 500, "version": "v1", "labelled": 1.0, "reference": True}
+    assert "mean_prediction" in sections["predictions"]["series"]  # the series its figure draws, in data.series
+    changes = sections["changes"]["tables"][0]
+    assert any(row[0] == "2017-01-26" and row[1] == "Mean prediction" for row in changes["rows"])
 
 
 @pytest.mark.notebooks
@@ -499,10 +537,12 @@ def test_notebook_runs_on_the_simulated_log(tmp_path):
     cells = json.loads(notebook.read_text())["cells"]
     assert [c for c in cells if "parameters" in c["metadata"].get("tags", [])]
     assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code")
-    done = subprocess.run([sys.executable, "-m", "papermill", str(notebook), str(tmp_path / "out.ipynb"),
-                           "-p", "results_path", str(tmp_path / "monitoring_report.json"), "--cwd", str(tmp_path)],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    from readiness.run.notebook import execute_report
+
+    outcome = execute_report("monitoring_report", {}, tmp_path, timeout_s=300)  # executed and rendered as `run` does
     document = json.loads((tmp_path / "monitoring_report.json").read_text())
-    assert document["status"] == "fail"
+    assert outcome.usage_error is None and document["status"] == "fail", document.get("error")
     assert document["data"]["headline"].startswith("Mean prediction 100× higher from 2017-02-10")
+    html = (tmp_path / "monitoring_report.html").read_text()
+    assert_json_carries_the_html_tables(html, document)
+    assert "Mean prediction 100× higher from 2017-02-10" in html and "data:image/png;base64" in html

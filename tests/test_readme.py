@@ -33,6 +33,16 @@ def test_the_readme_demo_section_is_what_the_demo_produces(demo_run):
     assert docs.readme_section(README) == expected, "README.md's demo section is stale: run `make docs`"
 
 
+#: What the narrative reads from the release attribution and north's guarantees, in the shape of the golden results.
+RELEASE_DETAILS = {
+    "golden.attribution": {"details": {"segments": {"region=north": {"contributions": {
+        "model": {"kind": "model", "value": 0.015}, "accounts": {"kind": "source", "value": 0.06},
+        "usage_feed": {"kind": "source", "value": -0.01}}}}}},
+    "golden.guarantee.mean_shift[region=north]": {"threshold": {"max_abs": 0.02}},
+    "golden.guarantee.flip_rate[region=north]": {"threshold": {"max": 0.1}},
+}
+
+
 def test_a_finding_the_narrative_does_not_mention_stops_the_docs(tmp_path):
     """Guard against a vacuous check: a new warning in the demo must be narrated before the README renders."""
     import json
@@ -42,16 +52,22 @@ def test_a_finding_the_narrative_does_not_mention_stops_the_docs(tmp_path):
                 "monitoring_report": "monitoring."}
     for report in docs.REPORTS:
         checks = [{"id": cid, "status": status, "value": 0.5, "message": "x (y)", "threshold": {"min": 0.7}}
+                  | RELEASE_DETAILS.get(cid, {})
                   for cid, status in docs.CLAIMS.items() if cid.startswith(prefixes[report])]
         doc = {"report": report, "status": "fail", "checks": checks}
         (tmp_path / "report").mkdir(exist_ok=True)
         (tmp_path / "report" / f"{report}.json").write_text(json.dumps(doc))
-    assert docs.demo_facts(tmp_path, "")["golden_fail"] == "2"
+    assert docs.demo_facts(tmp_path, "")["golden_fail"] == "3"
     extra = json.loads((tmp_path / "report" / "drift_report.json").read_text())
     extra["checks"].append({"id": "drift.column.new_thing", "status": "warn", "value": 0.3, "message": "m"})
     (tmp_path / "report" / "drift_report.json").write_text(json.dumps(extra))
     with pytest.raises(docs.StaleNarrative, match="drift.column.new_thing"):
         docs.demo_facts(tmp_path, "")
+    # the narrative names the accounts feed: another feed carrying north's shift stops the docs too
+    checks = {c["id"]: c for c in json.loads((tmp_path / "report" / "golden_benchmark.json").read_text())["checks"]}
+    checks["golden.attribution"]["details"]["segments"]["region=north"]["contributions"]["usage_feed"]["value"] = -0.2
+    with pytest.raises(docs.StaleNarrative, match="usage_feed"):
+        docs.north_release_facts(checks)
 
 
 def test_readme_names_the_published_distribution_and_make_targets():

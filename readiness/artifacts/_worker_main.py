@@ -55,7 +55,7 @@ def main(fd_in: int, fd_out: int) -> int:
     from readiness.artifacts import confine
     from readiness.artifacts.trust import TrustPolicy
     from readiness.artifacts.loading import hidden_dependencies, load_model
-    from readiness.exceptions import UntrustedArtifactError, UsageError
+    from readiness.exceptions import UntrustedArtifactError, UsageError, first_line
 
     warnings.simplefilter("ignore")
     policy = TrustPolicy.from_mapping(trust)
@@ -116,9 +116,7 @@ def main(fd_in: int, fd_out: int) -> int:
                 reply({"ok": False, "error_kind": "violation",
                        "message": confine.VIOLATIONS[-1] if len(confine.VIOLATIONS) > seen else str(exc)[:300]})
             else:
-                lines = str(exc).strip().splitlines()
-                reply({"ok": False, "error_kind": "model",
-                       "message": f"{type(exc).__name__}: {lines[0][:300] if lines else ''}"})
+                reply({"ok": False, "error_kind": "model", "message": first_line(exc, 300, with_type=True)})
 
 
 if __name__ == "__main__":

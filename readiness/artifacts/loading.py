@@ -1,7 +1,7 @@
 """Loading a model artifact and the uniform face the checks use (notebook kernel and model worker only).
 
-The driver (the ``readiness`` process) never imports this module: an import-linter
-contract in ``.importlinter`` holds it to that. An artifact the user has not trusted by
+The driver (the ``readiness`` process) never imports this module: the import-linter
+contract ``driver-never-loads-models`` in pyproject.toml holds it to that (tests/test_layers.py). An artifact the user has not trusted by
 hash is loaded by :func:`load_model` in a confined worker process
 (:mod:`readiness.artifacts.worker`); one trusted by hash, a ``module:function`` loader,
 and the worker's own load run here.
@@ -15,9 +15,9 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from readiness.artifacts.trust import (ArtifactInfo, TrustPolicy, _first_line, _policy, check_artifact,
+from readiness.artifacts.trust import (ArtifactInfo, TrustPolicy, _policy, check_artifact,
                                        sha256_of)
-from readiness.exceptions import InputError, UntrustedArtifactError
+from readiness.exceptions import InputError, UntrustedArtifactError, first_line
 
 #: Probabilities may stray this far outside [0, 1], and their row sums this far from 1,
 #: through float32 arithmetic (ONNX, LightGBM) before a model counts as misbehaving.
@@ -103,9 +103,9 @@ def load_model(
         except InputError:
             raise
         except Exception as exc:
-            raise InputError(f"{path}: could not load the {key} model ({type(exc).__name__}: {_first_line(exc)})") from None
+            raise InputError(f"{path}: could not load the {key} model ({type(exc).__name__}: {first_line(exc)})") from None
     info.load_seconds = time.perf_counter() - started
-    info.warnings = sorted({f"{w.category.__name__}: {_first_line(w.message)}" for w in caught
+    info.warnings = sorted({f"{w.category.__name__}: {first_line(w.message)}" for w in caught
                             if "Version" in w.category.__name__ or "version" in str(w.message).lower()})
     if not hasattr(model, "predict"):
         raise InputError(f"{path}: the {key} artifact holds a {type(model).__name__}, which has no predict(); save the fitted estimator")
@@ -152,7 +152,7 @@ def _call_loader(spec: str, key: str):
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise InputError(f"{spec}: cannot import {module_name!r} for the {key} loader ({_first_line(exc)}); "
+        raise InputError(f"{spec}: cannot import {module_name!r} for the {key} loader ({first_line(exc)}); "
                          "put the module next to readiness.yaml or on PYTHONPATH") from None
     loader = getattr(module, function_name, None)
     if not callable(loader):

@@ -1,7 +1,8 @@
 """ONNX models through onnxruntime, behind the scikit-learn face the checks use.
 
 No Python code runs when an ONNX model loads. External-data references must stay
-inside the artifact's folder (past onnx bugs allowed path traversal there).
+inside the artifact's folder (past onnx bugs allowed path traversal there):
+:func:`readiness.artifacts.trust.check_onnx_external_data` checks that before any load.
 """
 
 from __future__ import annotations
@@ -15,31 +16,6 @@ from readiness.exceptions import InputError
 
 _TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64,
           "tensor(int32)": np.int32, "tensor(string)": object, "tensor(bool)": bool}
-
-
-def _require(key: str):
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        raise InputError(f"{key}: ONNX models need the optional extra: pip install 'readiness[onnx]'") from None
-
-
-def check_external_data(path: Path) -> None:
-    """Refuse external-data locations outside the artifact's folder."""
-    import onnx
-
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:
-        raise InputError(f"{path}: not a readable ONNX model ({type(exc).__name__}: {str(exc)[:150]})") from None
-    folder = path.resolve().parent
-    for tensor in model.graph.initializer:
-        for entry in tensor.external_data:
-            if entry.key == "location":
-                target = (folder / entry.value).resolve()
-                if folder not in target.parents and target != folder:
-                    raise InputError(f"{path}: external data {entry.value!r} points outside the model's folder; refusing it")
 
 
 class OnnxModel:

@@ -1,5 +1,8 @@
 """Load pickle and joblib files without running code from them: the loader is the gate.
 
+(Over 400 lines on purpose: this is one security boundary, the unpickler and the rules it
+enforces while loading; split, its parts would each look harmless and be audited apart.)
+
 Loading a pickle runs whatever callables the stream names. There is no separate
 scan here that models what a loader will do: this module *is* the loader that
 readiness uses for every ``.pkl``, ``.pickle``, ``.joblib`` file and MLflow
@@ -45,6 +48,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO, Iterator
+
+from readiness.exceptions import first_line
 
 #: Largest number of bytes a pickle may decompress to, and roughly how much memory loading may add.
 DEFAULT_MAX_LOAD_BYTES = 4 * 1024**3
@@ -710,7 +715,7 @@ def load_pickle(handle: BinaryIO, max_bytes: int = DEFAULT_MAX_LOAD_BYTES) -> tu
     except RecursionError:
         raise RefusedArtifact("the stream nests too deeply") from None
     except (EOFError, pickle.UnpicklingError) as exc:
-        raise RefusedArtifact(f"not a complete pickle stream ({type(exc).__name__}: {_first_line(exc)})") from None
+        raise RefusedArtifact(f"not a complete pickle stream ({type(exc).__name__}: {first_line(exc)})") from None
     # any other exception comes from rebuilding admitted objects (e.g. another library version's
     # state): not a security refusal, so the caller reports it as a file that could not be loaded
     record.streams += 1
@@ -720,10 +725,6 @@ def load_pickle(handle: BinaryIO, max_bytes: int = DEFAULT_MAX_LOAD_BYTES) -> tu
     record.seconds = time.perf_counter() - started
     return obj, record
 
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- after loading
@@ -764,7 +765,7 @@ def validate_loaded(objects: list[Any]) -> int:
             try:
                 item.check_format(full_check=True)
             except Exception as exc:
-                raise RefusedArtifact(f"a scipy sparse matrix whose indices are inconsistent ({_first_line(exc)})") from None
+                raise RefusedArtifact(f"a scipy sparse matrix whose indices are inconsistent ({first_line(exc)})") from None
         elif module.startswith("sklearn.neighbors._") and hasattr(item, "get_arrays"):
             _check_binary_tree(item)
         elif kind in ("BlockManager", "SingleBlockManager") and module.startswith("pandas."):
@@ -845,7 +846,7 @@ def _check_binary_tree(tree) -> None:
     try:
         data, index, nodes, _ = tree.get_arrays()
     except Exception as exc:
-        raise RefusedArtifact(f"a neighbours tree whose arrays cannot be read ({_first_line(exc)})") from None
+        raise RefusedArtifact(f"a neighbours tree whose arrays cannot be read ({first_line(exc)})") from None
     rows = len(np.asarray(data))
     index = np.asarray(index)
     if index.size and (index.min() < 0 or index.max() >= rows):
@@ -864,7 +865,7 @@ def _check_block_manager(manager) -> None:
         placed = np.concatenate([np.asarray(block.mgr_locs.as_array) for block in manager.blocks]) \
             if manager.blocks else np.array([], dtype=np.intp)
     except Exception as exc:
-        raise RefusedArtifact(f"a pandas container whose blocks cannot be read ({_first_line(exc)})") from None
+        raise RefusedArtifact(f"a pandas container whose blocks cannot be read ({first_line(exc)})") from None
     if placed.size != items or (placed.size and (placed.min() < 0 or placed.max() >= items
                                                  or len(np.unique(placed)) != items)):
         raise RefusedArtifact("a pandas container whose blocks are placed outside its columns")

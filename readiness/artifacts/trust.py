@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 
-from readiness.exceptions import InputError, UntrustedArtifactError
+from readiness.exceptions import InputError, UntrustedArtifactError, first_line
 
 FORMATS = {".skops": "skops", ".joblib": "joblib", ".pkl": "pickle", ".pickle": "pickle", ".onnx": "onnx"}
 PICKLE_FORMATS = {"joblib", "pickle", "cloudpickle"}
@@ -187,10 +187,8 @@ def check_artifact(path: str | Path, key: str = "model", trust: TrustPolicy | Ma
     with open(path, "rb") as handle:
         digest = sha256_of(handle)
     if fmt == "onnx":
-        from readiness.artifacts.onnx_model import _require, check_external_data
-
-        _require(key)
-        check_external_data(path)
+        require_onnx(key)
+        check_onnx_external_data(path)
         return ArtifactInfo(str(path), fmt, digest, size, "ONNX (no code runs on load)")
     if fmt in PICKLE_FORMATS:
         trusted_by = "trust.sha256" if policy.trusts_hash(digest) else "allow-list (enforced while loading)"
@@ -207,6 +205,44 @@ def check_artifact(path: str | Path, key: str = "model", trust: TrustPolicy | Ma
         "trust.skops_types" if untrusted else "skops defaults",
         extra_trusted_types=sorted(untrusted),
     )
+
+
+def require_onnx(key: str) -> None:
+    """Raise a one-line :class:`InputError` naming the extra when onnx or onnxruntime is missing.
+
+    Examples
+    --------
+    >>> require_onnx("model")  # doctest: +SKIP
+    """
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise InputError(f"{key}: ONNX models need the optional extra: pip install 'readiness[onnx]'") from None
+
+
+def check_onnx_external_data(path: Path) -> None:
+    """Refuse an ONNX model whose external-data locations point outside the artifact's folder.
+
+    Reads the graph without its external data (no tensor is loaded, no code runs).
+
+    Examples
+    --------
+    >>> check_onnx_external_data(Path("model.onnx"))  # doctest: +SKIP
+    """
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable ONNX model ({type(exc).__name__}: {str(exc)[:150]})") from None
+    folder = path.resolve().parent
+    for tensor in model.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                target = (folder / entry.value).resolve()
+                if folder not in target.parents and target != folder:
+                    raise InputError(f"{path}: external data {entry.value!r} points outside the model's folder; refusing it")
 
 
 def vet_in_child(path: str | Path, key: str, trust: TrustPolicy | Mapping[str, Any] | None, timeout_s: float) -> None:
@@ -240,8 +276,7 @@ def _mlflow_model_file(folder: Path, key: str) -> tuple[Path, str]:
     try:
         spec = read_yaml_file(mlmodel, max_bytes=_MAX_METADATA_BYTES, max_nodes=10_000)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{mlmodel}: not a readable MLmodel file ({reason}); re-save the MLflow model") from None
+        raise InputError(f"{mlmodel}: not a readable MLmodel file ({first_line(exc)}); re-save the MLflow model") from None
     if spec is None:
         spec = {}
     if not isinstance(spec, dict):
@@ -288,7 +323,7 @@ def skops_untrusted_types(path: Path, key: str = "model", max_bytes: int = DEFAU
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"{path}: not a valid skops file ({_first_line(exc)}); re-save the {key} with skops.io.dump") from None
+        raise InputError(f"{path}: not a valid skops file ({first_line(exc)}); re-save the {key} with skops.io.dump") from None
     declared = sum(entry.file_size for entry in entries)
     schema = next((entry for entry in entries if entry.filename == "schema.json"), None)
     if declared > max_bytes or (schema is not None and schema.file_size > 64 * _MAX_METADATA_BYTES):
@@ -299,9 +334,5 @@ def skops_untrusted_types(path: Path, key: str = "model", max_bytes: int = DEFAU
     try:
         return list(skops.io.get_untrusted_types(file=path))
     except Exception as exc:
-        raise InputError(f"{path}: not a valid skops file ({_first_line(exc)}); re-save the {key} with skops.io.dump") from None
+        raise InputError(f"{path}: not a valid skops file ({first_line(exc)}); re-save the {key} with skops.io.dump") from None
 
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__

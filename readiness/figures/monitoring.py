@@ -1,5 +1,5 @@
 """Figures of the monitoring report, drawn from plain data (series, bands, changepoints,
-releases, label counts); small PNGs like the other reports (:class:`readiness.plots.FigurePNG`).
+releases, label counts); small PNGs like the other reports (:class:`readiness.figures.common.FigurePNG`).
 
 Text that comes from data (column names, version names) is drawn literally: a ``$`` in
 a name would otherwise start matplotlib's mathtext.
@@ -45,9 +45,11 @@ def series_figure(series: Sequence, chunk_labels: Sequence[str], reference_chunk
 
     Parameters
     ----------
-    series : sequence of Series
-        Plain data: ``title``, ``values``, optional ``low``/``high`` CIs, ``band``,
-        ``changepoints`` (each with ``index``), ``unit``.
+    series : sequence of dict
+        Plain data, as in the results JSON's ``data.series``: ``title``, ``values``,
+        ``ci_low``/``ci_high`` (None or one value per chunk), ``band`` (None or
+        ``[low, high]``), ``changepoints`` (each a dict with ``index``), ``unit``
+        (``"%"``: shares, drawn as percentages).
     chunk_labels : sequence of str
         One label per chunk (its start date or first row).
     reference_chunks : int
@@ -62,12 +64,12 @@ def series_figure(series: Sequence, chunk_labels: Sequence[str], reference_chunk
 
     Examples
     --------
-    >>> from readiness.reports.monitoring.series import Series
-    >>> figure = series_figure([Series("rows", "Rows", np.array([1.0, 2.0, 3.0]))], ["a", "b", "c"], 1)
+    >>> rows = {"title": "Rows", "values": [1.0, 2.0, 3.0], "band": [0.5, 2.5], "changepoints": [{"index": 2}]}
+    >>> figure = series_figure([rows], ["a", "b", "c"], 1)
     >>> float(figure.figure.get_size_inches()[0])
     11.0
     """
-    shown = [s for s in series if np.isfinite(np.asarray(s.values, float)).any()]
+    shown = [s for s in series if np.isfinite(np.asarray(s["values"], float)).any()]
     if not shown:
         return None
     columns = min(columns, len(shown))
@@ -78,23 +80,25 @@ def series_figure(series: Sequence, chunk_labels: Sequence[str], reference_chunk
     axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
     x = np.arange(len(chunk_labels))
     for ax, item in zip(axes, shown):
-        scale = 100.0 if item.unit == "%" else 1.0
-        values = np.asarray(item.values, float) * scale
+        percent = item.get("unit") == "%"
+        scale = 100.0 if percent else 1.0
+        values = np.asarray(item["values"], float) * scale
         ax.axvspan(-0.5, reference_chunks - 0.5, color=REFERENCE, zorder=0)
-        if item.band is not None:
-            ax.axhspan(item.band[0] * scale, item.band[1] * scale, color=BAND, zorder=1)
-        if item.low is not None:
-            ax.fill_between(x, np.asarray(item.low, float) * scale, np.asarray(item.high, float) * scale,
+        band = item.get("band")
+        if band is not None:
+            ax.axhspan(band[0] * scale, band[1] * scale, color=BAND, zorder=1)
+        if item.get("ci_low") is not None:
+            ax.fill_between(x, np.asarray(item["ci_low"], float) * scale, np.asarray(item["ci_high"], float) * scale,
                             color=LINE, alpha=0.18, linewidth=0, zorder=2)
         ax.plot(x, values, "-o", color=LINE, markersize=2.5, linewidth=1.2, zorder=3)
         for chunk, text in releases:
             ax.axvline(chunk - 0.5, color=RELEASE, linestyle=":", linewidth=1.2, zorder=4)
-        for change in item.changepoints:
-            ax.axvline(change.index - 0.5, color=CHANGE, linestyle="--", linewidth=1.4, zorder=5)
+        for change in item.get("changepoints", ()):
+            ax.axvline(change["index"] - 0.5, color=CHANGE, linestyle="--", linewidth=1.4, zorder=5)
         finite = values[np.isfinite(values)]
         if finite.size and finite.min() > 0 and finite.max() / finite.min() > 50:
             ax.set_yscale("log")  # a 100× shift would flatten everything else
-        ax.set_title(plain(item.title + (" (%)" if item.unit == "%" else "")), fontsize=9, usetex=False)
+        ax.set_title(plain(item["title"] + (" (%)" if percent else "")), fontsize=9, usetex=False)
         ax.tick_params(axis="y", labelsize=7)
         _ticks(ax, chunk_labels)
         ax.grid(alpha=0.25)

@@ -17,6 +17,8 @@ def main(argv: list[str]) -> int:
     import yaml
     from papermill.exceptions import PapermillExecutionError
 
+    from readiness.exceptions import first_line
+
     with open(parameters_path, encoding="utf-8") as handle:
         parameters = yaml.safe_load(handle) or {}
     status = {"ok": True}
@@ -32,7 +34,7 @@ def main(argv: list[str]) -> int:
     except PapermillExecutionError as exc:
         status = {"ok": False, "ename": exc.ename, "evalue": exc.evalue, "cell": exc.exec_count}
     except Exception as exc:  # kernel died, could not start, ...
-        status = {"ok": False, "ename": type(exc).__name__, "evalue": str(exc).strip().splitlines()[0][:500] if str(exc).strip() else ""}
+        status = {"ok": False, "ename": type(exc).__name__, "evalue": first_line(exc, 500, default="")}
     with open(status_path, "w", encoding="utf-8") as handle:
         json.dump(status, handle)
     return 0

@@ -16,7 +16,6 @@ can rebuild the outputs of any run folder.
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -27,50 +26,30 @@ from readiness.escape import markdown_cell, xml_text
 from readiness.exceptions import InputError, UsageError
 from readiness.registry import registry
 from readiness.stats.gates import fmt
-from readiness.results import SCHEMA, STATUSES, now_iso, worst_status, write_json
+from readiness.results import (REPORT_NAME, SCHEMA, is_failing, is_ready, load_results, now_iso,
+                               worst_first, worst_status, write_json)
 
 MARKDOWN_LIMIT = 64 * 1024
 STATUS_ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "⏭️"}
 RUN_FILES = ("summary.json", "index.html", "junit.xml", "summary.md")
 REPORT_FILES = {"html": ".html", "json": ".json", "notebook": ".ipynb"}
-_REPORT_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
-def load_results(folder: str | Path) -> list[dict[str, Any]]:
-    """The results documents (schema readiness/1) of a run folder, in report order."""
+def run_documents(folder: str | Path) -> list[dict[str, Any]]:
+    """The results of a run folder (:func:`readiness.results.load_results`) in report order, with their files.
+
+    Raises
+    ------
+    InputError
+        The folder holds no results, or a results file in it is broken (one line naming it).
+    """
     folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(f"{folder}: not a folder; give the output folder of `readiness run`")
-    documents = []
-    for path in sorted(folder.glob("*.json")):
-        if path.name == "summary.json" or path.is_symlink():
-            continue
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{path}: not valid JSON ({exc}); re-run `readiness run`") from None
-        if isinstance(doc, dict) and doc.get("schema") == SCHEMA and "report" in doc:
-            _check_document(path, doc)
-            doc["files"] = _files_for(folder, doc["report"])
-            documents.append(doc)
+    documents = load_results(folder)
     if not documents:
         raise InputError(f"{folder}: holds no readiness results (*.json with schema {SCHEMA}); run `readiness run` first")
+    for doc in documents:
+        doc["files"] = _files_for(folder, doc["report"])
     return sorted(documents, key=lambda d: (registry.order(d["report"]), d["report"]))
-
-
-def _check_document(path: Path, doc: dict) -> None:
-    """The fields the run outputs rely on, so a hand-edited file gives one clear line."""
-    problem = None
-    if not isinstance(doc["report"], str) or not _REPORT_NAME.fullmatch(doc["report"]):
-        problem = "its 'report' is not a report name"
-    elif doc.get("status") not in STATUSES:
-        problem = f"its status {str(doc.get('status'))[:20]!r} is not one of {', '.join(STATUSES)}"
-    elif not isinstance(doc.get("checks", []), list) or not all(
-            isinstance(c, dict) and isinstance(c.get("id"), str) and c.get("status") in STATUSES
-            for c in doc.get("checks", [])):
-        problem = "a check lacks a text 'id' or a valid 'status'"
-    if problem:
-        raise InputError(f"{path}: not a valid readiness results file ({problem}); re-run `readiness run`")
 
 
 def _files_for(folder: Path, report: str) -> dict[str, str]:
@@ -98,7 +77,7 @@ def linked_files(doc: dict[str, Any]) -> dict[str, str]:
     {'html': 'golden_benchmark.html'}
     """
     report, files = doc.get("report"), doc.get("files") or {}
-    if not isinstance(report, str) or not _REPORT_NAME.fullmatch(report):
+    if not isinstance(report, str) or not REPORT_NAME.fullmatch(report):
         return {}
     return {kind: f"{report}{suffix}" for kind, suffix in REPORT_FILES.items() if files.get(kind) == f"{report}{suffix}"}
 
@@ -117,7 +96,7 @@ def summary_document(documents: list[dict[str, Any]]) -> dict[str, Any]:
         entry = {
             "report": doc["report"], "status": doc["status"], "duration_s": doc.get("duration_s"),
             "files": linked_files(doc), "counts": _counts(checks),
-            "failing": [c["id"] for c in checks if c["status"] in ("fail", "error")],
+            "failing": [c["id"] for c in checks if is_failing(c["status"])],
             "warning": [c["id"] for c in checks if c["status"] == "warn"],
         }
         if doc.get("error"):
@@ -253,7 +232,7 @@ def summary_markdown(documents: list[dict[str, Any]], base_url: str | None = Non
     """
     base_url = checked_base_url(base_url)
     status = worst_status(d["status"] for d in documents)
-    verdict = "ready" if status in ("pass", "warn") else "not ready"
+    verdict = "ready" if is_ready(status) else "not ready"
     head = [f"## {STATUS_ICON[status]} readiness: {status.upper()} ({verdict})", ""]
     head.append("| report | status | checks | failed | warnings | |")
     head.append("|---|---|---|---|---|---|")
@@ -269,16 +248,12 @@ def summary_markdown(documents: list[dict[str, Any]], base_url: str | None = Non
     for doc in documents:
         if doc.get("error"):
             rows.append(f"| 💥 error | {markdown_cell(doc['report'], 64)} | | | {markdown_cell(doc['error'], 500)} |")
-        for check in doc.get("checks", []):
-            if check["status"] not in ("fail", "error", "warn"):
-                continue
-            threshold = ", ".join(f"{k} {fmt(v) if isinstance(v, (int, float)) else v}"
-                                  for k, v in (check.get("threshold") or {}).items())
-            value = fmt(check["value"]) if isinstance(check.get("value"), (int, float)) else ""
-            rows.append(f"| {STATUS_ICON[check['status']]} {check['status']} | {markdown_cell(check['id'], 200)} | "
-                        f"{value} | {markdown_cell(threshold, 120)} | {markdown_cell(check.get('message', ''), 500)} |")
-    rank = {"💥": 0, "❌": 1, "⚠️": 2}
-    rows.sort(key=lambda r: rank.get(r.split(" ", 2)[1], 3))
+    for check in worst_first([c for doc in documents for c in doc.get("checks", [])], at_least="warn"):
+        threshold = ", ".join(f"{k} {fmt(v) if isinstance(v, (int, float)) else v}"
+                              for k, v in (check.get("threshold") or {}).items())
+        value = fmt(check["value"]) if isinstance(check.get("value"), (int, float)) else ""
+        rows.append(f"| {STATUS_ICON[check['status']]} {check['status']} | {markdown_cell(check['id'], 200)} | "
+                    f"{value} | {markdown_cell(threshold, 120)} | {markdown_cell(check.get('message', ''), 500)} |")
     table_head = ["", "### Failing and warning checks", "", "| status | check | value | threshold | message |",
                   "|---|---|---|---|---|"]
     links = [report_file_reference(linked_files(d)["html"], base_url, d["report"])
@@ -317,8 +292,7 @@ def index_html(documents: list[dict[str, Any]]) -> str:
     reports = []
     for doc in documents:
         checks = doc.get("checks", [])
-        shown = [c for c in checks if c["status"] in ("fail", "error", "warn")]
-        shown.sort(key=lambda c: {"error": 0, "fail": 1, "warn": 2}[c["status"]])
+        shown = worst_first(checks, at_least="warn")
         reports.append({
             "name": doc["report"], "title": registry.title(doc["report"]),
             "status": doc["status"], "counts": _counts(checks), "total": len(checks),
@@ -330,7 +304,8 @@ def index_html(documents: list[dict[str, Any]]) -> str:
                                                for k, v in (c.get("threshold") or {}).items())} for c in shown],
             "inputs": doc.get("inputs", {}),
         })
-    return environment.get_template("index.html.j2").render(status=status, reports=reports, created_at=now_iso())
+    return environment.get_template("index.html.j2").render(status=status, ready=is_ready(status), reports=reports,
+                                                             created_at=now_iso())
 
 
 def write_run_outputs(folder: str | Path, documents: list[dict[str, Any]] | None = None,
@@ -342,7 +317,7 @@ def write_run_outputs(folder: str | Path, documents: list[dict[str, Any]] | None
     """
     base_url = checked_base_url(base_url)
     folder = Path(folder)
-    documents = documents if documents is not None else load_results(folder)
+    documents = documents if documents is not None else run_documents(folder)
     summary = summary_document(documents)
     write_json(folder / "summary.json", summary)
     (folder / "index.html").write_text(index_html(documents), encoding="utf-8")

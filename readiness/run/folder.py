@@ -12,14 +12,13 @@ import json
 import os
 import shutil
 import signal
-import stat
 import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from readiness.exceptions import UsageError
-from readiness.results import SCHEMA, _umask
+from readiness.exceptions import InputError, UsageError
+from readiness.results import SCHEMA, _umask, read_regular_file, read_results
 
 #: Names readiness writes into an output folder; anything else there is the user's.
 REPORT_SUFFIXES = (".html", ".json", ".ipynb")
@@ -66,18 +65,16 @@ def carry_over(out: Path, staging: Path, reports: list[str], echo: Callable[[str
     """
     kept = []
     for report in reports:
-        previous = _read_regular_file(out / f"{report}.json")
-        if previous is None:
-            continue
         try:
-            document = json.loads(previous.decode("utf-8"))
-        except ValueError:
+            document = read_results(out / f"{report}.json", report)
+        except InputError as exc:  # left where it is (the folder keeps what it does not rewrite), not summarised
+            echo(f"not kept: {exc}")
             continue
-        if not isinstance(document, dict) or document.get("schema") != SCHEMA or document.get("report") != report:
+        if document is None:
             continue
         files = {}
         for kind, suffix in (("html", ".html"), ("json", ".json"), ("notebook", ".ipynb")):
-            content = previous if suffix == ".json" else _read_regular_file(out / f"{report}{suffix}")
+            content = read_regular_file(out / f"{report}{suffix}")
             if content is not None:
                 target = staging / f"{report}{suffix}"
                 target.write_bytes(content)
@@ -87,21 +84,6 @@ def carry_over(out: Path, staging: Path, reports: list[str], echo: Callable[[str
              f"{document.get('started_at', '?')}")
         kept.append(dict(document, files=files))
     return kept
-
-
-def _read_regular_file(path: Path) -> bytes | None:
-    """The bytes of ``path`` if it is a regular file, never following a symbolic link."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError:  # missing, a symlink (ELOOP), unreadable
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # a FIFO or device would block or never end
-            return None
-        with os.fdopen(descriptor, "rb", closefd=False) as handle:
-            return handle.read()
-    finally:
-        os.close(descriptor)
 
 
 @contextlib.contextmanager

@@ -23,10 +23,10 @@ from typing import Any
 import nbformat
 import yaml
 
-from readiness.exceptions import USAGE_ERROR_NAMES, NotebookParameterError
+from readiness.exceptions import USAGE_ERROR_NAMES, InputError, NotebookParameterError
 from readiness.registry import registry
 from readiness.resources import notebook_path
-from readiness.results import now_iso, report_document, write_json
+from readiness.results import now_iso, read_results, report_document, write_json
 from readiness.run.render import placeholder_notebook, render_html, warm_renderer
 
 KERNEL_NAME = "readiness-python"
@@ -144,14 +144,18 @@ def execute_report(
         error = f"{status['ename']}{cell}: {status['evalue']}"
         if status["ename"] in USAGE_ERROR_NAMES:
             usage_error = status["evalue"]
-    elif not results_path.is_file():
-        error = "the notebook finished without writing its results JSON (its last cell must call finish)"
+    else:
+        try:
+            document = read_results(results_path, report)
+        except InputError as exc:  # a notebook (perhaps the user's own) that wrote something else
+            error = str(exc)
+        else:
+            if document is None:
+                error = "the notebook finished without writing its results JSON (its last cell must call finish)"
 
     if error:
         document = report_document(report, [], {}, started_at, duration, parameters=_public(parameters), error=error)
         write_json(results_path, document)
-    else:
-        document = json.loads(results_path.read_text(encoding="utf-8"))
 
     warming.join()
     executed_nb = nbformat.read(executed, as_version=4) if executed.is_file() else placeholder_notebook(title)

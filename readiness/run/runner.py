@@ -27,7 +27,7 @@ from readiness.config import Config
 from readiness.escape import terminal_text
 from readiness.registry import RunContext, registry
 from readiness.resources import notebook_path
-from readiness.results import _umask
+from readiness.results import _umask, is_ready
 from readiness.run.aggregate import write_run_outputs
 from readiness.run.folder import carry_over, output_lock, replace_folder
 from readiness.run.notebook import ReportOutcome, execute_report
@@ -53,7 +53,7 @@ def exit_code_for(status: str, warn_exit_code: int | None = None) -> int:
     (GitLab ``allow_failure: exit_codes``)."""
     if status == "warn" and warn_exit_code is not None:
         return warn_exit_code
-    return EXIT_READY if status in ("pass", "warn") else EXIT_NOT_READY
+    return EXIT_READY if is_ready(status) else EXIT_NOT_READY
 
 
 def _print_to_stderr(line: str) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 
 from readiness.stats.bootstrap import Interval
 from readiness.config import MetricThreshold
+from readiness.results import worst_status
 from readiness.stats.metrics import Metric
 
 
@@ -167,6 +168,4 @@ def change_decision(
         else:
             statuses.append("pass")
             notes.append(f"improvement within {source}")
-    order = {"pass": 0, "warn": 1, "fail": 2}
-    status = max(statuses, key=order.__getitem__)
-    return Decision(status, f"{head}; " + "; ".join(notes), threshold_doc)
+    return Decision(worst_status(statuses), f"{head}; " + "; ".join(notes), threshold_doc)

@@ -1,5 +1,8 @@
 """Mergeable per-column profiles: the reference statistics drift is measured against.
 
+(Just over 400 lines: fitting, binning, merging and saving one profile format belong
+together, as in :mod:`readiness.results`.)
+
 A reference profile fixes, per column, its kind (with the reason), the bin edges
 (reference quantiles) or the categories (top-K), and counts. Any data — the
 reference itself or current data — is then *binned against those edges*, chunk by

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from readiness.registry import ReportSpec, SectionSpec
+from readiness.reports.checklist.catalogue import CHECKS
 
 
 def parameters(config, context) -> dict[str, Any]:
@@ -36,11 +37,12 @@ SPEC = ReportSpec(
     timeout=lambda config: config.timeout_s,
     settings_key=None,
     sections=(
-        SectionSpec("rubric", "ML Test Score", ("checklist.rubric", "checklist.score", "checklist.unanswered",
-                                                "checklist.contradicted")),
-        SectionSpec("beyond", "Beyond the ML Test Score", ("checklist.beyond",)),
+        SectionSpec("rubric", "ML Test Score", ("checklist.score", "checklist.unanswered", "checklist.section",
+                                                "checklist.item", "checklist.contradiction")),
+        SectionSpec("beyond", "Beyond the ML Test Score", ()),  # a table for discussion, no checks
         SectionSpec("workflow", "Workflow", ("checklist.workflow",)),
         SectionSpec("fears", "Fears", ("checklist.fear",)),
     ),
+    checks=CHECKS,
     order=90,  # last: it reads the results of every report that ran before it as evidence
 )

@@ -10,21 +10,19 @@ the evidence contradicts is flagged.
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
 
 from readiness.data import sha256_file
-from readiness.display import Section, frame_html
+from readiness.display import Section, Table, format_spec
 from readiness.reports.checklist.mltestscore import ITEMS, SECTIONS, band, final_score, item_points, section_scores
 from readiness.safe_yaml import read_yaml_file
 from readiness.reports.checklist.file import BEYOND_SELF_REPORTED, load_checklist  # noqa: F401 - load_checklist: the public face
-from readiness.results import SCHEMA, Check, RecordsChecks, now_iso, report_document, write_json
+from readiness.reports.base import ShownSections
+from readiness.results import SCHEMA, STATUS_RANK, Check, load_results, worst_status
 
 REPORT = "workflow_risk_checklist"
 # --------------------------------------------------------------------------- evidence
@@ -41,20 +39,12 @@ def report_evidence() -> dict[str, tuple[str, str]]:
 _PIN_FILES = ("poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "conda-lock.yml", "requirements.lock")
 
 
-def load_results(folder: Path | None) -> list[dict[str, Any]]:
+def evidence_results(folder: Path | None) -> list[dict[str, Any]]:
+    """The other reports' results in ``folder``: evidence is what readiness wrote (never through a
+    link), and a broken file is no evidence."""
     if folder is None or not Path(folder).is_dir():
         return []
-    docs = []
-    for path in sorted(Path(folder).glob("*.json")):
-        if path.is_symlink():  # evidence is what readiness wrote, never what a link points at
-            continue
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(doc, dict) and doc.get("schema") == SCHEMA and doc.get("report") not in (None, REPORT):
-            docs.append(doc)
-    return docs
+    return load_results(folder, exclude=(REPORT,), skip_invalid=True)
 
 
 def ci_files_running_readiness(project: Path) -> list[str]:
@@ -106,22 +96,20 @@ def severity_first_priority(severity: int, likelihood: int) -> str:
 # --------------------------------------------------------------------------- the report
 
 
-class WorkflowChecklist(RecordsChecks):
+class WorkflowChecklist(ShownSections):
     """Scores the checklist with evidence and builds each report section."""
 
     def __init__(self, checklist_path: str, results_dir: str = "", project_dir: str = "", min_score: float | None = None):
-        self.started_at = now_iso()
-        self._clock = time.perf_counter()
+        super().__init__()
         self.path = Path(checklist_path)
         self.checklist = load_checklist(self.path)
         self.project = Path(project_dir) if project_dir else self.path.parent
-        self.results = load_results(Path(results_dir)) if results_dir else []
+        self.results = evidence_results(Path(results_dir)) if results_dir else []
         self.ci_files = ci_files_running_readiness(self.project)
         self.pins = pinned_dependency_files(self.project)
         self.min_score = self.checklist.gate.min_score if min_score is None else min_score
         self.statuses = {c["id"]: c["status"] for doc in self.results for c in doc.get("checks", [])}
         self.items = self._score_items()
-        self._sections: dict[str, list[Check]] = {}
 
     # ---------------------------------------------------------------- scoring
 
@@ -210,17 +198,18 @@ class WorkflowChecklist(RecordsChecks):
             if row["flag"]:
                 checks.append(Check(f"checklist.contradiction.{row['id']}", f"{row['id']} {row['title']}", "warn",
                                     f"{row['flag']}; scored {row['answer']} ({row['points']:g} point)", severity="major"))
-        table = pd.DataFrame([{"item": r["id"], "test": r["title"], "answer": r["answer"], "points": f"{r['points']:g}",
-                               "source": r["source"], "note": r["note"], "flag": r["flag"]} for r in self.items])
-        summary = pd.DataFrame([{"section": SECTIONS[s], "score (of 7)": f"{v:g}"} for s, v in sections.items()]
-                               + [{"section": "Final score = minimum of the sections", "score (of 7)": f"{score:g}"}])
+        table = Table([{"item": r["id"], "test": r["title"], "answer": r["answer"], "points": r["points"],
+                        "source": r["source"], "note": r["note"], "flag": r["flag"]} for r in self.items],
+                      name="items", formats={"points": format_spec("g")})
+        summary = Table([{"section": SECTIONS[s], "score (of 7)": v} for s, v in sections.items()]
+                        + [{"section": "Final score = minimum of the sections", "score (of 7)": score}],
+                        name="scores", formats={"score (of 7)": format_spec("g")})
         note = ("½ point for a test run manually with results documented and shared, 1 point for a test run "
                 "automatically on a repeated basis; n/a (with a reason) counts as met. The final score is the minimum "
                 f"of the four section sums (Breck et al. 2017): {score:g} means “{band(score)}”. "
                 f"Evidence found: {len(self.results)} readiness report(s) in this run, CI files running readiness: "
                 f"{', '.join(self.ci_files) or 'none'}, pinned dependency files: {', '.join(self.pins) or 'none'}.")
-        return Section("ML Test Score", checks=self._record("rubric", checks),
-                       tables=[frame_html(summary), frame_html(table)], note=note)
+        return self._show(Section("ML Test Score", checks=checks, tables=[summary, table], note=note, name="rubric"))
 
     def beyond_section(self) -> Section:
         statuses = self.statuses
@@ -230,7 +219,7 @@ class WorkflowChecklist(RecordsChecks):
             found = [s for i, s in statuses.items() if fnmatch.fnmatchcase(i, pattern)]
             if not found:
                 return "not measured"
-            return "fail" if "fail" in found else ("warn" if "warn" in found else "pass")
+            return worst_status(found)
 
         rows.append({"item": "Prediction bias: mean prediction vs label rate (Sculley et al. 2015)",
                      "status": status_of("golden.consistency.prediction_bias")})
@@ -245,8 +234,8 @@ class WorkflowChecklist(RecordsChecks):
                  for s in self.checklist.workflow for d in s.depends_on if not (d.pinned and d.notified)]
         rows.append({"item": "External dependencies without a pinned version or change notification",
                      "status": "; ".join(loose) or "none"})
-        return Section("Beyond the ML Test Score", tables=[frame_html(pd.DataFrame(rows))],
-                       note="Listed for discussion, not scored.")
+        return self._show(Section("Beyond the ML Test Score", tables=[Table(rows, name="beyond")],
+                                  note="Listed for discussion, not scored.", name="beyond"))
 
     def step_risks(self) -> list[dict[str, Any]]:
         out = []
@@ -289,14 +278,17 @@ class WorkflowChecklist(RecordsChecks):
                                         f"External dependency {dep.name}", "warn",
                                         f"{step.name!r} depends on {dep.name!r} with {' and '.join(missing)}: "
                                         "it can change under the model without anyone knowing (monitor.1)", severity="major"))
-        return Section("Workflow", checks=self._record("workflow", checks), tables=[frame_html(pd.DataFrame(rows))],
-                       note="Every step of the deployment workflow with what makes it risky: manual work, no owner, no "
-                            "tests, no monitoring, external systems without a pinned version or change notification.")
+        return self._show(Section(
+            "Workflow", checks=checks, tables=[Table(rows, name="steps")], name="workflow",
+            note="Every step of the deployment workflow with what makes it risky: manual work, no owner, no "
+                 "tests, no monitoring, external systems without a pinned version or change notification."))
 
     def workflow_figure(self):
-        from readiness.figures.common import workflow_figure
+        """The workflow as a flow of boxes coloured by risk; None without steps."""
+        from readiness.figures.checklist import workflow_figure
 
-        return workflow_figure(self.step_risks())
+        return workflow_figure([{"name": entry["step"].name, "mode": entry["step"].mode, "owner": entry["step"].owner,
+                                 "risks": entry["risks"], "level": entry["level"]} for entry in self.step_risks()])
 
     def fears_section(self) -> Section:
         statuses = self.statuses
@@ -309,7 +301,7 @@ class WorkflowChecklist(RecordsChecks):
             for pattern in fear.detected_by:
                 matched = {i: s for i, s in statuses.items() if fnmatch.fnmatchcase(i, pattern)}
                 if matched:
-                    order = ["error", "fail", "warn", "pass", "skip"]
+                    order = sorted(STATUS_RANK, key=STATUS_RANK.get, reverse=True)
                     counted = {st: sum(v == st for v in matched.values()) for st in order}
                     worst = next(st for st in order if counted[st])
                     if len(matched) == 1:
@@ -332,8 +324,8 @@ class WorkflowChecklist(RecordsChecks):
                          "detected by": "; ".join(detectors) or "UNDETECTED"})
         note = ("Ranked severity first (a severity-9 fear outranks a likely severity-5 one; the product is shown for "
                 "information only). Each fear links to the checks that would detect it and their status in this run.")
-        return Section("Fears register", checks=self._record("fears", checks),
-                       tables=[frame_html(pd.DataFrame(rows))] if rows else [], note=note)
+        return self._show(Section("Fears register", checks=checks, tables=[Table(rows, name="fears")] if rows else [],
+                                  note=note, name="fears"))
 
     def finish(self, results_path: str) -> Section:
         inputs = {"checklist": {"path": str(self.path), "sha256": sha256_file(self.path), "steps": len(self.checklist.workflow),
@@ -341,6 +333,4 @@ class WorkflowChecklist(RecordsChecks):
                   "evidence": {"reports": [d["report"] for d in self.results], "ci_files": self.ci_files,
                                "pinned_files": self.pins, "project": str(self.project)},
                   "score": self.score, "band": band(self.score)}
-        document = report_document(REPORT, self.checks, inputs, self.started_at, time.perf_counter() - self._clock)
-        write_json(results_path, document)
-        return Section.verdict(document)
+        return self._write_results(REPORT, results_path, inputs)

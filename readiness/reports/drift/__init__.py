@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from readiness.registry import ReportSpec, SectionSpec
+from readiness.reports.drift.catalogue import CHECKS
 
 
 def parameters(config, context) -> dict[str, Any]:
@@ -18,6 +19,9 @@ def parameters(config, context) -> dict[str, Any]:
         "current_path": str(config.current),
         "model_path": str(config.model) if config.model else "",
         "target": config.target or "",
+        "baseline_path": str(config.baseline) if config.baseline and config.model else "",
+        "sources": config.sources or {},
+        "consistency": config.consistency.model_dump(mode="json"),
         "trust": config.trust.model_dump(mode="json"),
         "settings": config.drift.model_dump(mode="json"),
     }
@@ -39,6 +43,8 @@ def preflight(config, context) -> None:
     context.columns(Path(config.current), "current")
     if config.model is not None:
         context.vet(config.model, "model")
+        if config.baseline is not None and config.drift.attribution.enabled:
+            context.vet(config.baseline, "baseline")
 
 
 SPEC = ReportSpec(
@@ -52,11 +58,13 @@ SPEC = ReportSpec(
     settings_key="drift",
     sections=(
         SectionSpec("schema", "Schema", ("drift.schema",)),
-        SectionSpec("columns", "Column drift", ("drift.column", "drift.units", "drift.dataset")),
-        SectionSpec("quality", "Data quality", ("drift.missing", "drift.unseen", "drift.range")),
+        SectionSpec("columns", "Column drift", ("drift.column", "drift.dataset")),
+        SectionSpec("quality", "Data quality", ("drift.missing", "drift.unseen", "drift.range", "drift.units")),
         SectionSpec("prediction", "Predictions and labels", ("drift.prediction", "drift.target")),
         SectionSpec("multivariate", "Multivariate", ("drift.multivariate",)),
+        SectionSpec("attribution", "What moved the predictions, and from where", ("drift.attribution",)),
     ),
+    checks=CHECKS,
     evidence={
         "data.1": ("drift.schema.*", "the drift report checked the schema against the reference"),
         "monitor.2": ("drift.*", "the drift report checked data invariants against the reference"),

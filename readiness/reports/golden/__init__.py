@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from readiness.registry import ReportSpec, SectionSpec
+from readiness.reports.golden.catalogue import CHECKS
 
 
 def parameters(config, context) -> dict[str, Any]:
@@ -19,6 +20,8 @@ def parameters(config, context) -> dict[str, Any]:
         "target": config.target,
         "task": config.task,
         "segments": list(config.segments),
+        "sources": config.sources or {},
+        "consistency": config.consistency.model_dump(mode="json"),
         "trust": config.trust.model_dump(mode="json"),
         "settings": config.golden_benchmark.model_dump(mode="json"),
     }
@@ -38,6 +41,15 @@ def preflight(config, context) -> None:
         if column not in columns:
             raise InputError(f"{config.golden}: segment column {column!r} not found; "
                              f"fix 'segments' (columns: {context.listing(columns)})")
+    for key in config.consistency.segments:
+        column = key.split("=", 1)[0].strip()
+        if column not in columns:
+            raise ConfigError(f"consistency.segments: {key!r} names column {column!r}, which is not among "
+                              f"{config.golden}'s columns ({context.listing(columns)}); fix the key")
+    listed = [c for cols in (config.sources or {}).values() for c in cols]
+    if listed and not any(c in columns for c in listed):
+        raise ConfigError(f"sources: none of the listed columns ({', '.join(map(repr, listed[:5]))}) is in "
+                          f"{config.golden} ({context.listing(columns)}); list the golden set's feature columns")
     robustness = config.golden_benchmark.robustness
     for key, named in (("invariant", robustness.invariant), ("direction", list(robustness.direction)),
                        ("optional_columns", robustness.optional_columns)):
@@ -60,11 +72,13 @@ SPEC = ReportSpec(
         SectionSpec("inputs", "Inputs", ()),
         SectionSpec("artifact", "Artifact", ("golden.artifact",)),
         SectionSpec("metrics", "Metrics", ("golden.metric", "golden.change", "golden.dummy", "golden.leakage")),
-        SectionSpec("consistency", "Release consistency", ("golden.consistency", "golden.flips")),
-        SectionSpec("segments", "Segments", ("golden.segment", "golden.required_segment")),
+        SectionSpec("consistency", "Release consistency", ("golden.consistency",)),
+        SectionSpec("segments", "Segments", ("golden.segment",)),
+        SectionSpec("attribution", "What moved, and from where", ("golden.attribution", "golden.guarantee")),
         SectionSpec("robustness", "Robustness", ("golden.robustness",)),
-        SectionSpec("latency", "Inference", ("golden.latency",)),
+        SectionSpec("latency", "Inference", ("golden.latency", "golden.artifact.size")),
     ),
+    checks=CHECKS,
     evidence={
         "infra.4": ("golden.metric.*", "a golden benchmark with thresholds validated model quality before serving"),
         "model.5": ("golden.dummy.*", "the golden benchmark compared the model with a scikit-learn dummy model"),

@@ -11,145 +11,23 @@ outcome is one of three words:
   with a Wilson 95% CI;
 * **unchanged** — no row moved beyond the tolerance.
 
-Each perturbation is one :class:`Perturbation` in :data:`PERTURBATIONS`; adding
-one touches only that registry.
+The perturbations themselves (:data:`readiness.stats.perturbations.PERTURBATIONS`) live
+apart, light enough for the driver's config validation and for the figures; this module
+runs them against a model.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from readiness.artifacts.loading import Scorer
+from readiness.exceptions import first_line
+from readiness.stats.perturbations import PERTURBATIONS, column_stats
 
-UNSEEN_CATEGORY = "__readiness_unseen__"
-EXTRA_COLUMN = "__readiness_extra__"
 ALL_COLUMNS = "(all columns)"
-
-
-@dataclass(frozen=True)
-class ColumnStats:
-    """What the perturbations scale by, measured on the golden sample."""
-
-    kind: str  # "numeric", "categorical" (text), "boolean" or "datetime"
-    low: float = np.nan
-    high: float = np.nan
-    iqr: float = np.nan
-
-
-def column_stats(frame: pd.DataFrame) -> dict[str, ColumnStats]:
-    stats = {}
-    for name in frame.columns:
-        column = frame[name]
-        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-            values = column.to_numpy(dtype=float)
-            finite = values[np.isfinite(values)]
-            if finite.size == 0:
-                stats[name] = ColumnStats("numeric")
-                continue
-            q1, q3 = np.percentile(finite, [25, 75])
-            spread = q3 - q1 if q3 > q1 else (finite.std() or 1.0)
-            stats[name] = ColumnStats("numeric", float(finite.min()), float(finite.max()), float(spread))
-        elif pd.api.types.is_bool_dtype(column):
-            stats[name] = ColumnStats("boolean")
-        elif pd.api.types.is_datetime64_any_dtype(column):
-            stats[name] = ColumnStats("datetime")
-        else:
-            stats[name] = ColumnStats("categorical")
-    return stats
-
-
-@dataclass(frozen=True)
-class Perturbation:
-    """One kind of upstream chaos: where it applies and how it changes the data."""
-
-    name: str
-    title: str
-    applies_to: tuple[str, ...]  # column kinds ("numeric", "categorical", "boolean", "datetime"), "dataset" or "optional"
-    apply: Callable[..., pd.DataFrame]
-    doc: str
-    # Input a model will plausibly meet in production (missing values, new categories, columns
-    # reordered or added, a declared-optional column absent): a crash on it is a finding. A crash
-    # on implausible input (numbers as text, values far beyond any seen) is shown, not warned.
-    plausible: bool = False
-
-
-def _noise(frame, column, stats, rng, noise_iqr):
-    out = frame.copy()
-    width = noise_iqr * stats.iqr
-    out[column] = frame[column] + rng.uniform(-width, width, len(frame))
-    return out
-
-
-def _nan(frame, column, stats, rng, noise_iqr):
-    out = frame.copy()
-    # Keep the column's kind: a categorical column with missing values stays object dtype
-    # (a whole float-NaN column would test dtype inference, not missing-value handling).
-    dtype = float if stats.kind == "numeric" else object  # a bool or datetime column with gaps is object too
-    out[column] = pd.Series(np.full(len(frame), np.nan, dtype=dtype), index=frame.index)
-    return out
-
-
-def _unseen(frame, column, stats, rng, noise_iqr):
-    out = frame.copy()
-    out[column] = pd.Series([UNSEEN_CATEGORY] * len(frame), index=frame.index, dtype=frame[column].dtype
-                            if pd.api.types.is_string_dtype(frame[column]) else object)
-    return out
-
-
-def _out_of_range(frame, column, stats, rng, noise_iqr):
-    out = frame.copy()
-    span = max(stats.high - stats.low, stats.iqr, 1e-12)
-    beyond = np.where(np.arange(len(frame)) % 2 == 0, stats.high + span, stats.low - span)
-    out[column] = beyond.astype(float)
-    return out
-
-
-def _as_string(frame, column, stats, rng, noise_iqr):
-    out = frame.copy()
-    out[column] = frame[column].map(lambda v: None if pd.isna(v) else str(v)).astype(object)
-    return out
-
-
-def _shuffled_columns(frame, column, stats, rng, noise_iqr):
-    order = list(rng.permutation(frame.columns))
-    if order == list(frame.columns) and len(order) > 1:
-        order = order[1:] + order[:1]
-    return frame[order]
-
-
-def _extra_column(frame, column, stats, rng, noise_iqr):
-    return frame.assign(**{EXTRA_COLUMN: rng.normal(size=len(frame))})
-
-
-def _missing_column(frame, column, stats, rng, noise_iqr):
-    return frame.drop(columns=[column])
-
-
-PERTURBATIONS: dict[str, Perturbation] = {
-    p.name: p
-    for p in [
-        Perturbation("noise", "± k·IQR noise", ("numeric",), _noise,
-                     "uniform noise of ± noise_iqr × the column's inter-quartile range"),
-        Perturbation("nan", "NaN injected", ("numeric", "categorical", "boolean", "datetime"), _nan,
-                     "every value of the column missing", plausible=True),
-        # text columns only: a string injected into a boolean or a date column is not a category
-        Perturbation("unseen_category", "unseen category", ("categorical",), _unseen,
-                     "a category the model never saw", plausible=True),
-        Perturbation("out_of_range", "beyond min/max", ("numeric",), _out_of_range,
-                     "values one full range above the golden maximum / below the minimum"),
-        Perturbation("as_string", "numbers as strings", ("numeric",), _as_string,
-                     "the same numbers sent as text (a CSV or JSON upstream change)"),
-        Perturbation("shuffled_columns", "columns reordered", ("dataset",), _shuffled_columns,
-                     "the same columns in another order", plausible=True),
-        Perturbation("extra_column", "extra column", ("dataset",), _extra_column,
-                     "an unexpected additional column", plausible=True),
-        Perturbation("missing_column", "optional column missing", ("optional",), _missing_column,
-                     "a column declared optional is absent", plausible=True),
-    ]
-}
 OUTCOME_RANK = {"crash": 0, "changed": 1, "unchanged": 2, "n/a": 3}
 
 
@@ -180,11 +58,6 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
         return (float("nan"), float("nan"))
     interval = binomtest(successes, trials).proportion_ci(confidence_level=confidence, method="wilson")
     return float(interval.low), float(interval.high)
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:240]}" if text else type(exc).__name__
 
 
 def changed_rows(reference, perturbed, task: str, tolerance: float, scale: float) -> np.ndarray:
@@ -223,7 +96,7 @@ def run_trials(scorer: Scorer, frame: pd.DataFrame, settings, seed: int) -> Robu
     trials: list[Trial] = []
     for (column, name, _), result in zip(planned, outputs):
         if isinstance(result, BaseException):  # the point: any exception the model raises is a finding
-            trials.append(Trial(column, name, "crash", error=one_line(result)))
+            trials.append(Trial(column, name, "crash", error=first_line(result, 240, with_type=True)))
             continue
         changed = changed_rows(reference, result, scorer.task, settings.tolerance, scale)
         count = int(changed.sum())
@@ -275,7 +148,7 @@ def _invariant_rules(scorer, frame, settings, reference, scale, rng) -> list[dic
             changed = changed_rows(reference, scorer(shuffled), scorer.task, settings.tolerance, scale)
         except Exception as exc:
             out.append({"rule": "invariant", "column": column, "status": "fail",
-                        "message": f"crash: shuffling {column!r} made the model raise {one_line(exc)}"})
+                        "message": f"crash: shuffling {column!r} made the model raise {first_line(exc, 240, with_type=True)}"})
             continue
         count = int(changed.sum())
         low, high = wilson_interval(count, len(frame))
@@ -301,7 +174,7 @@ def _direction_rules(scorer, frame, settings, stats, reference) -> list[dict[str
             moved = Scorer.positive_score(scorer(raised)[0]) - base
         except Exception as exc:
             out.append({"rule": "direction", "column": column, "status": "fail",
-                        "message": f"crash: raising {column!r} made the model raise {one_line(exc)}"})
+                        "message": f"crash: raising {column!r} made the model raise {first_line(exc, 240, with_type=True)}"})
             continue
         # a tiny epsilon absorbs floating-point noise; any larger move the wrong way counts
         wrong = moved < -1e-9 if direction == "increasing" else moved > 1e-9

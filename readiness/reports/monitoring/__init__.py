@@ -10,16 +10,34 @@ from __future__ import annotations
 from typing import Any
 
 from readiness.registry import ReportSpec, SectionSpec
+from readiness.reports.monitoring.catalogue import CHECKS
+
+
+def model_path(config) -> str | None:
+    """``monitoring.model`` resolved against the config's folder (a ``module:function`` loader as written)."""
+    from pathlib import Path
+
+    from readiness.artifacts.trust import is_loader_spec
+
+    model = config.monitoring.model
+    if not model:
+        return None
+    base = Path(getattr(config, "_base_dir", None) or Path.cwd())
+    if is_loader_spec(model, base) or Path(model).expanduser().is_absolute():
+        return str(Path(model).expanduser()) if not is_loader_spec(model, base) else model
+    return str((base / Path(model).expanduser()).resolve())
 
 
 def parameters(config, context) -> dict[str, Any]:
     settings = config.monitoring.model_dump(mode="json")
     reference = settings.pop("reference", None)
+    settings["model"] = model_path(config)
     return {
         "log_path": str(config.predictions),
         "reference_path": str(reference or ""),
         "labels_path": str(config.labels or ""),
         "settings": settings,
+        "trust": config.trust.model_dump(mode="json"),
     }
 
 
@@ -30,10 +48,15 @@ def preflight(config, context) -> None:
     source = resolve_log(str(config.predictions), "predictions")
     columns = log_columns(source)
     settings = config.monitoring
+    model = model_path(config)
+    if model:
+        context.vet(model, "monitoring.model")
     for role in ("timestamp", "prediction"):
         name = getattr(settings, role)
         if role == "timestamp" and settings.chunk.strip().endswith("rows"):
             continue
+        if role == "prediction" and (model or not isinstance(name, str)):
+            continue  # a model can score a log without predictions; per-class columns are checked by the report
         if name not in columns:
             raise InputError(f"{source.spec}: no column {name!r} for the {role}; set monitoring.{role} "
                              f"(or --{role}) to one of: {context.listing(columns)}")
@@ -58,12 +81,14 @@ SPEC = ReportSpec(
     sections=(
         SectionSpec("overview", "Chunks and versions", ("monitoring.chunks", "monitoring.rows")),
         SectionSpec("predictions", "Predictions over time", ("monitoring.mean_prediction", "monitoring.prediction_quantile",
-                                                              "monitoring.positive_rate")),
+                                                              "monitoring.positive_rate", "monitoring.mean_probability",
+                                                              "monitoring.predicted_rate", "monitoring.model_agreement")),
         SectionSpec("features", "Features", ("monitoring.missing", "monitoring.drift")),
         SectionSpec("performance", "Realized performance", ("monitoring.labels", "monitoring.performance")),
         SectionSpec("estimation", "Estimated performance", ("monitoring.estimated",)),
         SectionSpec("changes", "What changed when", ()),
     ),
+    checks=CHECKS,
     evidence={
         "monitor.7": ("monitoring.*", "the monitoring report watched predictions and realized performance over time"),
         "monitor.3": ("monitoring.drift.*", "the monitoring report compared serving inputs with the reference"),

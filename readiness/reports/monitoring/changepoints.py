@@ -43,7 +43,64 @@ CALIBRATED_BETA: dict[float, tuple[float, ...]] = {
     0.1: (5.75, 7.75, 8.75, 9.75, 9.0, 9.5, 9.5, 9.5, 9.25, 9.75, 10.0, 10.5, 10.75),
 }
 MIN_SIZE = 2
+_PELT_L2 = None
 _MAD_TO_SIGMA = 1.0 / (0.6744897501960817 * np.sqrt(2.0))
+
+
+def pelt_l2():
+    """ruptures' compiled PELT for the linear kernel (``ekcpd_pelt_L2``), loaded on its own.
+
+    ``import ruptures`` runs the package's ``__init__``, which imports every detector and
+    cost, among them ``scipy.stats`` (1.2 s of CPU, more than the rest of the report on a
+    million rows). The compiled kernel needs numpy only, so it is loaded from its file;
+    should that fail (another layout of the package), ``ruptures.KernelCPD`` is used.
+    The two give the same breakpoints (tested).
+    """
+    global _PELT_L2
+    if _PELT_L2 is None:
+        try:
+            import importlib.machinery
+            import importlib.util
+            from pathlib import Path
+
+            package = importlib.util.find_spec("ruptures")  # finds the package without running it
+            folder = Path(package.submodule_search_locations[0]) / "detection" / "_detection"
+            binary = next(p for suffix in importlib.machinery.EXTENSION_SUFFIXES for p in folder.glob(f"ekcpd{suffix}"))
+            name = "ruptures.detection._detection.ekcpd"
+            loader = importlib.machinery.ExtensionFileLoader(name, str(binary))
+            module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(name, binary, loader=loader))
+            loader.exec_module(module)
+            kernel = module.ekcpd_pelt_L2
+        except Exception:  # any other layout: the package's own entry point
+            import ruptures
+
+            def kernel(signal, pen, min_size):
+                ends = ruptures.KernelCPD(kernel="linear", min_size=min_size, jump=1).fit(signal).predict(pen=pen)
+                path = np.zeros(signal.shape[0] + 1, dtype=np.int64)
+                previous = 0
+                for end in ends:
+                    path[end] = previous
+                    previous = end
+                return path
+        _PELT_L2 = kernel
+    return _PELT_L2
+
+
+def pelt_breakpoints(signal: np.ndarray, pen: float, min_size: int = MIN_SIZE) -> list[int]:
+    """Segment ends (the last is ``len(signal)``), as ``KernelCPD(kernel="linear", jump=1).predict(pen=pen)``.
+
+    Examples
+    --------
+    >>> pelt_breakpoints(np.r_[np.zeros(10), np.ones(10) * 5] + np.random.default_rng(0).normal(0, 0.1, 20), 10.0)
+    [10, 20]
+    """
+    signal = np.ascontiguousarray(np.asarray(signal, dtype=np.float64).reshape(len(signal), -1))
+    path = pelt_l2()(signal, float(pen), int(min_size))
+    ends, index = [], signal.shape[0]
+    while index > 0:
+        ends.append(index)
+        index = int(path[index])
+    return ends[::-1]
 
 
 def noise_scale(values: np.ndarray) -> float:
@@ -137,8 +194,6 @@ def detect_changepoints(values, false_alarm_rate: float = 0.05, scale: float | N
     >>> [c.index for c in detect_changepoints(series)]
     [20]
     """
-    import ruptures
-
     values = np.asarray(values, dtype=float)
     present = np.flatnonzero(np.isfinite(values))
     signal = values[present]
@@ -158,7 +213,7 @@ def detect_changepoints(values, false_alarm_rate: float = 0.05, scale: float | N
         scale = float(np.ptp(signal)) * 1e-6  # a noiseless series: any change of level is a changepoint
     standardised = (signal - np.median(signal)) / scale
     pen = penalty(signal.size, false_alarm_rate) if beta is None else beta
-    ends = ruptures.KernelCPD(kernel="linear", min_size=MIN_SIZE, jump=1).fit(standardised).predict(pen=pen)
+    ends = pelt_breakpoints(standardised, pen, MIN_SIZE)
     bounds = [0, *(int(e) for e in ends)]
     found = []
     for left, start, right in zip(bounds[:-2], bounds[1:-1], bounds[2:]):

@@ -118,7 +118,9 @@ def log_columns(source: LogSource) -> list[str]:
     names: dict[str, None] = {}
     if source.format == "parquet":
         for file in source.files:
-            names.update(dict.fromkeys(_parquet_file(file).schema_arrow.names))
+            # a pandas index written along (``__index_level_0__``) is no column of the log
+            names.update(dict.fromkeys(n for n in _parquet_file(file).schema_arrow.names
+                                       if not (n.startswith("__index_level_") and n.endswith("__"))))
     else:
         for file in source.files:
             try:

@@ -37,7 +37,7 @@ from readiness.stats.bootstrap import bootstrap, percentile_interval
 from readiness.exceptions import InputError
 from readiness.stats.metrics import METRICS, EvalData
 
-DEFAULT_METRICS = {"binary": ["roc_auc", "accuracy"], "regression": ["rmse", "mae"]}
+DEFAULT_METRICS = {"binary": ["roc_auc", "accuracy"], "multiclass": ["accuracy", "log_loss"], "regression": ["rmse", "mae"]}
 ESTIMATED_METRICS = ("roc_auc", "accuracy")
 
 
@@ -64,7 +64,16 @@ def eval_data(task: str, prediction: np.ndarray, label: np.ndarray, threshold: f
     --------
     >>> eval_data("binary", np.array([0.2, 0.9]), np.array([0.0, 1.0]), 0.5).pred.tolist()
     [0, 1]
+
+    Multiclass: ``prediction`` holds one probability column per class and ``label`` the
+    class index; the predicted class is the most probable one.
+
+    >>> eval_data("multiclass", np.array([[0.2, 0.8, 0.0], [0.5, 0.3, 0.2]]), np.array([1.0, 2.0]), 0.5).pred.tolist()
+    [1, 0]
     """
+    if task == "multiclass":
+        proba = np.clip(np.asarray(prediction, dtype=float), 0.0, 1.0)
+        return EvalData("multiclass", label.astype(np.int64), proba.argmax(axis=1), proba=proba)
     if task == "binary":
         odd = ~np.isin(label, (0.0, 1.0))
         if odd.any():
@@ -91,7 +100,7 @@ def realized_metrics(names: list[str], data: EvalData, labelled: int, confidence
     out = {name: nan for name in names}
     if not usable:
         return out
-    values = {name: float(METRICS[name](np.ones((1, n)), data)[0]) for name in usable}
+    values = {name: point_value(name, data) for name in usable}
     rows = np.arange(n)
     if n > ci_rows:
         rows = np.sort(np.random.default_rng(seed).choice(n, ci_rows, replace=False))
@@ -108,6 +117,49 @@ def realized_metrics(names: list[str], data: EvalData, labelled: int, confidence
         out[name] = MetricValue(values[name], float(max(low, metric.bounds[0])), float(min(high, metric.bounds[1])),
                                 n, labelled)
     return out
+
+
+def point_value(name: str, data: EvalData) -> float:
+    """A metric on every row, unweighted: ROC AUC (binary) and accuracy directly, others by :mod:`readiness.stats.metrics`.
+
+    The metric module computes on a weight matrix (bootstrap resamples); for the single
+    unweighted value of a chunk of 100,000 labelled rows the direct forms below are
+    several times cheaper and give the same number (tested against scikit-learn).
+
+    Examples
+    --------
+    >>> data = eval_data("binary", np.array([0.1, 0.4, 0.35, 0.8]), np.array([0.0, 0.0, 1.0, 1.0]), 0.5)
+    >>> point_value("roc_auc", data)
+    0.75
+    """
+    if name == "accuracy":
+        return float(np.mean(data.pred == data.y))
+    if name == "roc_auc" and data.task == "binary" and data.score is not None:
+        return binary_auc(data.score, data.y)
+    return float(METRICS[name](np.ones((1, len(data.y))), data)[0])
+
+
+def binary_auc(score: np.ndarray, y: np.ndarray) -> float:
+    """ROC AUC by the rank-sum (Mann-Whitney) form, tied scores sharing their average rank.
+
+    Examples
+    --------
+    >>> binary_auc(np.array([0.2, 0.2, 0.9]), np.array([0, 1, 1]))
+    0.75
+    """
+    positive = np.asarray(y) == 1
+    n_positive = int(positive.sum())
+    n_negative = positive.size - n_positive
+    if not n_positive or not n_negative:
+        return float("nan")
+    order = np.argsort(score, kind="stable")
+    ordered = np.asarray(score)[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], ordered.size]
+    average = (starts + ends + 1) / 2.0  # ranks start + 1 … end, averaged over the tie group
+    ranks = np.repeat(average, ends - starts)
+    rank_sum = float(ranks[positive[order]].sum())
+    return (rank_sum - n_positive * (n_positive + 1) / 2) / (n_positive * n_negative)
 
 
 # ------------------------------------------------------------------ estimation (binary)

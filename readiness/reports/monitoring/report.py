@@ -1,16 +1,21 @@
 """Monitoring report: the model's behaviour over time, and the release that changed it.
 
+(Somewhat over 400 lines: the reading passes and the series built from them share one
+state, the chunk accumulator; sections, figures, chunks, grid, series and log reading
+already live in their own modules.)
+
 :class:`MonitoringReport` reads a prediction log three times at most, each bounded:
 
 1. the timestamp column, to fix the chunk grid (:func:`~readiness.reports.monitoring.log.plan_chunks`);
 2. a uniform sample of the reference period (only the pieces that hold it), to fix the
-   features' kinds, bin edges and categories (:func:`readiness.profile.fit_reference`) —
+   features' kinds, bin edges and categories (:func:`readiness.stats.profile.fit_reference`) —
    or a reference file or saved profile instead;
 3. every row once, into per-chunk statistics (:class:`~readiness.reports.monitoring.chunks.ChunkAccumulator`).
 
-Then every series gets its band from the reference chunks and its changepoints; the
-sections (:mod:`readiness.reports.monitoring.sections`) turn them into checks and tables as
-plain data, and figures are drawn from that data by :mod:`readiness.figures.monitoring`.
+Then every series gets its band from the reference chunks and its changepoints
+(:mod:`~readiness.reports.monitoring.building`); the sections
+(:mod:`~readiness.reports.monitoring.sections`) turn them into checks and tables as plain
+data, and figures are drawn from that data by :mod:`readiness.figures.monitoring`.
 """
 
 from __future__ import annotations
@@ -24,15 +29,16 @@ import numpy as np
 import pandas as pd
 
 from readiness.exceptions import ConfigError, InputError
-from readiness.reports.monitoring.changepoints import detect_changepoints
 from readiness.reports.monitoring.chunks import ChunkAccumulator, LogColumns, PartSettings, _as_float, summarize
 from readiness.reports.monitoring.grid import MISSING, ChunkRule, plan_chunks, timestamps_ns
+from readiness.reports.monitoring.batch import Batch, read_batches
 from readiness.reports.monitoring.log import log_columns, prefetch, read_piece, resolve_log
-from readiness.reports.monitoring.performance import DEFAULT_METRICS, estimated_accuracy, estimated_auc, eval_data, realized_metrics
-from readiness.reports.monitoring.series import ReleaseList, Series, VersionTimeline, change_sentence, learn_band
+from readiness.reports.monitoring.building import SeriesBuilding
+from readiness.reports.monitoring.performance import DEFAULT_METRICS, eval_data, realized_metrics
+from readiness.reports.monitoring.series import ReleaseList, VersionTimeline
 from readiness.reports.monitoring.sections import QUANTILES, ReportSections
 from readiness.reports.monitoring.settings import MonitoringConfig, parse_monitoring_settings
-from readiness.stats.profile import ColumnProfile, fit_reference, load_profile, merge_profiles
+from readiness.stats.profile import ColumnProfile, fit_reference, load_profile
 from readiness.results import now_iso
 
 REPORT = "monitoring_report"
@@ -41,7 +47,7 @@ VERSION_NAMES = ("model_version", "version")
 WORKERS = 2
 
 
-class MonitoringReport(ReportSections):
+class MonitoringReport(SeriesBuilding, ReportSections):
     """A prediction log judged over time.
 
     Parameters
@@ -60,6 +66,17 @@ class MonitoringReport(ReportSections):
         readiness's release history); they name changepoints instead of the version column.
     release_lookup : object with ``releases_near(chunk)``, optional
         Any other source of release names (see :class:`~readiness.reports.monitoring.series.ReleaseLookup`).
+    model : str or Path, optional
+        A model artifact (default: ``settings.model``), loaded like every artifact
+        (:func:`readiness.artifacts.loading.load_model`: an artifact not trusted by hash
+        runs in the confined worker). When the log has no prediction column, the model
+        scores every row and the report watches its predictions; when it has one, the
+        model scores a uniform sample of ``model_rows`` rows per chunk and
+        ``monitoring.model_agreement`` says how many logged predictions differ from the
+        model's (a serving system running another model, another preprocessing, or a
+        stale artifact).
+    trust : dict, optional
+        The ``trust:`` settings of readiness.yaml (hashes of artifacts to load in-process).
 
     Examples
     --------
@@ -70,13 +87,20 @@ class MonitoringReport(ReportSections):
 
     def __init__(self, log: str | Path, settings: dict | MonitoringConfig | None = None,
                  reference: str | Path | None = None, labels: str | Path | None = None,
-                 releases: list[dict] | None = None, release_lookup=None):
+                 releases: list[dict] | None = None, release_lookup=None, model: str | Path | None = None,
+                 trust: dict | None = None):
         self.started_at = now_iso()
         self._clock = time.perf_counter()
         self.settings = s = parse_monitoring_settings(settings)
         self.source = resolve_log(log)
         available = log_columns(self.source)
+        self.model, self.model_info, self.model_mode = None, None, None
+        model = model or s.model
+        if model:
+            self._load_model(str(model), trust)
         self.columns = self._roles(available, labels)
+        if self.model is not None:
+            self._model_features(available)
         self.rule = ChunkRule.parse(s.chunk)
         if not self.rule.by_rows and not self.columns.timestamp:
             raise InputError(f"{self.source.spec}: no column {s.timestamp!r} for the timestamp; name it with "
@@ -87,14 +111,17 @@ class MonitoringReport(ReportSections):
         self.reference_label = "the first " + (f"{self.k} chunks" if self.k > 1 else "chunk")
         self.labels = self._load_labels(labels) if labels else None
         self.label_id_examples: list = []  # a few of the log's ids, named when none matches the labels file
+        self._reading_reference = False
         sample = self._reference_sample()
         self.task = self._task(sample)
         self.classifier = self.task == "binary"
+        self.multiclass = self.task == "multiclass"
         self.reference_source = str(reference) if reference else None
         self.fixed = self._reference_profile(sample, reference)
         self.metric_names = self._metric_names()
         self.realized = {name: [np.full(self.n, np.nan) for _ in range(3)] for name in self.metric_names}
         self.quantiles = np.full((self.n, len(QUANTILES)), np.nan)
+        self.model_scored, self.model_mismatched = np.zeros(self.n), np.zeros(self.n)
         self._accumulate()
         self.timeline = (VersionTimeline(self.columns.version, self.acc.versions) if self.columns.version else None)
         if releases and not release_lookup:
@@ -109,9 +136,17 @@ class MonitoringReport(ReportSections):
     def _roles(self, available: list[str], labels) -> LogColumns:
         s = self.settings
         where = self.source.spec
-        if s.prediction not in available:
-            raise InputError(f"{where}: no prediction column {s.prediction!r} (columns: {', '.join(available[:12])}); "
-                             "name it with --prediction")
+        probabilities, classes = self._prediction_columns(available)
+        prediction = s.prediction if isinstance(s.prediction, str) else "top-class probability"
+        absent = [c for c in (probabilities or [prediction]) if c not in available]
+        if absent and self.model is not None:
+            self.model_mode = "score"  # the log holds features only: the model's predictions are the prediction
+        elif absent:
+            raise InputError(f"{where}: no prediction column {absent[0]!r} (columns: {', '.join(available[:12])}); "
+                             "name it with --prediction (per-class probabilities: --prediction p_a,p_b,p_c), "
+                             "or give --model to score the features")
+        elif self.model is not None:
+            self.model_mode = "check"
         version = s.version
         if version is None:
             version = next((v for v in VERSION_NAMES if v in available), "")
@@ -125,12 +160,36 @@ class MonitoringReport(ReportSections):
         if s.id and s.id not in available:
             raise InputError(f"{where}: no id column {s.id!r} to join the labels on; name it with --id")
         timestamp = s.timestamp if s.timestamp in available else None
-        roles = {timestamp, s.prediction, version or None, label if not labels else None, s.id}
+        roles = {timestamp, prediction, *probabilities, version or None, label if not labels else None, s.id}
         features = s.features if s.features is not None else [c for c in available if c not in roles]
         unknown = [c for c in features if c not in available]
         if unknown:
             raise InputError(f"{where}: feature column(s) not in the log: {', '.join(map(repr, unknown[:5]))}")
-        return LogColumns(timestamp, s.prediction, version or None, label if not labels else None, s.id, features)
+        return LogColumns(timestamp, prediction, version or None, label if not labels else None, s.id, features,
+                          probabilities, classes)
+
+    def _prediction_columns(self, available: list[str]) -> tuple[list[str], list[str]]:
+        """Multiclass: the per-class probability columns and the class names ([] and [] otherwise)."""
+        s = self.settings
+        model_classes = ([str(c) for c in self.model.classes] if self.model is not None and self.model.classes is not None
+                         else None)
+        if isinstance(s.prediction, str):
+            if self.model is not None and model_classes and len(model_classes) > 2 and s.prediction not in available:
+                # a multiclass model scoring a log without predictions: one probability column per class
+                return [f"{s.prediction}[{c}]" for c in model_classes], model_classes
+            if s.task == "multiclass":
+                raise ConfigError("monitoring.prediction: a multiclass log needs its per-class probability columns, "
+                                  "e.g. prediction: [p_a, p_b, p_c] (or --prediction p_a,p_b,p_c)")
+            return [], []
+        columns = list(s.prediction)
+        if s.task not in ("auto", "multiclass"):
+            raise ConfigError(f"monitoring.prediction: several probability columns make a multiclass task, not {s.task}")
+        classes = s.classes or model_classes or class_names(columns)
+        if len(classes) != len(columns) or len(set(map(str, classes))) != len(classes):
+            raise ConfigError(f"monitoring.classes: {len(columns)} probability columns need {len(columns)} distinct "
+                              f"class names in the same order (got {len(classes)})")
+        return columns, [str(c) for c in classes]
+
 
     def _load_labels(self, path) -> pd.Series:
         """The separate label file as a Series indexed by id (the last label of a repeated id wins)."""
@@ -142,41 +201,132 @@ class MonitoringReport(ReportSections):
             if column not in frame.columns:
                 raise InputError(f"{path}: no column {column!r} in the labels file; it needs {s.id!r} and {s.label!r}")
         frame = frame.drop_duplicates(s.id, keep="last")
+        if self.columns.probabilities:  # class names: mapped to class indexes as they are joined
+            return pd.Series(self._class_codes(frame[s.label].to_numpy(), str(path)), index=pd.Index(frame[s.id]))
         return pd.Series(_as_float(frame[s.label]), index=pd.Index(frame[s.id]))
+
+    def _class_codes(self, values, where: str) -> np.ndarray:
+        """Labels (class names, or numbers naming them) as class indexes (NaN = no label).
+
+        Raises
+        ------
+        InputError
+            A label that names no class of the probability columns.
+        """
+        codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        index = {normal_class(c): i for i, c in enumerate(self.columns.classes)}
+        lookup = np.full(len(uniques) + 1, np.nan)
+        for k, value in enumerate(uniques):
+            found = index.get(normal_class(value))
+            if found is None:
+                raise InputError(f"{where}: label {str(value)[:40]!r} is none of the classes "
+                                 f"{', '.join(self.columns.classes[:10])} of the probability columns; "
+                                 "set monitoring.classes to the class of each column, in order")
+            lookup[k] = found
+        return lookup[np.where(codes < 0, len(uniques), codes)]
 
     def _read_columns(self) -> list[str]:
         c = self.columns
-        wanted = [c.timestamp, c.prediction, c.version, c.label, c.id, *c.features]
+        wanted = [c.timestamp, *(c.probabilities or [c.prediction]), c.version, c.label, c.id, *c.features]
+        if self.model_mode == "score":  # the model writes those
+            wanted = [w for w in wanted if w not in (c.prediction, *c.probabilities)]
+        wanted += self.model_features if self.model is not None else []
         return list(dict.fromkeys(w for w in wanted if w))
 
-    def _text_columns(self) -> list[str]:
-        return [self.columns.version] if self.columns.version else []
-
     def _piece_batches(self, index: int):
-        """(frame, chunk index per row, ns or None, labels or None) for one piece of the log."""
+        """(batch, chunk index per row, ns or None, labels or None) for one piece of the log."""
         piece = self.plan.pieces[index]
         offset = self.plan.piece_offset[index]
-        for frame in read_piece(self.source, piece, self._read_columns(), self.settings.batch_rows,
-                                self._text_columns()):
+        for batch in read_batches(self.source, piece, self._read_columns(), self.settings.batch_rows):
             ns = None
             if self.columns.timestamp:
-                ns = timestamps_ns(frame[self.columns.timestamp], self.columns.timestamp, str(piece.file))
+                ns = batch.timestamps(self.columns.timestamp, str(piece.file))
             if self.rule.by_rows:
-                chunk = (offset + np.arange(len(frame))) // self.rule.every
+                chunk = (offset + np.arange(batch.n)) // self.rule.every
             else:
                 chunk = np.where(ns == MISSING, -1, self.rule.codes(ns) - self.plan.first_code)
-            offset += len(frame)
-            yield frame, chunk, ns, self._labels_for(frame)
+            offset += batch.n
+            if self.model_mode == "score":
+                self._score_batch(batch)
+            elif self.model_mode == "check" and not self._reading_reference:
+                self._check_batch(batch, chunk, index)
+            yield batch, chunk, ns, self._labels_for(batch, str(piece.file))
 
-    def _labels_for(self, frame: pd.DataFrame) -> np.ndarray | None:
+    def _labels_for(self, batch: Batch, where: str = "log") -> np.ndarray | None:
         if self.labels is not None:
-            ids = frame[self.columns.id].to_numpy()
+            ids = batch.column(self.columns.id).to_pandas().to_numpy()
             if len(self.label_id_examples) < 3 and len(ids):
                 self.label_id_examples.append(ids[0])
             return self.labels.reindex(ids).to_numpy(dtype=float)
+        if self.columns.label and self.columns.probabilities:
+            return self._class_codes(batch.column(self.columns.label).to_pandas().to_numpy(), where)
         if self.columns.label:
-            return _as_float(frame[self.columns.label])
+            return batch.floats(self.columns.label)
         return None
+
+    # ------------------------------------------------------------------ a model artifact
+
+    def _load_model(self, path: str, trust) -> None:
+        import threading
+
+        from readiness.artifacts.loading import ModelAdapter, load_model
+
+        estimator, self.model_info = load_model(path, "model", trust)
+        self.model = ModelAdapter(estimator, "model")
+        self._model_lock = threading.Lock()  # one call at a time: the sandboxed worker serves one request at once
+
+    def _model_features(self, available: list[str]) -> None:
+        """The columns the model reads: its own feature names, else the log's feature columns."""
+        names = self.model.feature_names or self.columns.features
+        absent = [c for c in names if c not in available]
+        if absent:
+            raise InputError(f"{self.source.spec}: the model needs column(s) the log does not have: "
+                             f"{', '.join(map(repr, absent[:8]))}; log the model's features, or leave out --model")
+        if not names:
+            raise InputError(f"{self.source.spec}: the log has no feature column for the model to score")
+        self.model_features = list(names)
+
+    def _model_scores(self, batch: Batch, rows: np.ndarray | None = None) -> np.ndarray:
+        """The model's prediction per row: P(positive) (binary), class probabilities (multiclass), or predict()."""
+        frame = batch.frame(self.model_features, rows)
+        with self._model_lock:
+            if self.model.classes is None:
+                return np.asarray(self.model.predict(frame), dtype=float).ravel()
+            if not self.model.has_proba:
+                raise InputError("the model has no predict_proba: a classifier's log is judged on its probabilities; "
+                                 "save a model with predict_proba")
+            proba = self.model.predict_proba(frame)
+        return proba if self.columns.probabilities else proba[:, -1]
+
+    def _score_batch(self, batch: Batch) -> None:
+        scores = self._model_scores(batch)
+        if self.columns.probabilities:
+            for j, name in enumerate(self.columns.probabilities):
+                batch.add(name, scores[:, j])
+        else:
+            batch.add(self.columns.prediction, scores)
+
+    def _check_batch(self, batch: Batch, chunk: np.ndarray, index: int) -> None:
+        """Score a uniform sample of the batch's rows and count the logged predictions that differ."""
+        s = self.settings
+        rate = np.minimum(1.0, s.model_rows / np.maximum(self.plan.chunk_rows, 1))
+        rng = np.random.default_rng([s.seed, index, batch.n, 17])
+        dated = chunk >= 0
+        rows = np.flatnonzero(dated & (rng.random(batch.n) < rate[np.where(dated, chunk, 0)]))
+        if not rows.size:
+            return
+        ours = self._model_scores(batch, rows)
+        if self.columns.probabilities:
+            logged = np.column_stack([batch.floats(name)[rows] for name in self.columns.probabilities])
+        else:
+            logged = batch.floats(self.columns.prediction)[rows]
+        with np.errstate(invalid="ignore"):
+            differs = ~(np.abs(logged - ours) <= s.model_tolerance)  # a missing logged value differs too
+        if differs.ndim == 2:
+            differs = differs.any(axis=1)
+        with self._model_lock:
+            np.add.at(self.model_scored, chunk[rows], 1)
+            np.add.at(self.model_mismatched, chunk[rows], differs)
 
     def _reference_sample(self) -> pd.DataFrame:
         """A uniform sample (≤ reference_rows) of the reference chunks' rows."""
@@ -186,18 +336,27 @@ class MonitoringReport(ReportSections):
         rng = np.random.default_rng(s.seed + 1)
         parts = []
         batches = (batch for index in self.plan.pieces_for(0, self.k - 1) for batch in self._piece_batches(index))
-        for frame, chunk, _, labels in prefetch(batches):
-            keep = (chunk >= 0) & (chunk < self.k) & (rng.random(len(frame)) < rate)
-            if keep.any():
-                part = frame.loc[keep]
+        self._reading_reference = True
+        names = self._read_columns()
+        if self.model_mode == "score":  # the model's predictions join the columns read
+            names += self.columns.probabilities or [self.columns.prediction]
+        for batch, chunk, _, labels in prefetch(batches):
+            keep = np.flatnonzero((chunk >= 0) & (chunk < self.k) & (rng.random(batch.n) < rate))
+            if keep.size:
+                part = batch.frame(names, keep)
                 if labels is not None:
                     part = part.assign(__label__=labels[keep])
                 parts.append(part)
+        self._reading_reference = False
         if not parts:
             raise InputError(f"{self.source.spec}: the reference period has no rows")
         return pd.concat(parts, ignore_index=True)
 
     def _task(self, sample: pd.DataFrame) -> str:
+        if self.columns.probabilities:
+            return "multiclass"
+        if self.model is not None and self.model_mode == "score" and self.settings.task == "auto":
+            return "regression" if self.model.classes is None else "binary"
         if self.settings.task != "auto":
             return self.settings.task
         p = _as_float(sample[self.columns.prediction])
@@ -224,7 +383,7 @@ class MonitoringReport(ReportSections):
 
     def _reference_profile(self, sample: pd.DataFrame, reference) -> dict[str, ColumnProfile]:
         s = self.settings
-        watched = [*self.columns.features, self.columns.prediction]
+        watched = [*self.columns.features, *([] if self.columns.probabilities else [self.columns.prediction])]
         if reference is None:
             return fit_reference(sample[watched], s.bins, s.max_categories)
         path = Path(reference)
@@ -260,14 +419,14 @@ class MonitoringReport(ReportSections):
         # of their rows' labels (at least the cap when most rows are labelled), trimmed to the cap after
         metric_rate = np.where(self.plan.chunk_rows <= s.metric_rows, 1.0, np.minimum(1.0, 1.5 * s.metric_rows / chunk_rows))
         settings = PartSettings(self.columns, self.fixed, profile_rate, metric_rate, self.classifier,
-                                s.decision_threshold, s.quantile_rows, s.metric_rows)
+                                s.decision_threshold, s.quantile_rows, s.metric_rows, len(self.columns.probabilities))
         self.acc = ChunkAccumulator(self.n, settings)
 
         def summarize_piece(index: int):
             rng = np.random.default_rng([s.seed, index])
             parts = {}
-            for frame, chunk, ns, labels in self._piece_batches(index):
-                summarize(frame, chunk, ns, labels, rng, settings, parts)
+            for batch, chunk, ns, labels in self._piece_batches(index):
+                summarize(batch, chunk, ns, labels, rng, settings, parts)
             return parts
 
         # In a log in time order a chunk is complete once the next piece starts after it: its
@@ -315,7 +474,7 @@ class MonitoringReport(ReportSections):
         labelled = acc.metric_sample.pop(c)
         if labelled is None or not self.metric_names:
             return None
-        p, y = labelled
+        p, y = (np.column_stack(labelled[:-1]), labelled[-1]) if self.multiclass else labelled
 
         def measure():
             data = eval_data(self.task, p, y, s.decision_threshold, where=f"labels of chunk {c + 1}")
@@ -327,147 +486,39 @@ class MonitoringReport(ReportSections):
 
         return pool.submit(measure)
 
-    # ------------------------------------------------------------------ series
 
-    def chunk_labels(self) -> list[str]:
-        """How each chunk is named in tables and sentences (its start, or its rows)."""
-        if self.rule.by_rows:
-            labels = []
-            for i in range(self.n):
-                first = self.acc.first_ns[i]
-                when = (f" ({pd.Timestamp(first).strftime('%Y-%m-%d %H:%M')})"
-                        if self.columns.timestamp and first != np.iinfo(np.int64).max else "")
-                labels.append(f"row {i * self.rule.every:,}{when}")
-            return labels
-        form = "%Y-%m-%d %H:%M" if self.rule.unit == "h" else "%Y-%m-%d"
-        return [pd.Timestamp(t).strftime(form) for t in self.plan.starts()]
+def class_names(columns: list[str]) -> list[str]:
+    """Class names from per-class probability columns: their names without the common prefix and suffix.
 
-    def last_chunk_partial(self) -> bool:
-        """Period chunks: does the log end more than a tenth of a period before its last period does?"""
-        if self.rule.by_rows or self.n < 2:
-            return False
-        start, end = (int(t) for t in self.rule.start(self.plan.first_code + np.array([self.n - 1, self.n])).view(np.int64))
-        return end - int(self.acc.last_ns[-1]) > (end - start) / 10
+    Examples
+    --------
+    >>> class_names(["proba_cat", "proba_dog", "proba_eel"])
+    ['cat', 'dog', 'eel']
+    >>> class_names(["p(0)", "p(1)", "p(2)"])
+    ['0', '1', '2']
+    """
+    import os
 
-    def _build_series(self) -> list[Series]:
-        s, acc = self.settings, self.acc
-        ref = slice(0, self.k)
-        series = []
-        rows = acc.rows.astype(float)
-        if not self.rule.by_rows:
-            note = ""
-            if self.last_chunk_partial():
-                # a log that ends mid-period has fewer rows in its last chunk: not an outage
-                rows = rows.copy()
-                rows[-1] = np.nan
-                note = "the last chunk is partial (the log ends before its period does) and is left out"
-            series.append(Series("rows", "Rows per chunk", rows, critical="rows" in s.critical, relative=True, note=note))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = acc.pred_sum / acc.pred_n
-            var = (acc.pred_sq - acc.pred_sum ** 2 / acc.pred_n) / np.maximum(acc.pred_n - 1, 1)
-        half = 1.959963984540054 * np.sqrt(np.maximum(var, 0) / acc.pred_n)
-        series.append(Series("mean_prediction", "Mean prediction", mean, mean - half, mean + half,
-                             critical="mean_prediction" in s.critical, relative=True))
-        quantiles = {q: self.quantiles[:, i] for i, q in enumerate(QUANTILES)}
-        for q in QUANTILES:
-            series.append(Series(f"prediction_quantile.q{int(q * 100)}", f"Prediction {int(q * 100)}th percentile",
-                                 quantiles[q], relative=True))
-        if self.classifier:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                positive = acc.positives / acc.pred_n
-            series.append(Series("positive_rate", f"Positive rate (score ≥ {s.decision_threshold:g})", positive,
-                                 critical="positive_rate" in s.critical, unit="%"))
-        series += self._feature_series()
-        series += self._performance_series()
-        for item in series:
-            item.band = learn_band(item.values, ref, s.band_coverage, log=item.log_band, margin=item.margin)
-            if self.reference_source and item.key.startswith("drift."):
-                # drift against a given reference is judged against it, not against the first chunks:
-                # up to the drift report's threshold for the method
-                item.band = (0.0, item.margin)
-            if item.band is not None and (item.unit == "%" or item.log_band):
-                item.band = (max(item.band[0], 0.0), item.band[1])  # shares and distances are never negative
-            # ratio-like series and distances change multiplicatively: detected on log values
-            item.changepoints = detect_changepoints(item.values, s.false_alarm_rate, log=item.relative or item.log_band,
-                                                    reference=self.k)
-        return series
+    prefix = os.path.commonprefix(columns)
+    suffix = os.path.commonprefix([c[len(prefix):][::-1] for c in columns])[::-1]
+    names = [c[len(prefix):len(c) - len(suffix)] for c in columns]
+    return names if all(names) and len(set(names)) == len(names) else list(columns)
 
-    def _feature_series(self) -> list[Series]:
-        from readiness.stats.drift_scores import DEFAULT_METHOD, METHODS
 
-        acc = self.acc
-        out = []
-        reference_profile = self.reference_profile()
-        for j, name in enumerate(self.columns.features):
-            with np.errstate(invalid="ignore", divide="ignore"):
-                share = np.where(acc.rows > 0, acc.missing[:, j] / acc.rows, np.nan)
-            out.append(Series(f"missing.{name}", f"Missing values in {name}", share, direction="up", unit="%",
-                              margin=self.settings.missing_change))
-            ref = reference_profile.get(name)
-            if ref is None or ref.kind == "skipped":
-                continue
-            method = METHODS[DEFAULT_METHOD[ref.kind]]
-            scores = np.full(self.n, np.nan)
-            for c, profiles in acc.profiles.items():
-                if profiles[name].present:
-                    scores[c] = method.compute(ref, profiles[name])
-            # the band is learned on log scores (distances are skewed) and never ends below the
-            # drift report's threshold for the method: smaller drifts are not worth a warning
-            out.append(Series(f"drift.{name}", f"Drift of {name} ({method.symbol})", scores, direction="up",
-                              note=method.title, log_band=True, margin=method.threshold))
-        return out
+def normal_class(value) -> str:
+    """A class name as text, numbers written alike (``1``, ``1.0``, ``"1"`` → ``"1"``).
 
-    def reference_profile(self) -> dict[str, ColumnProfile]:
-        """The profile drift is scored against: the reference chunks binned like every chunk, or the given reference."""
-        if self.reference_source:
-            return self.fixed
-        parts = [self.acc.profiles[c] for c in range(self.k) if c in self.acc.profiles]
-        return merge_profiles(parts) if parts else self.fixed
-
-    def _performance_series(self) -> list[Series]:
-        s, acc = self.settings, self.acc
-        out = []
-        if acc.labelled.sum() > 0:
-            from readiness.stats.metrics import METRICS
-
-            for position, name in enumerate(self.metric_names):
-                metric = METRICS[name]
-                values, low, high = self.realized[name]
-                out.append(Series(f"performance.{name}", f"{metric.title} (realized)", values, low, high,
-                                  critical=position == 0 and "performance" in s.critical,
-                                  direction="down" if metric.higher_is_better else "up"))
-        if self.classifier:
-            accuracy, auc = (np.full(self.n, np.nan) for _ in range(2))
-            acc_low, acc_high, auc_low, auc_high = (np.full(self.n, np.nan) for _ in range(4))
-            probabilities = (acc.pred_n > 0) & (acc.outside_unit <= 0.001 * acc.pred_n)
-            for c in np.flatnonzero(probabilities):
-                accuracy[c], acc_low[c], acc_high[c] = estimated_accuracy(acc.exp_tp[c], acc.exp_tn[c], acc.pred_n[c],
-                                                                          acc.conf_var[c], s.confidence)
-                auc[c], auc_low[c], auc_high[c] = estimated_auc(acc.hist_n[c], acc.hist_p[c], s.confidence,
-                                                                seed=s.seed + int(c))
-            out.append(Series("estimated.roc_auc", "ROC AUC (estimated without labels)", auc, auc_low, auc_high,
-                              direction="down"))
-            out.append(Series("estimated.accuracy", "Accuracy (estimated without labels)", accuracy, acc_low, acc_high,
-                              direction="down"))
-        return out
-
-    def get(self, key: str) -> Series | None:
-        return next((item for item in self.series if item.key == key), None)
-
-    def sentences(self, item: Series) -> list[str]:
-        labels = self.chunk_labels()
-        version = self.columns.version
-        return [change_sentence(item, c, labels[c.index], self.lookup, version) for c in item.changepoints]
-
-    def headline(self) -> str:
-        """The most important change: of the mean prediction first, else the largest change of any critical series."""
-        for key in ("mean_prediction",):
-            item = self.get(key)
-            if item is not None and item.changepoints:
-                biggest = max(item.changepoints, key=lambda c: c.size_in_noise)
-                return change_sentence(item, biggest, self.chunk_labels()[biggest.index], self.lookup, self.columns.version)
-        changes = [(c.size_in_noise, item, c) for item in self.series if item.critical for c in item.changepoints]
-        if changes:
-            _, item, change = max(changes, key=lambda entry: entry[0])
-            return change_sentence(item, change, self.chunk_labels()[change.index], self.lookup, self.columns.version)
-        return "No level change in the mean prediction or the critical series"
+    Examples
+    --------
+    >>> normal_class(2.0), normal_class("2"), normal_class("cat")
+    ('2', '2', 'cat')
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value).strip()
+    if np.isfinite(number) and number == int(number):
+        return str(int(number))
+    return str(value).strip()

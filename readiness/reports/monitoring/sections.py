@@ -1,8 +1,15 @@
 """The monitoring report's sections, figures and results JSON, built from its series as plain data.
 
 :class:`ReportSections` is mixed into :class:`~readiness.reports.monitoring.report.MonitoringReport`;
-every section returns a :class:`SectionData` (checks, tables as lists of records, the
-series it shows), so the HTML, the results JSON and other tools read the same data.
+every section returns a :class:`SectionData` (checks, tables of raw values, the series it
+shows), so the HTML, the results JSON (``sections``, beside ``data``: the series, chunks and
+versions) and other tools read the same data.
+
+Examples
+--------
+>>> report = MonitoringReport("predictions.parquet", {"prediction": "score"})  # doctest: +SKIP
+>>> [t.name for t in report.overview_section().tables]  # doctest: +SKIP
+['chunks']
 """
 
 from __future__ import annotations
@@ -13,41 +20,50 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from readiness.stats.gates import fmt
+from readiness.display import Section, Table, esc, number, percent
 from readiness.reports.monitoring.performance import calibration_check
 from readiness.reports.monitoring.series import Series, judge
 from readiness.results import Check, report_document, write_json
+from readiness.stats.gates import fmt
 
 REPORT = "monitoring_report"
 QUANTILES = (0.1, 0.5, 0.9)
+#: Per-chunk tables longer than this are shown folded; the figures show the same over time.
+FOLD_AFTER = 12
 
 
-@dataclass
-class SectionData:
-    """A report section as plain data: checks, tables (lists of records) and the series it shows."""
+@dataclass(repr=False)
+class SectionData(Section):
+    """A monitoring section: a :class:`~readiness.display.Section` (checks, tables, note) plus
+    the series its figure draws and, for the headline, one sentence shown large.
 
-    name: str
-    title: str
-    checks: list[Check] = field(default_factory=list)
-    tables: dict[str, list[dict]] = field(default_factory=dict)
-    series: list[Series] = field(default_factory=list)
-    note: str = ""
-    lead: str = ""  # one sentence shown large above the rest (the report's point)
+    Parameters
+    ----------
+    series : list of Series
+        What :meth:`ReportSections.figure` draws for the section (in the results JSON
+        under ``data.series``; the section lists their keys).
+    lead : str
+        The report's point in one sentence, shown above the rest.
+
+    Examples
+    --------
+    >>> from readiness.display import Table
+    >>> section = SectionData("Chunks", tables=[Table([{"chunk": "2024-01-01", "rows": 10}], name="chunks")],
+    ...                       name="overview")
+    >>> section.to_dict()["tables"][0]["rows"], section.to_dict()["series"]
+    ([['2024-01-01', 10]], [])
+    """
+
+    series: list = field(default_factory=list)
+    lead: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The section as JSON data, with the keys of the series it shows."""
+        return {**super().to_dict(), "series": [item.key for item in self.series]}
 
     def _repr_html_(self) -> str:
-        from readiness.display import Section, esc, frame_html
-
-        tables = []
-        for name, rows in self.tables.items():
-            if not rows:
-                continue
-            table = frame_html(pd.DataFrame(rows))
-            if len(rows) > 12:  # long per-chunk tables fold away; the figures show the same over time
-                table = f"<details><summary>{esc(name)}: {len(rows)} rows</summary>{table}</details>"
-            tables.append(table)
-        html = Section(self.title, checks=self.checks, tables=tables, note=self.note)._repr_html_()
+        html = super()._repr_html_()
         if self.lead:
             html = f'<p style="font-size:18px;font-weight:600;margin:8px 0">{esc(self.lead)}</p>' + html
         return html
@@ -61,7 +77,7 @@ class ReportSections:
 
     def headline_section(self) -> SectionData:
         """The report's point in one sentence (no checks of its own)."""
-        return SectionData("headline", "In one sentence", lead=self.headline())
+        return SectionData("In one sentence", name="headline", lead=self.headline())
 
     def _judge(self, item: Series, extra: list[str] = ()) -> Check:
         return judge(item, self.n, self.settings.recent_chunks, self.sentences(item), self.k, extra,
@@ -72,9 +88,9 @@ class ReportSections:
         versions = self.timeline.dominant() if self.timeline else [None] * self.n
         rows = []
         for i in range(self.n):
-            rows.append({"chunk": labels[i], "rows": int(acc.rows[i]), "version": versions[i] or "–",
-                         "labelled": f"{acc.labelled[i] / acc.rows[i]:.0%}" if acc.rows[i] else "–",
-                         "reference": "yes" if i < self.k else ""})
+            rows.append({"chunk": labels[i], "rows": int(acc.rows[i]), "version": versions[i],
+                         "labelled": acc.labelled[i] / acc.rows[i] if acc.rows[i] else None,
+                         "reference": i < self.k})
         plan = self.plan
         facts = [f"{plan.rows:,} rows in {self.n} chunks of {self.rule.describe()}",
                  f"reference: {self.reference_label}" + (f" (bins and baseline from {self.reference_source})"
@@ -91,7 +107,9 @@ class ReportSections:
         if item is not None:
             checks.append(self._judge(item))
         note = "Each chunk's model version is the one that served most of its rows."
-        return SectionData("overview", "Chunks and versions", checks, {"chunks": rows}, [item] if item else [], note)
+        table = Table(rows, name="chunks", fold_after=FOLD_AFTER, formats={
+            "labelled": percent(0, missing="–"), "reference": lambda value, row: "yes" if value else ""})
+        return SectionData("Chunks and versions", checks, [table], note, name="overview", series=[item] if item else [])
 
     def predictions_section(self) -> SectionData:
         checks, shown = [], []
@@ -107,13 +125,25 @@ class ReportSections:
                 extra.append(f"latest mean ×{fmt(ratio)} the reference mean (outside [{fmt(low)}, {fmt(high)}])")
         checks.append(self._judge(mean, extra))
         shown.append(mean)
-        for key in [f"prediction_quantile.q{int(q * 100)}" for q in QUANTILES] + ["positive_rate"]:
+        keys = [f"prediction_quantile.q{int(q * 100)}" for q in QUANTILES] + ["positive_rate"]
+        keys += [item.key for item in self.series if item.key.startswith(("mean_probability.", "predicted_rate."))]
+        for key in keys:
             item = self.get(key)
             if item is not None:
                 checks.append(self._judge(item))
                 shown.append(item)
-        return SectionData("predictions", "Predictions over time", checks, {"changes": self._change_rows(shown)}, shown,
-                           "Bands: prediction intervals for one more chunk, learned from the reference chunks.")
+        agreement = self.get("model_agreement")
+        if agreement is not None:
+            check = self._judge(agreement)
+            scored = int(self.model_scored.sum())
+            check.message = (f"the model artifact scored {scored:,} sampled rows (up to {self.settings.model_rows:,} per "
+                             f"chunk); a logged prediction differs when it is more than {self.settings.model_tolerance:g} "
+                             f"from the model's; {check.message}")
+            checks.append(check)
+            shown.append(agreement)
+        return SectionData("Predictions over time", checks, [self._change_table(shown, "changes")],
+                           "Bands: prediction intervals for one more chunk, learned from the reference chunks.",
+                           name="predictions", series=shown)
 
     def _reference_mean(self) -> float:
         profile = self.fixed.get(self.columns.prediction) if self.reference_source else None
@@ -130,13 +160,14 @@ class ReportSections:
                 check = self._judge(item)
                 checks.append(check)
                 shown.append(item)
-                rows.append({"series": item.title, "status": check.status, "latest": fmt(item.values[item.latest_index])
-                             if item.latest_index is not None else "–", "changepoints": len(item.changepoints)})
+                rows.append({"series": item.title, "status": check.status, "latest": item.values[item.latest_index]
+                             if item.latest_index is not None else None, "changepoints": len(item.changepoints)})
         # the figure draws every drift series, and missing values only where some chunk has any
         shown = [item for item in shown if item.key.startswith("drift.") or np.nanmax(item.values, initial=0) > 0
                  or any(c.status != "pass" for c in checks if c.id == f"monitoring.{item.key}")]
-        return SectionData("features", "Features: missing values and drift", checks, {"features": rows}, shown,
-                           "Drift of each chunk against the reference profile (Wasserstein / reference std for numbers, "
+        table = Table(rows, name="features", fold_after=FOLD_AFTER, formats={"latest": number(missing="–")})
+        return SectionData("Features: missing values and drift", checks, [table], name="features", series=shown,
+                           note="Drift of each chunk against the reference profile (Wasserstein / reference std for numbers, "
                            "Jensen-Shannon distance for categories), on a uniform sample of each chunk's rows.")
 
     def performance_section(self) -> SectionData:
@@ -166,16 +197,18 @@ class ReportSections:
                 checks.append(self._judge(item))
                 shown.append(item)
         coverage = [{"chunk": label, "rows": int(acc.rows[i]), "labelled rows": int(acc.labelled[i]),
-                     "coverage": f"{acc.labelled[i] / acc.rows[i]:.1%}" if acc.rows[i] else "–"}
+                     "coverage": acc.labelled[i] / acc.rows[i] if acc.rows[i] else None}
                     for i, label in enumerate(self.chunk_labels())]
-        return SectionData("performance", "Realized performance", checks, {"label coverage": coverage}, shown,
-                           "Metrics equal scikit-learn's on each chunk's labelled rows; CIs are bootstrap percentiles.")
+        table = Table(coverage, name="label_coverage", fold_after=FOLD_AFTER, formats={"coverage": percent(1, missing="–")})
+        return SectionData("Realized performance", checks, [table], name="performance", series=shown,
+                           note="Metrics equal scikit-learn's on each chunk's labelled rows; CIs are bootstrap percentiles.")
 
     def estimation_section(self) -> SectionData:
         if not self.classifier:
-            return SectionData("estimation", "Estimated performance", [Check(
+            return SectionData("Estimated performance", [Check(
                 "monitoring.estimated.calibration", "Estimated performance", "skip",
-                "performance is estimated without labels for binary classifiers only", severity="info")])
+                "performance is estimated without labels for binary classifiers only", severity="info")],
+                name="estimation")
         acc, s = self.acc, self.settings
         ref = slice(0, self.k)
         verdict = calibration_check(acc.hist_ln[ref].sum(axis=0), acc.hist_lp[ref].sum(axis=0),
@@ -196,24 +229,25 @@ class ReportSections:
                                     "not judged: the scores were not calibrated on the reference period", severity="major"))
             else:
                 checks.append(self._judge(item))
-        return SectionData("estimation", "Estimated performance (no labels needed)", checks, {}, shown,
-                           "Assumes calibrated scores (a score p is right with probability p); a change in how "
+        return SectionData("Estimated performance (no labels needed)", checks, name="estimation", series=shown,
+                           note="Assumes calibrated scores (a score p is right with probability p); a change in how "
                            "features relate to the label (concept shift) breaks it, and only labels show that.")
 
     def changes_section(self) -> SectionData:
-        rows = self._change_rows(self.series)
-        return SectionData("changes", "What changed when", [], {"changepoints": rows}, [],
-                           f"Changepoints: PELT (ruptures) with a penalty calibrated so that {self.settings.false_alarm_rate:.0%} "
+        return SectionData("What changed when", tables=[self._change_table(self.series, "changepoints")],
+                           name="changes", note=f"Changepoints: PELT (ruptures) with a penalty calibrated so that {self.settings.false_alarm_rate:.0%} "
                            "of stationary series show any false changepoint.")
 
-    def _change_rows(self, series: list[Series]) -> list[dict]:
+    def _change_table(self, series: list[Series], name: str) -> Table:
+        """Every changepoint of ``series``, by chunk: what changed, in a sentence, and by how much."""
         labels = self.chunk_labels()
         rows = []
         for item in series:
             for change, sentence in zip(item.changepoints, self.sentences(item)):
                 rows.append({"chunk": labels[change.index], "series": item.title, "change": sentence,
-                             "size (noise units)": fmt(change.size_in_noise)})
-        return sorted(rows, key=lambda r: r["chunk"])
+                             "size (noise units)": change.size_in_noise})
+        rows.sort(key=lambda r: r["chunk"])
+        return Table(rows, name=name, fold_after=FOLD_AFTER, formats={"size (noise units)": number()})
 
     def sections(self) -> list[SectionData]:
         return [self.overview_section(), self.predictions_section(), self.features_section(),
@@ -228,10 +262,10 @@ class ReportSections:
         return [(r.chunk, f"{r.previous} → {r.version}") for r in self.timeline.releases]
 
     def figure(self, section: SectionData):
-        """The section's series over time (None when it has none)."""
+        """The section's series over time (None when it has none), drawn from their JSON data."""
         from readiness.figures.monitoring import series_figure
 
-        return series_figure(section.series, self.chunk_labels(), self.k, self.releases_marked())
+        return series_figure([item.to_dict() for item in section.series], self.chunk_labels(), self.k, self.releases_marked())
 
     def coverage_figure(self):
         from readiness.figures.monitoring import label_coverage_figure
@@ -243,7 +277,8 @@ class ReportSections:
     # ------------------------------------------------------------------ results
 
     def document(self, sections: list[SectionData] | None = None) -> dict[str, Any]:
-        """The results JSON (schema readiness/1) with the series, changepoints and tables the HTML shows."""
+        """The results JSON (schema readiness/1): the checks, every section with the tables the HTML shows
+        (``sections``) and what the figures draw (``data``: series, changepoints, chunks, versions)."""
         sections = sections or self.sections()
         checks = [c for section in sections for c in section.checks]
         inputs = {"log": {"path": self.source.spec, "files": len(self.source.files), "rows": self.plan.rows,
@@ -258,8 +293,8 @@ class ReportSections:
             "versions": {"column": self.columns.version,
                          "releases": [vars(r) for r in getattr(self.timeline, "releases", [])],
                          "rows": self.acc.versions},
-            "tables": {f"{section.name}.{name}": rows for section in sections for name, rows in section.tables.items()},
         }
+        document["sections"] = [section.to_dict() for section in sections]
         return document
 
     def finish(self, results_path: str | Path, sections: list[SectionData] | None = None) -> dict[str, Any]:

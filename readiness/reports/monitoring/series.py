@@ -69,8 +69,10 @@ class Series:
         return None
 
     def to_dict(self) -> dict:
+        """The series as plain data: the results JSON's ``data.series`` and what its figure draws."""
         return {"key": self.key, "title": self.title, "values": self.values, "ci_low": self.low, "ci_high": self.high,
                 "band": list(self.band) if self.band else None, "critical": self.critical, "direction": self.direction,
+                "unit": self.unit,
                 "changepoints": [{"index": c.index, "before": c.before, "after": c.after, "size_in_noise": c.size_in_noise}
                                  for c in self.changepoints]}
 

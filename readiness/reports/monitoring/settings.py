@@ -51,7 +51,12 @@ class MonitoringConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
     timestamp: str = "timestamp"
-    prediction: str = "prediction"
+    #: The prediction: one column (a score, a probability or a regression output), or a multiclass
+    #: model's per-class probability columns, in class order (a list, or names separated by commas).
+    prediction: str | list[str] = "prediction"
+    #: Class names of the per-class probability columns, in the same order; None: the column names
+    #: without their common prefix (``proba_cat, proba_dog`` -> ``cat, dog``), or a model's classes.
+    classes: list[str] | None = None
     #: Model version column; None looks for ``model_version`` or ``version``; "" means none.
     version: str | None = None
     label: str | None = None
@@ -60,7 +65,7 @@ class MonitoringConfig(BaseModel):
     features: list[str] | None = None
     chunk: str = "1d"
     reference_chunks: int | None = Field(None, ge=1, le=10_000)
-    task: Literal["auto", "binary", "regression"] = "auto"
+    task: Literal["auto", "binary", "multiclass", "regression"] = "auto"
     decision_threshold: float = Field(0.5, gt=0, lt=1)
     #: Realized metrics (names from readiness.stats.metrics); None = per task defaults.
     metrics: list[str] | None = None
@@ -72,7 +77,8 @@ class MonitoringConfig(BaseModel):
     #: A changepoint this many chunks from the end (or nearer) counts as recent.
     recent_chunks: int = Field(3, ge=1, le=100)
     #: Series that fail (others warn): mean_prediction and the realized primary metric by default.
-    critical: list[Literal["mean_prediction", "performance", "positive_rate", "rows"]] = ["mean_prediction", "performance"]
+    critical: list[Literal["mean_prediction", "performance", "positive_rate", "rows", "model_agreement"]] = [
+        "mean_prediction", "performance", "model_agreement"]
     #: A recent changepoint of a ratio-like series (mean prediction, quantiles, rows) gates only beyond this relative size.
     min_relative_change: float = Field(0.02, ge=0, le=10)
     #: Mean prediction outside [low, high] × the reference mean always fails, however wide the band.
@@ -99,6 +105,16 @@ class MonitoringConfig(BaseModel):
     seed: int = 0
     #: Reference data (.csv/.parquet) or a saved profile (.json) for the features; None: the first chunks.
     reference: str | None = None
+    #: A model artifact (loaded like every artifact: untrusted ones in the sandboxed worker). A log without
+    #: its prediction column is scored by it, every row; a log with one has a uniform sample of each
+    #: chunk's rows scored and compared with what was logged (``monitoring.model_agreement``).
+    model: str | None = None
+    #: Rows per chunk the model scores to check the logged predictions (a uniform sample).
+    model_rows: int = Field(2000, ge=10)
+    #: A logged prediction differs from the model's when they are further apart than this (absolute).
+    model_tolerance: float = Field(1e-4, ge=0)
+    #: Share of rows whose logged prediction may differ from the model's before the check fails.
+    model_mismatch: float = Field(0.01, ge=0, lt=1)
     #: Wall-clock limit of the report, in seconds.
     timeout_s: float = Field(900, gt=0)
 
@@ -107,6 +123,18 @@ class MonitoringConfig(BaseModel):
     def _chunk(cls, value):
         parse_chunk(value)
         return value.strip()
+
+    @field_validator("prediction")
+    @classmethod
+    def _prediction(cls, value):
+        if isinstance(value, str) and "," in value:
+            value = [part.strip() for part in value.split(",")]
+        if isinstance(value, list):
+            if len(value) < 2 or any(not name for name in value) or len(set(value)) < len(value):
+                raise ValueError("per-class probability columns must be two or more distinct names, e.g. [p_a, p_b, p_c]")
+        elif not value.strip():
+            raise ValueError("name the prediction column")
+        return value
 
     @field_validator("metrics")
     @classmethod
