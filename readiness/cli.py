@@ -91,8 +91,13 @@ def _write_ci(ci: str, force: bool) -> None:
     if target.exists() and not force:
         raise UsageError(f"{target}: already exists; pass --force to overwrite it")
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
-    _echo(f"Wrote {target}{hint}.")
+    # The job's Python should be the training environment's: the interpreter running `init` is the
+    # best guess readiness has (the templates ship with 3.12).
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    text = source.read_text(encoding="utf-8").replace('python-version: "3.12"', f'python-version: "{python}"')
+    target.write_text(text.replace("image: python:3.12-slim", f"image: python:{python}-slim"), encoding="utf-8")
+    _echo(f"Wrote {target}{hint}: it runs Python {python} (this interpreter's; set your training environment's) "
+          "and installs requirements.txt (your model's pinned dependencies).")
 
 
 @cli.command()
@@ -157,14 +162,17 @@ def _print_verdict(out_dir: Path, documents: list[dict], status: str) -> None:
 @click.argument("folder", type=click.Path(file_okay=False))
 @click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None,
               help="Exit with this code when the verdict is WARN (default 0).")
-def summary(folder: str, warn_exit_code: int | None) -> None:
+@click.option("--base-url", default=None, metavar="URL",
+              help="Where FOLDER's files are served (e.g. GitLab's \"$CI_JOB_URL/artifacts/file/readiness-report/\"): "
+                   "summary.md links to the reports there. Default: names them as text.")
+def summary(folder: str, warn_exit_code: int | None, base_url: str | None) -> None:
     """Rebuild index.html, junit.xml, summary.md and summary.json of a run FOLDER from its results JSON."""
     from readiness.run.aggregate import RUN_FILES, run_documents, write_run_outputs
     from readiness.run.runner import exit_code_for
 
     out_dir = Path(folder)
     documents = run_documents(out_dir)
-    result = write_run_outputs(out_dir, documents)
+    result = write_run_outputs(out_dir, documents, base_url=base_url)
     _echo_err(f"Rebuilt {', '.join(RUN_FILES)} in {out_dir} from {len(documents)} report(s).")
     _print_verdict(out_dir, documents, result["status"])
     sys.exit(exit_code_for(result["status"], warn_exit_code))
@@ -206,7 +214,7 @@ def demo(out: str, timeout: float | None) -> None:
 
 _ENGINE = click.option("--engine", type=click.Choice(["pandas", "spark"]), default=None,
                        help="pandas (default): read files here; spark: profile files, folders, globs or s3a:// URLs "
-                            "where they live (pip install 'readiness[spark]').")
+                            "where they live (pip install 'ml-readiness[spark]').")
 _SPARK_MASTER = click.option("--spark-master", default=None, metavar="URL",
                              help="Spark master for --engine spark (default: Spark's own configuration, else local[*]).")
 
@@ -280,7 +288,7 @@ def drift(reference, current, model, target, out, config_path, trust_artifact, w
 @click.option("--timeout", type=click.FloatRange(min=1), default=None)
 @click.option("--engine", type=click.Choice(["pandas", "spark"]), default=None,
               help="Who profiles the features per chunk: pandas (default, a sample per chunk) or spark (every row, "
-                   "period chunks only; pip install 'readiness[spark]').")
+                   "period chunks only; pip install 'ml-readiness[spark]').")
 @_SPARK_MASTER
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def monitor(log, timestamp, prediction, version_column, label, labels_file, id_column, reference, chunk, model,

@@ -384,6 +384,20 @@ def default_scenario_dir() -> Path:
     return cache / "readiness" / "demo-scenario"
 
 
+def scratch_results_path(report: str) -> Path:
+    """Where a notebook run in place with an empty ``results_path`` writes its results JSON.
+
+    Beside the demo scenario (``notebook-results/`` next to it), never beside the notebook:
+    running a template in JupyterLab leaves nothing behind in the repository.
+
+    Examples
+    --------
+    >>> scratch_results_path("golden_benchmark").name
+    'golden_benchmark.json'
+    """
+    return default_scenario_dir().parent / "notebook-results" / f"{report}.json"
+
+
 def ensure_scenario(folder: str | Path | None = None) -> Path:
     """Build the demo scenario on first use; return its readiness.yaml."""
     folder = Path(folder) if folder else default_scenario_dir()

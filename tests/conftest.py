@@ -63,6 +63,15 @@ def hostile_run(tmp_path_factory):
     return folder, run_readiness(["run"], cwd=folder)
 
 
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """`readiness demo --out readiness-demo` (what `make demo` runs), once per session:
+    (the demo folder, completed process)."""
+    folder = tmp_path_factory.mktemp("demo")
+    result = run_readiness(["demo", "--out", "readiness-demo"], cwd=folder, timeout=900)
+    return folder / "readiness-demo", result
+
+
 # --------------------------------------------------------------------------- the check catalogue
 # Two nets over every test: strict mode's violations file (checks refused as they were made,
 # in any process), and the results documents the tests wrote (ids that reached a file).

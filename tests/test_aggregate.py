@@ -85,10 +85,34 @@ def test_markdown_lists_failures_first_escaped_and_within_the_limit():
     lines = text.splitlines()
     rows = [line for line in lines if line.startswith("| ") and "`golden." in line]
     assert rows[0].startswith("| 💥 error") and rows[-1].startswith("| ⚠️ warn")
-    assert_inert_markdown(text, {"golden_benchmark.html", "index.html"})
+    assert_inert_markdown(text, set())
     codes = [c.text_content() for c in render_markdown(text).iter("code")]
     assert f"golden.segment.roc_auc[region={HOSTILE}]" in codes and f"message {HOSTILE}" in codes
-    assert "[report](golden_benchmark.html)" in text
+
+
+def test_markdown_names_report_files_as_text_without_a_base_url():
+    """A relative link breaks in a GitHub job summary: the files are named relative to the artifact."""
+    root = render_markdown(summary_markdown([document()]))
+    assert list(root.iter("a")) == []
+    codes = [c.text_content() for c in root.iter("code")]
+    assert "golden_benchmark.html" in codes and "index.html" in codes
+
+
+def test_markdown_links_are_absolute_under_a_base_url():
+    base = "https://gitlab.example/g/p/-/jobs/7/artifacts/file/readiness report (1)"
+    text = summary_markdown([document()], base_url=base)
+    links = {a.get("href") for a in render_markdown(text).iter("a")}
+    prefix = "https://gitlab.example/g/p/-/jobs/7/artifacts/file/readiness%20report%20%281%29/"
+    assert links == {prefix + "golden_benchmark.html", prefix + "index.html"}
+    assert_inert_markdown(text, links)
+
+
+@pytest.mark.parametrize("bad", ["javascript:alert(1)", "golden/", "//host/x", "ftp://host/x"])
+def test_a_base_url_that_is_not_http_is_a_usage_error(bad):
+    from readiness.exceptions import UsageError
+
+    with pytest.raises(UsageError, match="--base-url"):
+        summary_markdown([document()], base_url=bad)
 
 
 def test_markdown_is_truncated_with_a_note():
@@ -151,3 +175,29 @@ def test_init_writes_ci_jobs(tmp_path, monkeypatch, capsys):
     assert (tmp_path / ".gitlab-ci.yml").read_text() == "stages: [test]\n"
     assert "artifacts:" in (tmp_path / "readiness.gitlab-ci.yml").read_text()
     assert "include: {local: readiness.gitlab-ci.yml}" in capsys.readouterr().out
+    # the job runs the Python of the environment that wrote it (the training one, at best)
+    import sys
+
+    import yaml
+
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    workflow = yaml.safe_load((tmp_path / ".github" / "workflows" / "readiness.yml").read_text())
+    setup = next(s for s in workflow["jobs"]["readiness"]["steps"] if s.get("uses", "").startswith("actions/setup-python"))
+    assert setup["with"]["python-version"] == python
+    job = yaml.safe_load((tmp_path / "readiness.gitlab-ci.yml").read_text())["readiness"]
+    assert job["image"] == f"python:{python}-slim"
+
+
+def test_summary_command_links_under_a_base_url_and_refuses_a_bad_one(tmp_path, capsys):
+    def call(args, capsys):
+        with pytest.raises(SystemExit) as exit_info:
+            main(args)
+        captured = capsys.readouterr()
+        return exit_info.value.code, captured.out, captured.err
+
+    write_json(tmp_path / "golden_benchmark.json", document())
+    (tmp_path / "golden_benchmark.html").write_text("<html></html>")
+    code, _, err = call(["summary", str(tmp_path), "--base-url", "https://ci.example/a/"], capsys)
+    assert code == 1 and "](https://ci.example/a/golden_benchmark.html)" in (tmp_path / "summary.md").read_text()
+    code, _, err = call(["summary", str(tmp_path), "--base-url", "javascript:alert(1)"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--base-url" in err

@@ -179,7 +179,7 @@ def test_bad_mlflow_folders(tmp_path, mlmodel, message):
 
 
 def test_real_mlflow_sklearn_folder(regression):
-    mlflow_sklearn = pytest.importorskip("mlflow.sklearn", reason="mlflow not installed (optional extra readiness[mlflow])")
+    mlflow_sklearn = pytest.importorskip("mlflow.sklearn", reason="mlflow not installed (optional extra ml-readiness[mlflow])")
     tmp_path, frame = regression
     model = LinearRegression().fit(frame, frame.pred)
     mlflow_sklearn.save_model(model, str(tmp_path / "real"), serialization_format="skops")
@@ -219,7 +219,7 @@ def test_onnx_models_load_through_the_same_adapter(tmp_path):
 
 
 def test_onnx_external_data_outside_the_folder_is_refused(tmp_path):
-    onnx = pytest.importorskip("onnx", reason="onnx not installed (optional extra readiness[onnx])")
+    pytest.importorskip("onnx", reason="onnx not installed (optional extra ml-readiness[onnx])")
     from onnx import TensorProto, helper
 
     weight = helper.make_tensor("w", TensorProto.FLOAT, [1], [1.0])

@@ -233,10 +233,10 @@ def test_debug_shows_the_traceback(scenario, monkeypatch):
 
 
 @pytest.mark.notebooks
-def test_demo_fails_on_the_segment_regression_and_exits_0(tmp_path):
-    result = run_readiness(["demo", "--out", "demo"], cwd=tmp_path, timeout=900)
+def test_demo_fails_on_the_segment_regression_and_exits_0(demo_run):
+    demo, result = demo_run
     assert result.returncode == 0, result.stderr
-    doc = json.loads((tmp_path / "demo" / "report" / "golden_benchmark.json").read_text())
+    doc = json.loads((demo / "report" / "golden_benchmark.json").read_text())
     assert doc["status"] == "fail"
     failing = [c for c in doc["checks"] if c["status"] in ("fail", "error")]
     assert failing and all(c["id"].startswith(("golden.segment.", "golden.guarantee.")) and "region=north" in c["id"]
@@ -266,6 +266,6 @@ def test_demo_fails_on_the_segment_regression_and_exits_0(tmp_path):
 
     catalogue = registry.catalogue()
     for name in registry.names():
-        report = json.loads((tmp_path / "demo" / "report" / f"{name}.json").read_text())
+        report = json.loads((demo / "report" / f"{name}.json").read_text())
         assert "error" not in report and report["checks"], name
         assert [c["id"] for c in report["checks"] if catalogue.find(c["id"]) is None] == [], name

@@ -254,7 +254,7 @@ def require_onnx(key: str) -> None:
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
     except ImportError:
-        raise InputError(f"{key}: ONNX models need the optional extra: pip install 'readiness[onnx]'") from None
+        raise InputError(f"{key}: ONNX models need the optional extra: pip install 'ml-readiness[onnx]'") from None
 
 
 def check_onnx_external_data(path: Path) -> None:

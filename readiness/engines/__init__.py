@@ -1,6 +1,6 @@
 """Engines that compute readiness statistics where the data lives.
 
-:mod:`readiness.engines.spark` profiles Spark DataFrames (needs ``readiness[spark]``);
+:mod:`readiness.engines.spark` profiles Spark DataFrames (needs ``ml-readiness[spark]``);
 this module holds only the light settings both the drift and the monitoring report
 accept under ``engine: spark``, so importing it never imports Spark.
 """

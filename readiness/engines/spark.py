@@ -100,7 +100,7 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
     try:
         from pyspark.sql import SparkSession
     except ImportError:
-        raise UsageError("the Spark engine needs PySpark: pip install 'readiness[spark]'") from None
+        raise UsageError("the Spark engine needs PySpark: pip install 'ml-readiness[spark]'") from None
     active = SparkSession.getActiveSession()
     if active is not None and (master is None or active.sparkContext.master == master):
         return active

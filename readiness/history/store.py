@@ -197,7 +197,7 @@ class HistoryStore:
                     self.engine = create_engine(url, pool_pre_ping=True)
                 except (SQLAlchemyError, ImportError) as exc:
                     raise InputError(f"history {self.label}: cannot use this database ({_first_line(exc)}); "
-                                     "install its driver, e.g. pip install 'readiness[postgres]'") from None
+                                     "install its driver, e.g. pip install 'ml-readiness[postgres]'") from None
         else:
             path = Path(self.spec)
             if not path.exists():

@@ -16,12 +16,14 @@ can rebuild the outputs of any run folder.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from readiness.escape import markdown_cell, xml_text
-from readiness.exceptions import InputError
+from readiness.exceptions import InputError, UsageError
 from readiness.registry import registry
 from readiness.stats.gates import fmt
 from readiness.results import (REPORT_NAME, SCHEMA, STATUSES, is_failing, is_ready, load_results, now_iso,
@@ -208,26 +210,61 @@ def junit_xml(documents: list[dict[str, Any]]) -> bytes:
 # --------------------------------------------------------------------------- Markdown
 
 
-def summary_markdown(documents: list[dict[str, Any]], links_base: str = "", limit: int = MARKDOWN_LIMIT) -> str:
+def report_file_reference(name: str, base_url: str | None, label: str | None = None) -> str:
+    """A report file named in ``summary.md``: a link under ``base_url``, else the file name as text.
+
+    ``summary.md`` is read where relative links cannot resolve (a GitHub job summary, a
+    merge-request comment), so without a base URL the file is named as text, relative to the
+    run folder (the job's artifact); with one, the link is absolute.
+
+    Examples
+    --------
+    >>> report_file_reference("index.html", None)
+    '`index.html`'
+    >>> report_file_reference("index.html", "https://ci.example/artifacts/report/", "index")
+    '[index](https://ci.example/artifacts/report/index.html)'
+    """
+    if not base_url:
+        return f"`{name}`"
+    return f"[{label or name}]({base_url}{quote(name)})"
+
+
+def checked_base_url(base_url: str | None) -> str | None:
+    """``base_url`` made safe to prefix report file names in Markdown links (http(s) only, ends in ``/``).
+
+    Examples
+    --------
+    >>> checked_base_url("https://ci.example/jobs/1/artifacts/file/readiness report")
+    'https://ci.example/jobs/1/artifacts/file/readiness%20report/'
+    """
+    if not base_url:
+        return None
+    if not re.match(r"https?://[^/\s]+", base_url, re.I):
+        raise UsageError(f"--base-url {base_url!r}: must be an absolute http(s) URL, e.g. "
+                         "\"$CI_JOB_URL/artifacts/file/readiness-report/\"")
+    # parentheses, brackets, spaces and quotes would end the Markdown link early
+    url = quote(base_url, safe=":/?#@!$&*+,;=%-._~")
+    return url if url.endswith("/") else url + "/"
+
+
+def summary_markdown(documents: list[dict[str, Any]], base_url: str | None = None, limit: int = MARKDOWN_LIMIT) -> str:
     """GitHub-flavoured Markdown summary, truncated with a note to stay under ``limit`` bytes.
 
     Teams post it as a merge-request comment, so every string that can come from
     data (check ids, messages, thresholds, errors) is an inert code span
     (:func:`readiness.escape.markdown_cell`): no link, image, mention or HTML
-    reaches the comment unless readiness wrote it. The only links are the
-    report files readiness itself names.
+    reaches the comment unless readiness wrote it. The report files readiness itself
+    names are links only under an absolute ``base_url`` (relative links break in a GitHub
+    job summary); without one they are named as text, relative to the run folder.
 
     Examples
     --------
-    >>> from readiness.results import Check, report_document
-    >>> document = report_document("drift_report", [Check("drift.target", "Label drift", "warn", "see [x](http://evil)")],
-    ...                            {}, "2024-01-01T00:00:00+00:00", 1.0)
-    >>> text = summary_markdown([document])
-    >>> text.splitlines()[0]  # doctest: +ELLIPSIS
-    '## ... readiness: WARN (ready)'
-    >>> "`see [x](http://evil)`" in text  # an inert code span, not a link
-    True
+    >>> doc = {"report": "golden_benchmark", "status": "pass", "checks": [],
+    ...        "files": {"html": "golden_benchmark.html"}}
+    >>> summary_markdown([doc]).splitlines()[-1]
+    'Full reports in the run folder (the CI job artifact): `golden_benchmark.html` · `index.html`'
     """
+    base_url = checked_base_url(base_url)
     status = worst_status(d["status"] for d in documents)
     verdict = "ready" if is_ready(status) else "not ready"
     head = [f"## {STATUS_ICON[status]} readiness: {status.upper()} ({verdict})", ""]
@@ -236,7 +273,7 @@ def summary_markdown(documents: list[dict[str, Any]], links_base: str = "", limi
     for doc in documents:
         counts = _counts(doc.get("checks", []))
         link = linked_files(doc).get("html")
-        report_link = f"[report]({links_base}{link})" if link else ""
+        report_link = report_file_reference(link, base_url, "report") if link else ""
         title = markdown_cell(registry.title(doc["report"]), 64)
         head.append(f"| {title} | {STATUS_ICON[doc['status']]} {doc['status']} "
                     f"| {len(doc.get('checks', []))} | {counts.get('fail', 0) + counts.get('error', 0)} "
@@ -253,8 +290,10 @@ def summary_markdown(documents: list[dict[str, Any]], links_base: str = "", limi
                     f"{value} | {markdown_cell(threshold, 120)} | {markdown_cell(check.get('message', ''), 500)} |")
     table_head = ["", "### Failing and warning checks", "", "| status | check | value | threshold | message |",
                   "|---|---|---|---|---|"]
-    links = [f"[{d['report']}]({links_base}{linked_files(d)['html']})" for d in documents if linked_files(d).get("html")]
-    footer = ["", "Full reports: " + ", ".join(links) + f" · [index]({links_base}index.html)"]
+    links = [report_file_reference(linked_files(d)["html"], base_url, d["report"])
+             for d in documents if linked_files(d).get("html")]
+    where = "Full reports: " if base_url else "Full reports in the run folder (the CI job artifact): "
+    footer = ["", where + ", ".join(links) + " · " + report_file_reference("index.html", base_url, "index")]
     text = "\n".join(head)
     if not rows:
         return text + "\n\nNo failing or warning checks.\n" + "\n".join(footer) + "\n"
@@ -319,10 +358,12 @@ def index_html(documents: list[dict[str, Any]], previous: dict[str, Any] | None 
 
 
 def write_run_outputs(folder: str | Path, documents: list[dict[str, Any]] | None = None,
-                      previous: dict[str, Any] | None = None) -> dict[str, Any]:
+                      previous: dict[str, Any] | None = None, base_url: str | None = None) -> dict[str, Any]:
     """Write summary.json, index.html, junit.xml and summary.md into ``folder``.
 
     ``previous``: the previous run of the same model, linked from the index page.
+    ``base_url``: where the folder's files are served (links in ``summary.md``); see
+    :func:`summary_markdown`.
 
     Examples
     --------
@@ -334,11 +375,12 @@ def write_run_outputs(folder: str | Path, documents: list[dict[str, Any]] | None
     >>> write_run_outputs(folder)["status"], sorted(p.name for p in folder.iterdir())
     ('pass', ['drift_report.json', 'index.html', 'junit.xml', 'summary.json', 'summary.md'])
     """
+    base_url = checked_base_url(base_url)
     folder = Path(folder)
     documents = documents if documents is not None else run_documents(folder)
     summary = summary_document(documents)
     write_json(folder / "summary.json", summary)
     (folder / "index.html").write_text(index_html(documents, previous), encoding="utf-8")
     (folder / "junit.xml").write_bytes(junit_xml(documents))
-    (folder / "summary.md").write_text(summary_markdown(documents), encoding="utf-8")
+    (folder / "summary.md").write_text(summary_markdown(documents, base_url), encoding="utf-8")
     return summary

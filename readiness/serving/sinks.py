@@ -141,7 +141,7 @@ class SQLSink:
         except (SQLAlchemyError, ImportError) as exc:
             raise InputError(f"prediction log {url.split('@')[-1]}: cannot use this database "
                              f"({str(exc).splitlines()[0][:150]}); install its driver, "
-                             "e.g. pip install 'readiness[postgres]'") from None
+                             "e.g. pip install 'ml-readiness[postgres]'") from None
         if self.engine.dialect.name == "sqlite":
             @event.listens_for(self.engine, "connect")
             def _wait_for_writers(dbapi_connection, _record):  # several processes append to one file

@@ -111,7 +111,7 @@ def preflight(config, context) -> None:
         try:
             import pyspark  # noqa: F401
         except ImportError:
-            raise ConfigError("monitoring.engine spark needs PySpark: pip install 'readiness[spark]' "
+            raise ConfigError("monitoring.engine spark needs PySpark: pip install 'ml-readiness[spark]' "
                               "(and a Java runtime, 17+)") from None
 
 
