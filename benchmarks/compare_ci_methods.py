@@ -4,19 +4,27 @@
 
 SCENARIO_FOLDER holds the demo models (readiness.demo.build_scenario); the golden rows are drawn as the demo draws them.
 """
-import sys, numpy as np, pandas as pd, skops.io
+import sys
+import numpy as np
+import skops.io
 from readiness.demo import make_customers, CANDIDATE_FEATURES, PRODUCTION_FEATURES, TARGET
 from readiness.artifacts.loading import ModelAdapter
 from readiness.reports.golden.benchmark import model_outputs
-from readiness.config import GoldenBenchmarkConfig, MetricThreshold
+from readiness.config import GoldenBenchmarkConfig
 from readiness.stats.intervals import Statistic, estimate_intervals
-from readiness.stats.gates import change_decision, absolute_decision
+from readiness.stats.gates import change_decision
 from readiness.stats.metrics import METRICS
 folder = sys.argv[1]
 rows = int(sys.argv[2]) if len(sys.argv) > 2 else 6000
 golden = make_customers(rows, 8)
+
+
 def load(name):
-    p = f"{folder}/{name}.skops"; return skops.io.load(p, trusted=skops.io.get_untrusted_types(file=p))
+    path = f"{folder}/{name}.skops"
+    return skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+
+
+
 y = golden[TARGET].to_numpy()
 cand = model_outputs(ModelAdapter(load("candidate"), "candidate"), golden[CANDIDATE_FEATURES], y, "binary", 0.5)
 base = model_outputs(ModelAdapter(load("production"), "baseline"), golden[PRODUCTION_FEATURES], y, "binary", 0.5)
@@ -38,12 +46,14 @@ for method in ("bootstrap", "auto"):
     for suffix, idx in sets:
         for name, th in thresholds.items():
             m = METRICS[name]
-            d = cand.data if idx is None else cand.data.subset(idx); b = base.data if idx is None else base.data.subset(idx)
+            d = cand.data if idx is None else cand.data.subset(idx)
+            b = base.data if idx is None else base.data.subset(idx)
             vc, vb = m(np.ones(len(d.y)), d)[0], m(np.ones(len(b.y)), b)[0]
             delta = found.difference(f"candidate:{name}{suffix}", f"baseline:{name}{suffix}")
             dec = change_decision(m, vc, vb, delta, th)
             results.setdefault((name, suffix), []).append((dec.status if dec else None, delta.low, delta.high, found.method_of(f"candidate:{name}{suffix}")))
 for k, (a, b) in results.items():
-    total += 1; same += a[0] == b[0]
+    total += 1
+    same += a[0] == b[0]
     print(f"{k[0]:<18} {k[1]:<18} bootstrap {a[0]:<5} [{a[1]:+.4f}, {a[2]:+.4f}]   auto/{b[3]:<9} {b[0]:<5} [{b[1]:+.4f}, {b[2]:+.4f}]")
 print(f"same decision: {same} of {total}")

@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -223,7 +224,7 @@ def _location(value: str) -> str:
     """Local paths absolute; URLs (s3a://…) as given, for Spark."""
     from readiness.config import is_url
 
-    return value if is_url(value) else _abs(value)
+    return value if is_url(value) else str(Path(value).expanduser().resolve())
 
 
 @cli.command()
@@ -245,7 +246,7 @@ def drift(reference, current, model, target, out, config_path, trust_artifact, w
     """Drift of CURRENT data against REFERENCE data (a .csv/.parquet file or a saved profile)."""
     from readiness.run.runner import run as run_reports
 
-    overrides = {"reference": _location(reference), "current": _location(current), "output": _abs(out)}
+    overrides: dict[str, Any] = {"reference": _location(reference), "current": _location(current), "output": _abs(out)}
     if engine or spark_master:
         overrides["drift"] = {**({"engine": engine} if engine else {}),
                               **({"spark": {"master": spark_master}} if spark_master else {})}

@@ -242,7 +242,6 @@ def _planted_log(folder: Path, model, with_version: bool = True) -> tuple[list[s
     day = [0]
     clock = lambda: START + day[0] * DAY + 3_600_000_000_000  # noqa: E731
     ids, labels = [], []
-    rng = np.random.default_rng(7)
     for version, served_model, days in (("v1", model, range(0, 40)), ("v2", Broken(), range(40, 60))):
         with PredictionLogger(served_model, folder, model_version=version if with_version else None,
                               clock=clock) as served:

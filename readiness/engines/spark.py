@@ -609,7 +609,7 @@ def profile_groups(frame: "DataFrame", reference: dict[str, ColumnProfile],
     parts: dict[str, tuple[Any, list]] = {}
     function = by if callable(by) and not isinstance(by, str) and not _is_column(by) else None
     rows = (_profile_job(frame, reference, chunk_rows, None, key_function=function, key_columns=list(key_columns))
-            if function is not None else _profile_job(frame, reference, chunk_rows, by))
+            if function is not None else _profile_job(frame, reference, chunk_rows, by))  # type: ignore[arg-type]
     for row in rows:
         token = json.dumps(row["key"], default=str)
         parts.setdefault(token, (row["key"], []))[1].append(_decode(row["payload"], reference))
@@ -779,8 +779,9 @@ def _sketch_task(numeric: dict[str, str], categorical: list[str], chunk_rows: in
                 extremes[name] = (min(extremes[name][0], ordered[0]), max(extremes[name][1], ordered[-1]))
         if not rows:
             return
-        out = {"column": [], "missing": [], "labels": [], "values": [], "weights": [], "error": [], "lowest": [],
+        out: dict[str, list[Any]] = {"column": [], "missing": [], "labels": [], "values": [], "weights": [], "error": [], "lowest": [],
                "highest": [], "partition": []}
+        value: Any
         for name in categorical:
             for field, value in (("column", name), ("missing", missing[name]), ("labels", json.dumps(labels[name])),
                                  ("values", b""), ("weights", b""), ("error", 0), ("lowest", None), ("highest", None)):

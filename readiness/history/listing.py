@@ -61,7 +61,7 @@ def format_table(runs: list[dict[str, Any]]) -> str:
     from readiness.escape import terminal_text
 
     header = ("run", "time (UTC)", "model", "model sha256", "verdict", "checks pass/warn/fail", "commit", "branch")
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for run in runs:
         counts = run.get("check_counts") or {}
         fails = counts.get("fail", 0) + counts.get("error", 0)

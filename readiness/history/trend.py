@@ -64,7 +64,7 @@ class DecayResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def mann_kendall_p(values: Sequence[float]) -> float:
+def mann_kendall_p(values: Sequence[float] | np.ndarray) -> float:
     """One-sided p-value that ``values`` decrease with their order (Kendall's τ, exact when untied).
 
     Examples
@@ -233,7 +233,7 @@ class ReleaseTrend:
         window = self._window(metric)
         values = [r["metrics"][metric.name] for r in window] + [self.current[metric.name]]
         gated = allowed_margin(threshold, 1.0) is not None
-        margin = (lambda base, t=threshold: allowed_margin(t, base)[0]) if gated else None
+        margin = (lambda base, t=threshold: _margin(t, base)) if gated else None
         return slow_decay(values, metric.higher_is_better, margin, float(self.history.get("decay_p_value", 0.05))), window
 
     # ------------------------------------------------------------------ checks and section
@@ -377,3 +377,10 @@ class ReleaseTrend:
         for ax in axes[len(self.metrics):]:
             ax.set_visible(False)
         return FigurePNG(fig)
+
+
+def _margin(threshold, baseline_value: float) -> float:
+    from readiness.stats.gates import allowed_margin
+
+    found = allowed_margin(threshold, baseline_value)
+    return 0.0 if found is None else found[0]

@@ -238,7 +238,9 @@ class PredictionLogger:
         return array, names
 
     def _chosen(self, names: Sequence) -> list:
-        return [c for c in names if (self.features is True or str(c) in self.features) and str(c) not in self.exclude]
+        features = self.features
+        return [c for c in names
+                if (features is True or (not isinstance(features, bool) and str(c) in features)) and str(c) not in self.exclude]
 
     def _drop_beyond_bound(self) -> None:
         """Called under the lock: keep at most max_buffer_rows (the oldest calls go first)."""
@@ -364,9 +366,11 @@ def _frame(calls: list[_Call], model_version: str | None, chosen) -> pd.DataFram
                 else first.features
             features = features[names] if list(names) != list(features.columns) else features
         elif first.features is not None:
-            names = chosen(first.features[1])
-            index = [first.features[1].index(c) for c in names]
-            features = pd.DataFrame(np.concatenate([c.features[0][:, index] for c in members]), columns=names)
+            all_names = first.features[1]
+            names = chosen(all_names)
+            index = [all_names.index(c) for c in names]
+            arrays = [c.features[0][:, index] for c in members if isinstance(c.features, tuple)]
+            features = pd.DataFrame(np.concatenate(arrays), columns=names)
         else:
             features = None
         if features is not None:
@@ -403,7 +407,7 @@ def _artifact_version(artifact: str | Path | None) -> str | None:
     return sha256_file(path) if path.is_file() else None
 
 
-def log_labels(sink: Any, ids: Sequence, labels: Sequence) -> int:
+def log_labels(sink: Any, ids: Sequence | np.ndarray, labels: Sequence | np.ndarray) -> int:
     """Append labels, when they arrive, to the log of ``sink`` (joined on the request id).
 
     Parameters
@@ -426,12 +430,12 @@ def log_labels(sink: Any, ids: Sequence, labels: Sequence) -> int:
     >>> log_labels(tempfile.mkdtemp(), ["a", "b"], [1, 0])
     2
     """
-    ids, labels = np.asarray(ids), np.asarray(labels)
-    if ids.ndim != 1 or ids.shape != labels.shape:
-        raise InputError(f"log_labels: {ids.size} ids and {labels.size} labels; give one label per id")
-    if len(ids) == 0:
+    id_array, label_array = np.asarray(ids), np.asarray(labels)
+    if id_array.ndim != 1 or id_array.shape != label_array.shape:
+        raise InputError(f"log_labels: {id_array.size} ids and {label_array.size} labels; give one label per id")
+    if len(id_array) == 0:
         return 0
-    frame = pd.DataFrame(dict(zip(LABEL_COLUMNS, (pd.array(ids.astype(str), dtype="string"), labels,
+    frame = pd.DataFrame(dict(zip(LABEL_COLUMNS, (pd.array(id_array.astype(str), dtype="string"), label_array,
                                                   pd.Timestamp.now(tz="UTC")))))
     target = open_sink(sink)
     if not callable(getattr(target, "write_labels", None)):

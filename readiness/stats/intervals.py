@@ -243,10 +243,11 @@ def estimate_intervals(
     if small:
         started = time.perf_counter()
         for members in small.values():
-            rows = members[0].rows
-            subsets = {s.key: (s.metric, s.data.subset(s.rows)) for s in members}
-            functions = {key: (lambda w, m=m, d=d: m(w, d)) for key, (m, d) in subsets.items()}
-            found.samples.update(bootstrap(len(rows), functions, n_resamples, seed))
+            segment_rows = members[0].rows
+            assert segment_rows is not None  # small statistics are segments by construction
+            segment_data = {s.key: (s.metric, s.data.subset(segment_rows)) for s in members}
+            functions = {key: (lambda w, m=m, d=d: m(w, d)) for key, (m, d) in segment_data.items()}
+            found.samples.update(bootstrap(len(segment_rows), functions, n_resamples, seed))
         found.seconds["bootstrap"] = time.perf_counter() - started
         _say(progress, f"{n_resamples:,} bootstrap resamples for {len(small)} small segment(s)", found.seconds["bootstrap"])
     return found
