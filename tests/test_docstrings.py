@@ -21,6 +21,7 @@ import pytest
 import readiness
 
 PACKAGE = Path(readiness.__file__).parent
+MIGRATIONS = Path("readiness", "history", "migrations", "versions")
 
 # Modules that import an optional extra at module level are skipped when that extra is not installed.
 OPTIONAL_EXTRAS = {"pyspark", "onnxruntime", "onnx", "mlflow", "skl2onnx", "lightgbm", "psycopg", "psycopg2"}
@@ -30,15 +31,24 @@ OPTIONAL_EXTRAS = {"pyspark", "onnxruntime", "onnx", "mlflow", "skl2onnx", "ligh
 MISSING_EXAMPLES: dict[str, set[str]] = {
     "readiness.artifacts.loading": {"ModelAdapter", "Scorer", "load_model"},
     "readiness.artifacts.onnx_model": {"OnnxModel"},
-    "readiness.cli": {"checks", "cli", "demo", "drift", "init", "main", "monitor", "profile", "run",
-        "summary"},
+    "readiness.cli": {"checks", "cli", "demo", "deployed", "drift", "history", "init", "main", "monitor",
+        "profile", "run", "summary"},
     "readiness.config": {"ArtifactChecksConfig", "Config", "ConsistencyConfig", "DriftConfig",
-        "GoldenBenchmarkConfig", "LatencyConfig", "MetricThreshold", "ReleaseConsistencyConfig",
-        "RobustnessConfig", "TrustConfig", "load_config", "parse_config", "section_settings",
-        "starter_config_text"},
+        "GoldenBenchmarkConfig", "HistoryConfig", "LatencyConfig", "MetricThreshold",
+        "ReleaseConsistencyConfig", "RobustnessConfig", "TrustConfig", "is_url", "load_config",
+        "parse_config", "section_settings", "starter_config_text"},
     "readiness.demo": {"build_scenario", "checklist_parameters", "default_scenario_dir", "demo_parameters",
         "drift_parameters", "ensure_scenario", "make_customers", "monitoring_parameters",
         "scenario_parameters"},
+    "readiness.engines.spark": {"check_location", "data_format", "drift_current", "drift_reference",
+        "profile_current", "sha256_if_file"},
+    "readiness.history": {"release_timeline"},
+    "readiness.history.listing": {"format_csv", "format_json", "format_table", "history_source", "list_runs",
+        "record_deployment_from_cli"},
+    "readiness.history.migrate": {"current_revision", "upgrade"},
+    "readiness.history.record": {"previous_run", "record_run", "run_record"},
+    "readiness.history.trend": {"DecayResult", "ReleaseTrend", "trend_parameters"},
+    "readiness.progress": {"read_new_lines"},
     "readiness.reports.base": {"ShownSections"},
     "readiness.reports.drift": {"parameters", "preflight"},
     "readiness.reports.drift.attribution": {"AttributionOptions", "compute", "data_attribution_figure",
@@ -69,7 +79,7 @@ MISSING_EXAMPLES: dict[str, set[str]] = {
         "robustness_section", "robustness_trials"},
     "readiness.reports.golden.sections.segments": {"required_segment_checks", "segments_figure_data",
         "segments_section"},
-    "readiness.reports.monitoring": {"model_path", "parameters", "preflight"},
+    "readiness.reports.monitoring": {"history_releases", "model_path", "parameters", "preflight"},
     "readiness.reports.monitoring.batch": {"batch_of", "read_batches"},
     "readiness.reports.monitoring.changepoints": {"Changepoint", "pelt_l2"},
     "readiness.reports.monitoring.chunks": {"ChunkPart", "LogColumns", "PartSettings", "summarize"},
@@ -80,7 +90,10 @@ MISSING_EXAMPLES: dict[str, set[str]] = {
     "readiness.reports.monitoring.sections": {"ReportSections"},
     "readiness.reports.monitoring.series": {"Release", "ReleaseLookup", "actionable", "change_sentence",
         "judge"},
+    "readiness.reports.monitoring.settings": {"monitoring_spark_rows_message"},
     "readiness.reports.monitoring.simulate": {"simulated_parameters", "write_log_parquet"},
+    "readiness.serving.logger": {"LoggerStats"},
+    "readiness.stats.intervals": {"Statistic", "choose_method", "estimate_intervals"},
     "readiness.stats.metrics": {"EvalData", "Metric", "metrics_for_task", "perfect_value"},
 }
 
@@ -118,6 +131,8 @@ def public_module_files() -> dict[str, Path]:
     for path in sorted(PACKAGE.rglob("*.py")):
         relative = path.relative_to(PACKAGE.parent)
         if any(part.startswith("_") and part != "__init__.py" for part in relative.parts):
+            continue
+        if MIGRATIONS in relative.parents:  # Alembic revision scripts: run by Alembic, not called by users
             continue
         name = ".".join(relative.with_suffix("").parts)
         files[name.removesuffix(".__init__")] = path
