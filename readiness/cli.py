@@ -216,6 +216,8 @@ def demo(out: str, timeout: float | None) -> None:
 _ENGINE = click.option("--engine", type=click.Choice(["pandas", "spark"]), default=None,
                        help="pandas (default): read files here; spark: profile files, folders, globs or s3a:// URLs "
                             "where they live (pip install 'ml-readiness[spark]').")
+_NO_HISTORY = click.option("--no-history", "no_history", is_flag=True,
+                           help="Do not record this run in the release history.")
 _SPARK_MASTER = click.option("--spark-master", default=None, metavar="URL",
                              help="Spark master for --engine spark (default: Spark's own configuration, else local[*]).")
 
@@ -240,9 +242,10 @@ def _location(value: str) -> str:
 @click.option("--timeout", type=click.FloatRange(min=1), default=None)
 @_ENGINE
 @_SPARK_MASTER
+@_NO_HISTORY
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def drift(reference, current, model, target, out, config_path, trust_artifact, warn_exit_code, timeout, engine,
-          spark_master, debug) -> None:
+          spark_master, no_history, debug) -> None:
     """Drift of CURRENT data against REFERENCE data (a .csv/.parquet file or a saved profile)."""
     from readiness.run.runner import run as run_reports
 
@@ -250,6 +253,8 @@ def drift(reference, current, model, target, out, config_path, trust_artifact, w
     if engine or spark_master:
         overrides["drift"] = {**({"engine": engine} if engine else {}),
                               **({"spark": {"master": spark_master}} if spark_master else {})}
+    if no_history:
+        overrides["history"] = False
     if model:
         overrides["model"] = _abs(model)
     if target:
@@ -291,10 +296,12 @@ def drift(reference, current, model, target, out, config_path, trust_artifact, w
               help="Who profiles the features per chunk: pandas (default, a sample per chunk) or spark (every row, "
                    "period chunks only; pip install 'ml-readiness[spark]').")
 @_SPARK_MASTER
+@_NO_HISTORY
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def monitor(log, timestamp, prediction, version_column, label, labels_file, id_column, reference, chunk, model,
-            trust_artifact, out, config_path, warn_exit_code, timeout, engine, spark_master, debug) -> None:
-    """The model's behaviour over time from its prediction LOG (a .csv/.parquet file, a folder or a glob).
+            trust_artifact, out, config_path, warn_exit_code, timeout, engine, spark_master, no_history, debug) -> None:
+    """The model's behaviour over time from its prediction LOG (a .csv/.parquet file, a folder, a glob,
+    or a database URL such as sqlite:///log.sqlite, the table PredictionLogger writes; #name for another table).
 
     Chunks the log, learns bands from a reference period, finds changepoints and names the
     model version that went live there, and checks realized (with labels) and estimated
@@ -306,8 +313,9 @@ def monitor(log, timestamp, prediction, version_column, label, labels_file, id_c
 
     if labels_file and not id_column:
         raise UsageError("--labels needs --id, the column joining the labels file to the log")
-    log_path = Path(log).expanduser()
-    overrides: dict = {"predictions": str(log_path if log_path.is_absolute() else Path.cwd() / log_path),
+    from readiness.serving.sinks import anchored_url
+
+    overrides: dict = {"predictions": anchored_url(_location(log), Path.cwd()),
                        "output": _abs(out)}
     settings = {key: value for key, value in (("timestamp", timestamp), ("prediction", prediction),
                                               ("version", version_column), ("label", label), ("id", id_column),
@@ -319,6 +327,8 @@ def monitor(log, timestamp, prediction, version_column, label, labels_file, id_c
         overrides["monitoring"] = settings
     if labels_file:
         overrides["labels"] = _abs(labels_file)
+    if no_history:
+        overrides["history"] = False
     config = load_config(config_path, overrides)
     if trust_artifact:
         hashes = list(config.trust.sha256) + [h.strip().lower() for h in trust_artifact]

@@ -33,7 +33,8 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # data locations only Spark r
 
 
 def is_url(location) -> bool:
-    """True for ``s3a://…``, ``hdfs://…``, ``file://…``: locations only the Spark engine reads."""
+    """True for ``s3a://…``, ``hdfs://…``, ``file://…`` (data the Spark engine reads) and database
+    URLs such as ``sqlite:///log.sqlite`` (a prediction log's table): kept as given, never made a path."""
     return isinstance(location, str) and bool(_URL.match(location))
 
 
@@ -503,7 +504,12 @@ def parse_config(data: Any, source: str = "readiness.yaml", base_dir: Path | Non
     from readiness.history.store import resolve_store
 
     updates["history"] = config.history.model_copy(update={"store": resolve_store(config.history.store, base)})
-    if config.predictions is not None:  # a file, folder or glob: kept as text, relative to the config's folder
+    if config.predictions is not None and is_url(config.predictions):
+        from readiness.serving.sinks import anchored_url
+
+        updates["predictions"] = anchored_url(config.predictions, base)
+    elif config.predictions is not None:
+        # a file, folder or glob: kept as text, relative to the config's folder (a database URL as given)
         predictions = Path(config.predictions).expanduser()
         updates["predictions"] = str(predictions if predictions.is_absolute() else base / predictions)
     if config.labels is not None:

@@ -227,7 +227,7 @@ def test_log_labels_checks_its_input(tmp_path):
         log_labels(RaisingSink(), ["a"], [1])
 
 
-def _planted_log(folder: Path, model, with_version: bool = True) -> tuple[list[str], list[int]]:
+def _planted_log(folder: Path | str, model, with_version: bool = True) -> tuple[list[str], list[int]]:
     """60 days served by v1, then v2 whose scores are ten times v1's (capped at 1)."""
     class Broken:
         classes_ = model.classes_
@@ -255,13 +255,20 @@ def _planted_log(folder: Path, model, with_version: bool = True) -> tuple[list[s
     return ids, labels
 
 
-def test_monitoring_report_reads_what_the_logger_wrote_labels_joined(tmp_path, model):
+def _sink_of(backend: str, tmp_path: Path) -> str:
+    if backend == "folder":
+        return str(tmp_path / "log")
+    return f"sqlite:///{tmp_path / 'log.sqlite'}" if backend == "sqlite" else new_database()
+
+
+@pytest.mark.parametrize("backend", ["folder", "sqlite", "postgresql"])
+def test_monitoring_report_reads_what_the_logger_wrote_labels_joined(tmp_path, model, backend):
     from readiness.reports.monitoring.api import MonitoringReport
 
-    folder = tmp_path / "log"
-    ids, labels = _planted_log(folder, model)
-    log_labels(folder, ids[: 400 * 50], labels[: 400 * 50])  # labels arrive for the first 50 days
-    report = MonitoringReport(folder, {"chunk": "1d"})
+    sink = _sink_of(backend, tmp_path)
+    ids, labels = _planted_log(sink, model)
+    log_labels(sink, ids[: 400 * 50], labels[: 400 * 50])  # labels arrive for the first 50 days
+    report = MonitoringReport(sink, {"chunk": "1d"})
     assert report.columns.version == "model_version" and report.columns.id == "request_id"
     assert sorted(report.columns.features) == ["age", "income"]  # no bookkeeping column watched as a feature
     assert len(report.labels) == 400 * 50
@@ -306,3 +313,62 @@ def test_the_log_reader_skips_labels_and_half_written_files(tmp_path):
     log_labels(folder, ["a"], [1])
     (folder / "date=2026-01-01" / ".part-x.parquet.tmp").write_bytes(b"PAR1 half")
     assert [p.parent.name for p in resolve_log(folder).files] == ["date=2026-01-01"]
+
+
+def test_a_database_log_is_read_in_batches_in_timestamp_order_and_named_without_its_password(tmp_path, model):
+    from readiness.reports.monitoring.log import log_columns, log_pieces, read_piece, resolve_log
+
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    day = [3]
+    with PredictionLogger(model, url, model_version="v1", clock=lambda: START + day[0] * DAY) as served:
+        for d in (3, 1, 2):  # written out of order
+            day[0] = d
+            served.predict_proba(_data(50, seed=d)[0][["income", "age"]], request_ids=[f"{d}-{i}" for i in range(50)])
+    source = resolve_log(url, order_by="timestamp")
+    assert source.format == "sql" and source.table == "predictions" and source.files == ()
+    assert {"timestamp", "model_version", "request_id", "prediction", "income", "age"} <= set(log_columns(source))
+    batches = list(read_piece(source, log_pieces(source)[0], ["timestamp", "income", "no_such_column"], 40))
+    assert [len(b) for b in batches] == [40, 40, 40, 30]  # streamed, never the whole table at once
+    stamps = pd.to_datetime(pd.concat([b.timestamp for b in batches]), utc=True)
+    assert stamps.is_monotonic_increasing and batches[0].no_such_column.isna().all()
+    with pytest.raises(InputError, match=r"no table 'served' in this database.*#table_name"):
+        resolve_log(url + "#served")
+    with pytest.raises(InputError, match="typo.sqlite: file not found"):
+        resolve_log(f"sqlite:///{tmp_path / 'typo.sqlite'}")
+    assert not (tmp_path / "typo.sqlite").exists()  # reading never creates a database
+    hidden = "postgresql+psycopg://reader:s3cret@127.0.0.1:1/nowhere"
+    with pytest.raises(InputError) as refused:
+        resolve_log(hidden, "predictions")
+    assert "s3cret" not in str(refused.value) and "predictions" in str(refused.value)
+
+
+def test_monitoring_config_keeps_a_database_url_and_spark_refuses_it(tmp_path, model):
+    from readiness.config import parse_config
+    from readiness.exceptions import ConfigError
+    from readiness.reports.monitoring.api import MonitoringReport
+
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    assert parse_config({"predictions": url}, base_dir=tmp_path).predictions == url  # not made a path
+    relative = parse_config({"predictions": "sqlite:///log.sqlite#served"}, base_dir=tmp_path).predictions
+    assert relative == f"sqlite:///{tmp_path / 'log.sqlite'}#served"  # the kernel runs elsewhere
+    with PredictionLogger(model, url, model_version="v1", clock=lambda: START) as served:
+        served.predict_proba(_data(20, seed=0)[0][["income", "age"]])
+    with pytest.raises(ConfigError, match="database table"):
+        MonitoringReport(url, {"chunk": "1d", "engine": "spark"})
+
+
+@pytest.mark.notebooks
+def test_readiness_monitor_reads_the_loggers_table_by_a_relative_sqlite_url(tmp_path, model):
+    import json
+
+    ids, labels = _planted_log(f"sqlite:///{tmp_path / 'log.sqlite'}", model)
+    log_labels(f"sqlite:///{tmp_path / 'log.sqlite'}", ids, labels)
+    done = subprocess.run([sys.executable, "-m", "readiness.cli", "monitor", "sqlite:///log.sqlite", "--chunk", "1d",
+                           "--out", "out", "--no-history"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]  # v2's scores are ten times v1's
+    results = json.loads((tmp_path / "out" / "monitoring_report.json").read_text())
+    assert results["inputs"]["log"]["path"] == f"sqlite:///{tmp_path / 'log.sqlite'}"
+    assert results["inputs"]["log"]["rows"] == len(ids)
+    realized = next(s for s in results["data"]["series"] if s["key"] == "performance.roc_auc")
+    assert sum(v is not None for v in realized["values"]) == 60  # the labels table joined, every day
+    assert "model_version changed from v1 to v2" in results["data"]["headline"]

@@ -42,6 +42,32 @@ def is_database_url(spec: str | Path) -> bool:
     return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://", str(spec)))
 
 
+def anchored_url(spec: str, base_dir: str | Path) -> str:
+    """A database URL whose SQLite file is relative, anchored at ``base_dir``: a notebook kernel
+    runs in another folder, where the relative file would be a new, empty database.
+
+    Examples
+    --------
+    >>> anchored_url("sqlite:///log.sqlite#served", "/project")
+    'sqlite:////project/log.sqlite#served'
+    >>> anchored_url("postgresql+psycopg://db/log", "/project")
+    'postgresql+psycopg://db/log'
+    """
+    from sqlalchemy.engine import make_url
+
+    url, hash_sign, table = str(spec).partition("#")
+    try:
+        parsed = make_url(url)
+    except Exception:  # not a URL SQLAlchemy reads: said where it is opened
+        return spec
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:") \
+            or Path(database).is_absolute():
+        return spec
+    anchored = parsed.set(database=str((Path(base_dir) / Path(database).expanduser()).resolve()))
+    return anchored.render_as_string(hide_password=False) + hash_sign + table
+
+
 class ParquetSink:
     """A Parquet dataset folder partitioned by date: ``<folder>/date=YYYY-MM-DD/part-….parquet``.
 
@@ -205,10 +231,14 @@ class SQLSink:
         """The whole table (or its labels table): for tests and small logs."""
         return pd.read_sql_table(self.labels_table if labels else self.table, self.engine)
 
-    def read_labels(self) -> pd.DataFrame | None:
+    def has_labels(self) -> bool:
+        """Whether any label was logged (the labels table exists)."""
         from sqlalchemy import inspect
 
-        if not inspect(self.engine).has_table(self.labels_table):
+        return inspect(self.engine).has_table(self.labels_table)
+
+    def read_labels(self) -> pd.DataFrame | None:
+        if not self.has_labels():
             return None
         return self.read(labels=True)
 

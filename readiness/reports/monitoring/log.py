@@ -1,17 +1,21 @@
 """Reading a prediction log in bounded memory, and cutting it into chunks.
 
 A log is a CSV or Parquet file, a folder of Parquet (or CSV) files, or a glob of them,
-as a serving system writes them. It is never loaded whole: Parquet is read one row
-group at a time (only the columns asked for), CSV in row batches. A *piece* is the unit
-of reading (one Parquet row group, or one CSV file); the chunk grid
+as a serving system writes them, or a table in a database (an SQLAlchemy URL, the SQL sink
+of :class:`readiness.PredictionLogger`: ``sqlite:///log.sqlite``, ``postgresql+psycopg://…``;
+``#name`` after the URL names a table other than ``predictions``). It is never loaded whole:
+Parquet is read one row group at a time (only the columns asked for), CSV in row batches, a
+table through a streaming cursor in row batches. A *piece* is the unit of reading (one Parquet
+row group, one CSV file, or the whole table); the chunk grid
 (:mod:`readiness.reports.monitoring.grid`) records which pieces hold which chunks, so that the
 reference period can be read without reading the rest.
 """
 
 from __future__ import annotations
 
+import functools
 import glob
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -19,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from readiness.exceptions import InputError
+from readiness.serving.sinks import is_database_url
 
 #: Columns taken as the model version when monitoring.version is not set, first found wins.
 VERSION_NAMES = ("model_version", "version")
@@ -37,22 +42,63 @@ def _kind_of(path: Path) -> str | None:
 
 @dataclass(frozen=True)
 class LogSource:
-    """The files of a prediction log, in reading order, and their format."""
+    """The files of a prediction log, in reading order, and their format.
+
+    A database table has no files: ``url`` and ``table`` name it (``spec`` shows the URL
+    without its password), and ``order_by`` is the column its rows are read in order of.
+    """
 
     spec: str
     files: tuple[Path, ...]
-    format: str  # "parquet" or "csv"
+    format: str  # "parquet", "csv" or "sql"
+    url: str | None = field(default=None, repr=False)
+    table: str | None = None
+    order_by: str | None = None
 
 
-def resolve_log(spec: str | Path, key: str = "log") -> LogSource:
-    """The files a log argument names: a file, a folder (searched recursively) or a glob.
+#: The table a database log is read from when its URL names none (what the logger writes).
+DEFAULT_TABLE = "predictions"
+
+
+def _resolve_table(text: str, key: str, order_by: str | None) -> LogSource:
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from readiness.serving.sinks import SQLSink
+
+    url, _, table = text.partition("#")
+    sink = SQLSink(url, table or DEFAULT_TABLE)
+    database = sink.engine.url.database
+    if sink.engine.dialect.name == "sqlite" and database and database != ":memory:" \
+            and not database.startswith("file:") and not Path(database).is_file():
+        # connecting would create an empty database file where a typo points
+        raise InputError(f"{database}: file not found; check the {key!r} URL")  # the logger's own connection rules (driver message, busy timeout)
+    shown = sink.engine.url.render_as_string(hide_password=True) + (f"#{sink.table}" if table else "")
+    try:
+        found = inspect(sink.engine)
+        if not found.has_table(sink.table):
+            raise InputError(f"{shown}: no table {sink.table!r} in this database; point {key!r} at the prediction "
+                             f"log's table (after the URL: #table_name)")
+        names = {c["name"] for c in found.get_columns(sink.table)}
+    except SQLAlchemyError as exc:
+        raise InputError(f"{shown}: cannot read the database ({str(exc).splitlines()[0][:150]}); "
+                         f"check the {key!r} URL") from None
+    return LogSource(shown, (), "sql", url=url, table=sink.table,
+                     order_by=order_by if order_by in names else None)
+
+
+def resolve_log(spec: str | Path, key: str = "log", order_by: str | None = None) -> LogSource:
+    """The files a log argument names: a file, a folder (searched recursively), a glob, or a table.
 
     Parameters
     ----------
     spec : str or Path
-        ``predictions.parquet``, ``logs/`` or ``"logs/2017-*/*.parquet"``.
+        ``predictions.parquet``, ``logs/``, ``"logs/2017-*/*.parquet"``, or a database URL
+        (``sqlite:///log.sqlite``; ``…#table`` for a table other than ``predictions``).
     key : str
         The config key or argument named in error messages.
+    order_by : str, optional
+        A database table's rows are read in order of this column (the timestamp) when it has it.
 
     Returns
     -------
@@ -70,6 +116,8 @@ def resolve_log(spec: str | Path, key: str = "log") -> LogSource:
     InputError: missing.parquet: file not found; check the 'log' path
     """
     text = str(spec)
+    if is_database_url(text):
+        return _resolve_table(text, key, order_by)
     path = Path(text).expanduser()
     if any(ch in text for ch in "*?["):
         files = [Path(p) for p in sorted(glob.glob(str(path), recursive=True)) if Path(p).is_file()]
@@ -120,6 +168,10 @@ def _parquet_file(path: Path, text_columns: list[str] | None = None):
 def log_columns(source: LogSource) -> list[str]:
     """Column names across the log's files, in first-seen order (files may add columns)."""
     names: dict[str, None] = {}
+    if source.format == "sql":
+        from sqlalchemy import inspect
+
+        return [c["name"] for c in inspect(_engine(source.url)).get_columns(source.table)]
     if source.format == "parquet":
         for file in source.files:
             # a pandas index written along (``__index_level_0__``) is no column of the log
@@ -137,6 +189,8 @@ def log_columns(source: LogSource) -> list[str]:
 
 def log_pieces(source: LogSource) -> list[Piece]:
     """Every piece of the log in reading order (Parquet metadata only; CSV rows unknown: -1)."""
+    if source.format == "sql":
+        return [Piece(Path(source.spec), None, -1)]
     pieces = []
     for file in source.files:
         if source.format == "parquet":
@@ -154,6 +208,9 @@ def read_piece(source: LogSource, piece: Piece, columns: list[str], batch_rows: 
     Text columns named in ``text_columns`` are read dictionary-encoded (pandas
     categoricals): counting them is then a bincount of codes.
     """
+    if source.format == "sql":
+        yield from _read_table(source, columns, batch_rows, text_columns)
+        return
     if source.format == "parquet":
         handle = _parquet_file(piece.file, [c for c in text_columns if c in columns])
         present = [c for c in columns if c in handle.schema_arrow.names]
@@ -174,6 +231,45 @@ def read_piece(source: LogSource, piece: Piece, columns: list[str], batch_rows: 
             yield _with_columns(frame.reset_index(drop=True), columns)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{piece.file}: not a readable CSV file ({str(exc).splitlines()[0][:150]})") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _engine(url: str | None):
+    """One engine (and connection pool) per database for the whole report."""
+    from readiness.serving.sinks import SQLSink
+
+    return SQLSink(str(url)).engine
+
+
+def _read_table(source: LogSource, columns: list[str], batch_rows: int, text_columns=()) -> Iterator[pd.DataFrame]:
+    """A table's rows in batches through a server-side (streaming) cursor: memory holds one batch."""
+    from sqlalchemy import MetaData, Table, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = _engine(source.url)
+    try:
+        table = Table(source.table, MetaData(), autoload_with=engine)
+        # no column asked for is in the table: read the first one, for the row count only
+        present = [table.c[c] for c in columns if c in table.c] or [next(iter(table.c))]
+        query = select(*present)
+        if source.order_by and source.order_by in table.c:
+            query = query.order_by(table.c[source.order_by])
+        with engine.connect() as connection:
+            streamed = connection.execution_options(stream_results=True, max_row_buffer=batch_rows)
+            result = streamed.execute(query)
+            names = [column.name for column in present]
+            while True:
+                rows = result.fetchmany(batch_rows)
+                if not rows:
+                    break
+                frame = pd.DataFrame.from_records(rows, columns=names)[[n for n in names if n in columns]]
+                for column in text_columns:
+                    if column in frame.columns and frame[column].dtype == object:
+                        frame[column] = frame[column].astype("category")
+                yield _with_columns(frame, columns)
+    except SQLAlchemyError as exc:
+        raise InputError(f"{source.spec}: reading table {source.table!r} failed "
+                         f"({str(exc).splitlines()[0][:150]})") from None
 
 
 def _with_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

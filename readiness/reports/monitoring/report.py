@@ -92,7 +92,7 @@ class MonitoringReport(SeriesBuilding, ReportSections):
         self.started_at = now_iso()
         self._clock = time.perf_counter()
         self.settings = s = parse_monitoring_settings(settings)
-        self.source = resolve_log(log)
+        self.source = resolve_log(log, order_by=self.settings.timestamp)
         available = log_columns(self.source)
         labels = self._logger_folder(log, labels, available)
         s = self.settings
@@ -109,6 +109,9 @@ class MonitoringReport(SeriesBuilding, ReportSections):
                              "--timestamp, or chunk by rows (e.g. --chunk 10000rows)")
         if s.engine == "spark" and self.rule.by_rows:
             raise ConfigError(monitoring_spark_rows_message(s.chunk))
+        if s.engine == "spark" and self.source.format == "sql":
+            raise ConfigError(f"monitoring.engine spark reads files (Parquet, CSV); {self.source.spec} is a database "
+                              "table: leave monitoring.engine at pandas (the table is streamed in batches)")
         self.plan = plan_chunks(self.source, self.rule, self.columns.timestamp, s.batch_rows, s.max_chunks)
         self.n = self.plan.n_chunks
         self.k = min(s.reference_chunks or min(10, max(1, self.n // 3)), self.n)
@@ -140,15 +143,20 @@ class MonitoringReport(SeriesBuilding, ReportSections):
     def _logger_folder(self, log, labels, available: list[str]):
         """A folder :class:`readiness.PredictionLogger` wrote: its labels (``_labels/``) are joined
         on ``request_id`` unless a labels file is given, and its bookkeeping columns are no features."""
-        from readiness.serving.sinks import LABELS_FOLDER
+        from readiness.serving.sinks import LABELS_FOLDER, SQLSink
 
-        folder = Path(str(log)).expanduser()
-        if not (folder.is_dir() and any(p.name.startswith("date=") for p in folder.iterdir() if p.is_dir())):
-            return labels
+        if self.source.format == "sql":  # the logger's table: labels in <table>_labels
+            sink = SQLSink(str(self.source.url), str(self.source.table))
+            logged_labels = sink if sink.has_labels() else None
+        else:
+            folder = Path(str(log)).expanduser()
+            if not (folder.is_dir() and any(p.name.startswith("date=") for p in folder.iterdir() if p.is_dir())):
+                return labels
+            logged_labels = folder / LABELS_FOLDER if any((folder / LABELS_FOLDER).glob("*.parquet")) else None
         update: dict = {}
         self._bookkeeping = {c for c in available if c == "method" or c.startswith("proba.")}
-        if labels is None and any((folder / LABELS_FOLDER).glob("*.parquet")) and "request_id" in available:
-            labels = folder / LABELS_FOLDER
+        if labels is None and logged_labels is not None and "request_id" in available:
+            labels = logged_labels
             update["id"] = self.settings.id or "request_id"
             update["label"] = self.settings.label or "label"
         if update:
@@ -218,7 +226,11 @@ class MonitoringReport(SeriesBuilding, ReportSections):
         """The separate label file as a Series indexed by id (the last label of a repeated id wins)."""
         from readiness.data import read_table
 
-        if Path(path).is_dir():  # the _labels folder of a PredictionLogger sink
+        from readiness.serving.sinks import SQLSink
+
+        if isinstance(path, SQLSink):  # the labels table of a PredictionLogger's SQL sink
+            frame = path.read_labels()
+        elif Path(path).is_dir():  # the _labels folder of a PredictionLogger sink
             from readiness.serving.sinks import ParquetSink
 
             frame = ParquetSink(Path(path).parent).read_labels()

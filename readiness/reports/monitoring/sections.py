@@ -282,7 +282,7 @@ class ReportSections:
         sections = sections or self.sections()
         checks = [c for section in sections for c in section.checks]
         inputs = {"log": {"path": self.source.spec, "files": len(self.source.files), "rows": self.plan.rows,
-                          "bytes": sum(f.stat().st_size for f in self.source.files)}}
+                          "bytes": sum(f.stat().st_size for f in self.source.files) if self.source.files else None}}
         document = report_document(REPORT, checks, inputs, self.started_at, time.perf_counter() - self._clock,
                                    parameters={"settings": self.settings.model_dump(mode="json"), "task": self.task})
         document["data"] = {
