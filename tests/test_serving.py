@@ -372,3 +372,30 @@ def test_readiness_monitor_reads_the_loggers_table_by_a_relative_sqlite_url(tmp_
     realized = next(s for s in results["data"]["series"] if s["key"] == "performance.roc_auc")
     assert sum(v is not None for v in realized["values"]) == 60  # the labels table joined, every day
     assert "model_version changed from v1 to v2" in results["data"]["headline"]
+
+
+def test_a_multiclass_models_log_is_monitored_without_naming_its_probability_columns(tmp_path):
+    from sklearn.datasets import load_iris
+
+    from readiness.reports.monitoring.api import MonitoringReport
+
+    iris = load_iris(as_frame=True)
+    X, y = iris.data, iris.target_names[iris.target]
+    model = LogisticRegression(max_iter=500).fit(X, y)
+    day, ids, labels = [0], [], []
+    rng = np.random.default_rng(3)
+    with PredictionLogger(model, tmp_path / "log", model_version="v1", clock=lambda: START + day[0] * DAY) as served:
+        for d in range(12):
+            day[0] = d
+            rows = rng.integers(0, len(X), 60)
+            batch = [f"{d}-{i}" for i in range(60)]
+            served.predict_proba(X.iloc[rows], request_ids=batch)
+            ids += batch
+            labels += y[rows].tolist()
+    log_labels(tmp_path / "log", ids, labels)  # labels as class names, as they arrive
+    report = MonitoringReport(tmp_path / "log", {"chunk": "1d"})
+    assert report.task == "multiclass"
+    assert report.columns.classes == ["setosa", "versicolor", "virginica"]
+    assert "prediction" not in report.columns.features and sorted(report.columns.features) == sorted(X.columns)
+    accuracy = next(s for s in report.series if s.key.startswith("performance.")).values
+    assert np.isfinite(accuracy).all() and accuracy.min() > 0.8  # labels joined and mapped to the classes

@@ -155,6 +155,14 @@ class MonitoringReport(SeriesBuilding, ReportSections):
             logged_labels = folder / LABELS_FOLDER if any((folder / LABELS_FOLDER).glob("*.parquet")) else None
         update: dict = {}
         self._bookkeeping = {c for c in available if c == "method" or c.startswith("proba.")}
+        probabilities = [c for c in available if c.startswith("proba.")]
+        if len(probabilities) > 2 and self.settings.prediction == "prediction":
+            # a multiclass model's predict_proba: the logger wrote the top class's name as the prediction
+            # and each class's probability as proba.<class>; the probabilities are what is watched
+            update["prediction"] = probabilities
+            if self.settings.classes is None:
+                update["classes"] = [c.removeprefix("proba.") for c in probabilities]
+            self._bookkeeping.add("prediction")
         if labels is None and logged_labels is not None and "request_id" in available:
             labels = logged_labels
             update["id"] = self.settings.id or "request_id"
