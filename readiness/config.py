@@ -315,6 +315,27 @@ class HistoryConfig(_Strict):
         return check_store_spec(value)
 
 
+class MlflowConfig(_Strict):
+    """``mlflow:``: record every run into MLflow tracking too (optional; ``pip install 'ml-readiness[mlflow]'``).
+
+    Examples
+    --------
+    >>> MlflowConfig(tracking_uri="sqlite:///mlflow.db").experiment
+    'readiness'
+    """
+
+    #: Where MLflow tracking lives: http(s)://server, databricks, or sqlite:///mlflow.db;
+    #: ``${NAME}`` reads an environment variable (a CI secret).
+    tracking_uri: str = Field(min_length=1, max_length=2000)
+    experiment: str = Field("readiness", min_length=1, max_length=500)
+    #: Where a new experiment keeps its artifacts (default: the tracking server's choice).
+    artifact_location: str | None = Field(None, min_length=1)
+    #: Default: "<model name> · <VERDICT>".
+    run_name: str | None = Field(None, min_length=1, max_length=250)
+    #: Upload the output folder (HTML reports, JSON, JUnit) as the run's artifacts.
+    artifacts: bool = True
+
+
 class Config(_Strict):
     _base_dir: Path | None = PrivateAttr(default=None)  # the config file's folder (custom loaders import from it)
     model: Path | None = None
@@ -335,6 +356,7 @@ class Config(_Strict):
     project: Path | None = None
     output: Path = Path("readiness-report")
     history: HistoryConfig = HistoryConfig()
+    mlflow: MlflowConfig | None = None
     #: Wall-clock limit of a report without a limit of its own (the checklist), in seconds.
     timeout_s: float = Field(900, gt=0)
     #: The monitoring report: a prediction log (file, folder or glob), late labels, settings.

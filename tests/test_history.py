@@ -549,3 +549,47 @@ def test_docstring_examples_run(module):
 
     failures, tried = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert tried > 0 and failures == 0
+
+
+# ----------------------------------------------------------------------------- MLflow tracking (optional)
+
+
+def test_a_run_is_recorded_into_mlflow_tracking_too(tmp_path):
+    mlflow = pytest.importorskip("mlflow", reason="mlflow not installed (optional extra ml-readiness[mlflow])")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.html").write_text("<!doctype html><p>index")
+    (out / "golden_benchmark.html").write_text("<!doctype html><p>golden")
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    config = _config(tmp_path, mlflow={"tracking_uri": tracking, "experiment": "churn-gates",
+                                       "artifact_location": str(tmp_path / "artifacts")})
+    lines: list[str] = []
+    history_id = record_run(config, _documents(), {"status": "fail"}, out, echo=lines.append)
+    assert history_id == 1 and lines[-1].startswith("Recorded the run in MLflow (experiment 'churn-gates', run ")
+    client = mlflow.MlflowClient(tracking)
+    experiment = client.get_experiment_by_name("churn-gates")
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.data.metrics == {"golden.metric.roc_auc": 0.91, "golden.metric.log_loss": 0.3,
+                                "readiness.checks.pass": 2.0, "readiness.checks.skip": 1.0,
+                                "readiness.checks.warn": 1.0, "readiness.ready": 0.0}  # NaN and valueless left out
+    assert run.data.params["model_sha256"] == "a" * 64 and run.data.params["golden_sha256"] == "c" * 64
+    assert run.data.params["reports"] == "golden_benchmark,drift_report"
+    assert run.data.tags["readiness.verdict"] == "fail" and run.data.tags["readiness.history_run_id"] == "1"
+    assert run.info.run_name == "churn · FAIL" and run.info.status == "FINISHED"
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "readiness-report")}
+    assert artifacts == {"readiness-report/index.html", "readiness-report/golden_benchmark.html"}
+
+
+def test_an_unreachable_mlflow_server_warns_in_one_line_without_its_password(tmp_path, monkeypatch):
+    pytest.importorskip("mlflow", reason="mlflow not installed (optional extra ml-readiness[mlflow])")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    lines: list[str] = []
+    config = _config(tmp_path, mlflow={"tracking_uri": "http://ci:s3cret@127.0.0.1:1"})
+    assert record_run(config, _documents(), {"status": "pass"}, tmp_path, echo=lines.append) == 1  # history written
+    warning = [line for line in lines if "MLflow" in line]
+    assert len(warning) == 1 and warning[0].startswith("warning: the run was not recorded in MLflow tracking 127.0.0.1:1")
+    assert "s3cret" not in "\n".join(lines) and "\n" not in warning[0]
+    lines.clear()  # --no-history: recorded nowhere
+    assert record_run(_config(tmp_path, history=False, mlflow={"tracking_uri": "http://127.0.0.1:1"}), _documents(),
+                      {"status": "pass"}, tmp_path, echo=lines.append) is None
+    assert lines == []

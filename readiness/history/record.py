@@ -191,22 +191,31 @@ def _warn(echo: Callable[[str], None], text: str) -> None:
 
 def record_run(config, documents: list[dict[str, Any]], summary: dict[str, Any], out_dir: str | Path,
                duration_s: float | None = None, echo: Callable[[str], None] = print) -> int | None:
-    """Record a finished run in the release history; never raises.
+    """Record a finished run in the release history (and MLflow tracking, with ``mlflow:``); never raises.
 
     Returns the run's id in the history, or None when history is off or could not be
     written (a warning says why; the run's verdict and exit code are unchanged).
     """
     run_id = None
-    if config.history.enabled:
-        try:
-            run, reports, checks = run_record(config, documents, summary, out_dir, duration_s)
-            with HistoryStore(config.history.store) as store:
-                run_id = store.record(run, reports, checks)
-            echo(f"Recorded run #{run_id} of {run['model_name'] or 'this project'} in the release history "
-                 f"{describe_store(config.history.store)}")
-        except Exception as exc:
-            _warn(echo, f"the run was not recorded in the release history {describe_store(config.history.store)} "
-                        f"({_short(exc)}); the reports stand")
+    if not config.history.enabled:  # --no-history: recorded nowhere, MLflow included
+        return None
+    try:
+        run, reports, checks = run_record(config, documents, summary, out_dir, duration_s)
+    except Exception as exc:
+        _warn(echo, f"the run was not recorded ({_short(exc)}); the reports stand")
+        return None
+    try:
+        with HistoryStore(config.history.store) as store:
+            run_id = store.record(run, reports, checks)
+        echo(f"Recorded run #{run_id} of {run['model_name'] or 'this project'} in the release history "
+             f"{describe_store(config.history.store)}")
+    except Exception as exc:
+        _warn(echo, f"the run was not recorded in the release history {describe_store(config.history.store)} "
+                    f"({_short(exc)}); the reports stand")
+    if config.mlflow is not None:
+        from readiness.history.mlflow_tracking import record_to_mlflow
+
+        record_to_mlflow(config.mlflow, run, reports, checks, out_dir, run_id, echo)
     return run_id
 
 
