@@ -121,6 +121,46 @@ def bench_history(spec: str, label: str, runs: int = 30) -> None:
           f"max {max(times) * 1e3:.1f} ms; of which opening + schema check {statistics.median(opened) * 1e3:.1f} ms)")
 
 
+_COLD = """
+import sys, time
+t0 = time.perf_counter()
+from readiness.history import HistoryStore
+import sqlalchemy, sqlalchemy.orm  # what any SQLAlchemy user pays once per process, apart
+t1 = time.perf_counter()
+sys.path.insert(0, sys.argv[2])
+from bench_logger import _run
+with HistoryStore(sys.argv[1]) as store:
+    t2 = time.perf_counter()
+    store.record(*_run(int(sys.argv[3])))
+t3 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2, "alembic" in sys.modules)
+"""
+
+
+def bench_history_cold(spec: str, label: str, runs: int = 10) -> None:
+    """As `readiness run` pays it: a fresh process per run (imports, engine, schema check, insert, commit)."""
+    import subprocess
+
+    with HistoryStore_(spec):
+        pass
+    found = []
+    for k in range(runs):
+        done = subprocess.run([sys.executable, "-c", _COLD, spec, str(Path(__file__).parent), str(k)],
+                              capture_output=True, text=True, check=True)
+        *times, alembic = done.stdout.split()
+        found.append([float(t) for t in times])
+    imports, opening, record = (statistics.median(column) * 1e3 for column in zip(*found))
+    print(f"history {label:11}: fresh process per run, medians of {runs}: importing SQLAlchemy {imports:.0f} ms, "
+          f"opening + schema check {opening:.1f} ms, writing the run {record:.1f} ms "
+          f"(Alembic imported: {alembic})")
+
+
+def HistoryStore_(spec):
+    from readiness.history import HistoryStore
+
+    return HistoryStore(spec)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls-scale", type=float, default=1.0)
@@ -134,11 +174,13 @@ def main() -> None:
         bench_logger(args.calls_scale)
     with tempfile.TemporaryDirectory(prefix="bench-history-") as folder:
         bench_history(str(Path(folder) / "history.sqlite"), "SQLite")
+        bench_history_cold(str(Path(folder) / "history-cold.sqlite"), "SQLite")
     if args.postgres:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
         from postgres_server import new_database
 
         bench_history(new_database(), "PostgreSQL")
+        bench_history_cold(new_database(), "PostgreSQL")
 
 
 if __name__ == "__main__":

@@ -41,10 +41,20 @@ def known_revisions() -> list[str]:
 
 
 def current_revision(connection) -> str | None:
-    """The revision recorded in the database; None for an empty one."""
-    from alembic.runtime.migration import MigrationContext
+    """The revision recorded in the database; None for an empty one.
 
-    return MigrationContext.configure(connection).get_current_revision()
+    Read with one plain query, as Alembic keeps it (``alembic_version.version_num``), so that
+    opening a history that is up to date never imports Alembic (~0.4 s of every run).
+    """
+    from sqlalchemy import inspect, text
+
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    heads = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(heads) > 1:
+        raise InputError(f"the release history has several schema revisions ({', '.join(sorted(heads))}); "
+                         "it was changed by hand or by another tool")
+    return heads[0] if heads else None
 
 
 def upgrade(store, target: str = "head") -> None:
