@@ -47,7 +47,22 @@ def _abs(path: str | None) -> str | None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="readiness")
 def cli() -> None:
-    """Deployment-readiness reports for machine-learning models."""
+    """Deployment-readiness reports for machine-learning models.
+
+    \f
+    Examples
+    --------
+    >>> from click.testing import CliRunner
+    >>> result = CliRunner().invoke(cli, ["--help"], prog_name="readiness")
+    >>> print(result.output)  # doctest: +ELLIPSIS
+    Usage: readiness [OPTIONS] COMMAND [ARGS]...
+    <BLANKLINE>
+      Deployment-readiness reports for machine-learning models.
+    ...
+    Commands:
+      checks    List every check id readiness can emit: what it checks, its...
+    ...
+    """
 
 
 @cli.command()
@@ -57,7 +72,20 @@ def cli() -> None:
 @click.option("--ci", type=click.Choice(["gitlab", "github"]), default=None,
               help="Also write a CI job: .gitlab-ci.yml or .github/workflows/readiness.yml.")
 def init(path: str, force: bool, ci: str | None) -> None:
-    """Write a commented readiness.yaml (and optionally a CI job) to start from."""
+    """Write a commented readiness.yaml (and optionally a CI job) to start from.
+
+    \f
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from click.testing import CliRunner
+    >>> path = os.path.join(tempfile.mkdtemp(), "readiness.yaml")
+    >>> print(CliRunner().invoke(cli, ["init", "--path", path]).output)  # doctest: +ELLIPSIS
+    Wrote .../readiness.yaml: edit model, golden and target, then run `readiness run --config .../readiness.yaml`.
+    Wrote .../checklist.yaml: your workflow, ML Test Score answers and fears.
+    >>> CliRunner().invoke(cli, ["init", "--path", path]).exception  # doctest: +ELLIPSIS
+    UsageError('.../readiness.yaml: already exists; pass --force to overwrite it or --path to write elsewhere')
+    """
     target = Path(path)
     if target.exists() and not force:
         if ci is None:
@@ -120,7 +148,27 @@ def _write_ci(ci: str, force: bool) -> None:
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def run(config_path, out, only, model, baseline, golden, target, task, trust_artifact, timeout, warn_exit_code,
         no_history, debug) -> None:
-    """Run the readiness reports and exit 0 (ready), 1 (not ready) or 2 (bad input)."""
+    """Run the readiness reports and exit 0 (ready), 1 (not ready) or 2 (bad input).
+
+    \f
+    Examples
+    --------
+    >>> from click.testing import CliRunner
+    >>> result = CliRunner().invoke(cli, ["run", "--help"], prog_name="readiness")
+    >>> print(result.output)  # doctest: +ELLIPSIS
+    Usage: readiness run [OPTIONS]
+    <BLANKLINE>
+      Run the readiness reports and exit 0 (ready), 1 (not ready) or 2 (bad input).
+    <BLANKLINE>
+    Options:
+      --config FILE ...
+
+    Each report runs in a notebook kernel; on the demo's inputs the verdict is FAIL:
+
+    >>> result = CliRunner().invoke(cli, ["run", "--config", "readiness-demo/inputs/readiness.yaml"])  # doctest: +SKIP
+    >>> result.exit_code  # doctest: +SKIP
+    1
+    """
     from readiness.run.runner import run as run_reports
 
     if config_path is None and Path("readiness.yaml").is_file():
@@ -167,7 +215,27 @@ def _print_verdict(out_dir: Path, documents: list[dict], status: str) -> None:
               help="Where FOLDER's files are served (e.g. GitLab's \"$CI_JOB_URL/artifacts/file/readiness-report/\"): "
                    "summary.md links to the reports there. Default: names them as text.")
 def summary(folder: str, warn_exit_code: int | None, base_url: str | None) -> None:
-    """Rebuild index.html, junit.xml, summary.md and summary.json of a run FOLDER from its results JSON."""
+    """Rebuild index.html, junit.xml, summary.md and summary.json of a run FOLDER from its results JSON.
+
+    \f
+    Examples
+    --------
+    >>> import tempfile
+    >>> from click.testing import CliRunner
+    >>> from readiness.results import Check, report_document, write_json
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> write_json(folder / "drift_report.json", report_document(
+    ...     "drift_report", [Check("drift.target", "Label drift", "fail", "the churn rate doubled")], {},
+    ...     "2024-01-01T00:00:00+00:00", 1.0))
+    >>> result = CliRunner().invoke(cli, ["summary", str(folder)])
+    >>> print(result.output)  # doctest: +ELLIPSIS
+    Rebuilt summary.json, index.html, junit.xml, summary.md in ... from 1 report(s).
+    drift_report: FAIL  ...
+      ✗ drift.target: the churn rate doubled
+    Verdict: FAIL (not ready); overview in .../index.html
+    >>> result.exit_code
+    1
+    """
     from readiness.run.aggregate import RUN_FILES, run_documents, write_run_outputs
     from readiness.run.runner import exit_code_for
 
@@ -188,6 +256,22 @@ def demo(out: str, timeout: float | None) -> None:
 
     Exits 0 when the reports were produced: their FAIL verdict is the story
     (the candidate improves overall but regresses on one region).
+
+    \f
+    Examples
+    --------
+    Building the scenario trains two models and every report runs in a notebook kernel
+    (a minute or more), so here is its help:
+
+    >>> from click.testing import CliRunner
+    >>> result = CliRunner().invoke(cli, ["demo", "--help"], prog_name="readiness")
+    >>> print(result.output)  # doctest: +ELLIPSIS
+    Usage: readiness demo [OPTIONS]
+    <BLANKLINE>
+      Build the seeded demo scenario and run every report on it.
+    ...
+      --out DIRECTORY        Folder for the demo inputs (inputs/) and reports
+    ...
     """
     from readiness.demo import build_scenario
     from readiness.run.runner import run as run_reports
@@ -246,7 +330,20 @@ def _location(value: str) -> str:
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def drift(reference, current, model, target, out, config_path, trust_artifact, warn_exit_code, timeout, engine,
           spark_master, no_history, debug) -> None:
-    """Drift of CURRENT data against REFERENCE data (a .csv/.parquet file or a saved profile)."""
+    """Drift of CURRENT data against REFERENCE data (a .csv/.parquet file or a saved profile).
+
+    \f
+    Examples
+    --------
+    >>> from click.testing import CliRunner
+    >>> result = CliRunner().invoke(cli, ["drift", "--help"], prog_name="readiness")
+    >>> print(result.output)  # doctest: +ELLIPSIS
+    Usage: readiness drift [OPTIONS] REFERENCE CURRENT
+    <BLANKLINE>
+      Drift of CURRENT data against REFERENCE data (a .csv/.parquet file or a saved
+      profile).
+    ...
+    """
     from readiness.run.runner import run as run_reports
 
     overrides: dict[str, Any] = {"reference": _location(reference), "current": _location(current), "output": _abs(out)}
@@ -308,6 +405,19 @@ def monitor(log, timestamp, prediction, version_column, label, labels_file, id_c
     (without) performance. Exits like `readiness run`. Per-class probabilities of a multiclass
     model: --prediction p_a,p_b,p_c. With --model, a log without predictions is scored by the
     model, and a log with them has a sample of each chunk checked against the model's own.
+
+    \f
+    Examples
+    --------
+    >>> from click.testing import CliRunner
+    >>> result = CliRunner().invoke(cli, ["monitor", "--help"], prog_name="readiness")
+    >>> print(result.output)  # doctest: +ELLIPSIS
+    Usage: readiness monitor [OPTIONS] LOG
+    <BLANKLINE>
+      The model's behaviour over time from its prediction LOG (a .csv/.parquet file,
+      a folder or a glob).
+    ...
+      --chunk TEXT ...
     """
     from readiness.run.runner import run as run_reports
 
@@ -351,7 +461,21 @@ def monitor(log, timestamp, prediction, version_column, label, labels_file, id_c
 @_SPARK_MASTER
 def profile(reference: str, output: str, bins: int, max_categories: int, engine: str | None,
             spark_master: str | None) -> None:
-    """Fit reference statistics once: a mergeable per-column profile of REFERENCE."""
+    """Fit reference statistics once: a mergeable per-column profile of REFERENCE.
+
+    \f
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from click.testing import CliRunner
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> pd.DataFrame({"tenure": [1, 5, 12, 30, 2, 48],
+    ...               "region": ["north", "south", "east", "west", "north", "south"]}).to_csv(folder / "reference.csv", index=False)
+    >>> result = CliRunner().invoke(cli, ["profile", str(folder / "reference.csv"), "-o", str(folder / "reference.json")])
+    >>> print(result.output)  # doctest: +ELLIPSIS
+    Wrote .../reference.json: 6 rows, 2 columns (2 categorical) in ... s
+    """
     import time
 
     from readiness.data import read_table, sha256_file
@@ -392,7 +516,23 @@ def profile(reference: str, output: str, bins: int, max_categories: int, engine:
               help="readiness.yaml naming the history (default: ./readiness.yaml when it exists).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def history(model_name, limit, output_format, history, config_path, debug) -> None:
-    """List the runs recorded in the release history, newest first."""
+    """List the runs recorded in the release history, newest first.
+
+    \f
+    Examples
+    --------
+    >>> import tempfile
+    >>> from click.testing import CliRunner
+    >>> from readiness.history import HistoryStore
+    >>> path = str(Path(tempfile.mkdtemp()) / "history.sqlite")
+    >>> with HistoryStore(path) as store:
+    ...     _ = store.record({"run_uuid": "a" * 32, "created_at": "2024-05-01T10:00:00+00:00", "model_name": "churn",
+    ...                       "model_sha256": "ab" * 32, "verdict": "pass", "git_commit": "0123456789abcdef"},
+    ...                      checks=[{"report": "golden_benchmark", "check_id": "golden.metric.roc_auc", "status": "pass"}])
+    >>> print(CliRunner().invoke(cli, ["history", "--history", path]).output)
+    run  time (UTC)        model  model sha256  verdict  checks pass/warn/fail  commit      branch
+      1  2024-05-01 10:00  churn  abababababab  PASS     1/0/0                  0123456789  –
+    """
     from readiness.history.listing import format_csv, format_json, format_table, history_source, list_runs
 
     source = history_source(history, config_path)
@@ -425,7 +565,19 @@ def history(model_name, limit, output_format, history, config_path, debug) -> No
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def deployed(model, model_name, at, environment, note, history, config_path, debug) -> None:
-    """Record that MODEL (an artifact file or its sha256) went live, for the monitoring report's releases."""
+    """Record that MODEL (an artifact file or its sha256) went live, for the monitoring report's releases.
+
+    \f
+    Examples
+    --------
+    >>> import tempfile
+    >>> from click.testing import CliRunner
+    >>> path = str(Path(tempfile.mkdtemp()) / "history.sqlite")
+    >>> result = CliRunner().invoke(cli, ["deployed", "ab" * 32, "--model-name", "churn", "--at", "2024-05-01T09:00",
+    ...                                   "--history", path])
+    >>> print(result.output)  # doctest: +ELLIPSIS
+    Recorded: churn abababababab live in production since 2024-05-01T09:00:00+00:00 (.../history.sqlite)
+    """
     from readiness.history.listing import record_deployment_from_cli
 
     _echo(record_deployment_from_cli(model, model_name, at, environment, note, history, config_path))
@@ -441,6 +593,17 @@ def checks(fmt: str, reports: tuple[str, ...]) -> None:
 
     Ids with <name> parts (a column, a metric, a segment) are patterns; gates, the checklist's
     detected_by and JUnit names use these ids.
+
+    \f
+    Examples
+    --------
+    >>> from click.testing import CliRunner
+    >>> print(CliRunner().invoke(cli, ["checks", "--report", "drift_report"]).output)  # doctest: +ELLIPSIS
+    id                              severity  statuses                  tuned by
+    ------------------------------------------------------------------------------------------
+    drift.schema.columns            critical  pass                      -
+                                    Every reference column is present in the current data and none is new
+    ...
     """
     from readiness.catalogue import RUN_ENTRIES, Catalogue, catalogue_markdown
 
@@ -465,6 +628,24 @@ def _stop_on_signal(signum: int, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The ``readiness`` console script: :func:`cli` with one-line errors and the documented exit codes.
+
+    Examples
+    --------
+    >>> main(["--version"])  # doctest: +ELLIPSIS
+    readiness, version ...
+
+    Bad input is one line on stderr and exit code 2:
+
+    >>> import contextlib
+    >>> with contextlib.redirect_stderr(sys.stdout):
+    ...     try:
+    ...         main(["run", "--config", "missing.yaml"])
+    ...     except SystemExit as exit:
+    ...         print("exit code", exit.code)
+    readiness: error: missing.yaml: config file not found; create one with `readiness init`
+    exit code 2
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     previous = {}

@@ -34,7 +34,13 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # data locations only Spark r
 
 def is_url(location) -> bool:
     """True for ``s3a://…``, ``hdfs://…``, ``file://…`` (data the Spark engine reads) and database
-    URLs such as ``sqlite:///log.sqlite`` (a prediction log's table): kept as given, never made a path."""
+    URLs such as ``sqlite:///log.sqlite`` (a prediction log's table): kept as given, never made a path.
+
+    Examples
+    --------
+    >>> is_url("s3a://lake/reference/"), is_url("sqlite:///log.sqlite"), is_url("data/reference.parquet")
+    (True, True, False)
+    """
     return isinstance(location, str) and bool(_URL.match(location))
 
 
@@ -43,7 +49,18 @@ class _Strict(BaseModel):
 
 
 class MetricThreshold(_Strict):
-    """Gates for one metric. All optional; a metric with none is reported, not gated."""
+    """Gates for one metric. All optional; a metric with none is reported, not gated.
+
+    Examples
+    --------
+    >>> threshold = MetricThreshold(min=0.7, max_regression=0.01)
+    >>> threshold.min, threshold.max_regression, threshold.is_empty(), MetricThreshold().is_empty()
+    (0.7, 0.01, False, True)
+    >>> parse_config({"golden_benchmark": {"metrics": {"roc_auc": {"min": 0.9, "max": 0.8}}}})
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.ConfigError: readiness.yaml: golden_benchmark.metrics.roc_auc: min (0.9) is above max (0.8)
+    """
 
     min: float | None = None
     max: float | None = None
@@ -63,6 +80,18 @@ class MetricThreshold(_Strict):
 
 
 class ConsistencyConfig(_Strict):
+    """``golden_benchmark.consistency``: how far the candidate's predictions may move from the baseline's.
+
+    Examples
+    --------
+    >>> ConsistencyConfig(max_flip_rate=0.05)
+    ConsistencyConfig(mean_prediction_ratio=(0.8, 1.25), max_flip_rate=0.05, max_negative_flip_rate=None, top_changed_rows=10)
+    >>> section_settings("golden_benchmark", {"consistency": {"mean_prediction_ratio": [1.1, 1.2]}})
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.ConfigError: settings: golden_benchmark.consistency.mean_prediction_ratio: must be [low, high] with 0 < low <= 1 <= high, e.g. [0.8, 1.25]
+    """
+
     mean_prediction_ratio: tuple[float, float] = (0.8, 1.25)
     max_flip_rate: float | None = Field(None, ge=0, le=1)
     max_negative_flip_rate: float | None = Field(None, ge=0, le=1)
@@ -78,6 +107,18 @@ class ConsistencyConfig(_Strict):
 
 
 class LatencyConfig(_Strict):
+    """``golden_benchmark.latency``: single-row calls timed, and optional limits on them.
+
+    Examples
+    --------
+    >>> LatencyConfig(max_p95_ms=50)
+    LatencyConfig(single_row_calls=200, max_p95_ms=50.0, min_rows_per_s=None)
+    >>> section_settings("golden_benchmark", {"latency": {"single_row_calls": 5}})
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.ConfigError: settings: golden_benchmark.latency.single_row_calls: Input should be greater than or equal to 10 (got 5)
+    """
+
     single_row_calls: int = Field(200, ge=10, le=100_000)
     max_p95_ms: float | None = Field(None, gt=0)
     min_rows_per_s: float | None = Field(None, gt=0)
@@ -88,6 +129,19 @@ DEFAULT_PERTURBATIONS = list(PERTURBATIONS)
 
 
 class RobustnessConfig(_Strict):
+    """``golden_benchmark.robustness``: the perturbations run, and those production is expected to send.
+
+    Examples
+    --------
+    >>> settings = RobustnessConfig(expected=["nan", "unseen_category"])
+    >>> settings.expected, settings.perturbations[:3]
+    (['nan', 'unseen_category'], ['noise', 'nan', 'unseen_category'])
+    >>> section_settings("golden_benchmark", {"robustness": {"expected": ["nosie"]}})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.ConfigError: settings: golden_benchmark.robustness.expected: unknown perturbation 'nosie' (did you mean 'noise'?); known: noise, nan, ...
+    """
+
     enabled: bool = True
     max_rows: int = Field(1000, ge=10, le=1_000_000)
     perturbations: list[str] = list(DEFAULT_PERTURBATIONS)
@@ -109,6 +163,18 @@ class RobustnessConfig(_Strict):
 
 
 class ArtifactChecksConfig(_Strict):
+    """``golden_benchmark.artifact``: the artifact checks (fresh-process reload, strict mode, rows sampled).
+
+    Examples
+    --------
+    >>> ArtifactChecksConfig(strict=True)
+    ArtifactChecksConfig(strict=True, fresh_process=True, sample_rows=200)
+    >>> section_settings("golden_benchmark", {"artifact": {"fresh_proces": False}})
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.ConfigError: settings: unknown key 'golden_benchmark.artifact.fresh_proces' under 'golden_benchmark.artifact' (did you mean 'fresh_process'?); remove or rename it (see `readiness init`)
+    """
+
     strict: bool = False
     fresh_process: bool = True
     sample_rows: int = Field(200, ge=1, le=100_000)
@@ -128,6 +194,23 @@ DEFAULT_METRIC_THRESHOLDS: dict[str, dict[str, dict[str, float]]] = {
 
 
 class GoldenBenchmarkConfig(_Strict):
+    """``golden_benchmark:``: metric gates, intervals, segments and the settings of each of its checks.
+
+    Examples
+    --------
+    Without ``metrics`` the task's default gates apply:
+
+    >>> thresholds = GoldenBenchmarkConfig().thresholds_for("binary")
+    >>> {name: t.model_dump(exclude_none=True) for name, t in thresholds.items()}
+    {'roc_auc': {'max_regression': 0.01}, 'average_precision': {'max_regression': 0.02}, 'log_loss': {'max_relative_improvement': 0.5}}
+    >>> list(GoldenBenchmarkConfig(metrics={"roc_auc": {"min": 0.8}}).thresholds_for("binary"))
+    ['roc_auc']
+    >>> section_settings("golden_benchmark", {"required_segments": ["north"]})
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.ConfigError: settings: golden_benchmark.required_segments: 'north' must be written column=value, e.g. region=EU
+    """
+
     metrics: dict[str, MetricThreshold] | None = None
     decision_threshold: float = Field(0.5, gt=0, lt=1)
     n_bootstrap: int = Field(1000, ge=100, le=100_000)
@@ -173,6 +256,18 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class DriftConfig(_Strict):
+    """``drift:``: the drift report's methods, thresholds and the shares that warn or fail.
+
+    Examples
+    --------
+    >>> settings = DriftConfig(methods={"numeric": "psi"}, drift_share=0.3)
+    >>> settings.methods, settings.drift_share, settings.engine
+    ({'numeric': 'psi'}, 0.3, 'pandas')
+    >>> section_settings("drift", {"unseen_share": 0.3})
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.ConfigError: settings: drift: unseen_share (0.3) must be below fail_share (0.25): it is the level that warns, fail_share the one that fails
+    """
 
     methods: dict[str, str] = {}  # kind -> method deciding that kind
     thresholds: Literal["auto", "default", "learned"] | dict[str, float] = "auto"
@@ -256,6 +351,15 @@ class ReleaseConsistencyConfig(_Strict):
     ``segments`` maps ``column=value`` to its limits (``max_mean_shift`` in prediction
     units, ``max_flip_rate`` as a share of the segment's rows); the golden benchmark
     decides each on its CI.
+
+    Examples
+    --------
+    >>> ReleaseConsistencyConfig(segments={"region=north": {"max_mean_shift": 0.02}}).segments
+    {'region=north': SegmentCriterion(max_mean_shift=0.02, max_flip_rate=None)}
+    >>> section_settings("consistency", {"segments": {"north": {"max_mean_shift": 0.02}}})
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.ConfigError: settings: consistency.segments: 'north' must be written column=value, e.g. region=north
     """
 
     segments: dict[str, SegmentCriterion] = {}
@@ -267,6 +371,18 @@ class ReleaseConsistencyConfig(_Strict):
 
 
 class TrustConfig(_Strict):
+    """``trust:``: artifacts trusted by sha256, skops types trusted, and the memory an untrusted load may use.
+
+    Examples
+    --------
+    >>> TrustConfig(sha256=["AB" * 32]).sha256 == ["ab" * 32]  # hashes are kept in lower case
+    True
+    >>> section_settings("trust", {"sha256": ["abc"]})
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.ConfigError: settings: trust.sha256: 'abc' is not a sha256 hex digest (64 characters 0-9a-f); get it with `sha256sum FILE`
+    """
+
     sha256: list[str] = []
     skops_types: list[str] = []
     #: Most bytes an untrusted pickle may decompress to, and memory its loading may add (4 GiB).
@@ -293,6 +409,15 @@ class HistoryConfig(_Strict):
 
     ``history: path.sqlite`` or ``history: postgresql+psycopg://…`` sets ``store``;
     ``history: false`` turns recording off (like ``--no-history``).
+
+    Examples
+    --------
+    >>> HistoryConfig(store="team-history.sqlite", model_name="churn")
+    HistoryConfig(enabled=True, store='team-history.sqlite', model_name='churn', trend_releases=20, decay_releases=6, decay_p_value=0.05)
+    >>> parse_config({"history": "postgresql+psycopg://ci@db/history"}).history.store
+    'postgresql+psycopg://ci@db/history'
+    >>> parse_config({"history": False}).history.enabled
+    False
     """
 
     enabled: bool = True
@@ -337,6 +462,17 @@ class MlflowConfig(_Strict):
 
 
 class Config(_Strict):
+    """The whole of readiness.yaml, validated; :func:`parse_config` also resolves its paths.
+
+    Examples
+    --------
+    >>> config = Config(model="candidate.skops", target="churned", segments=["region"])
+    >>> config.task, config.target, config.golden_benchmark.n_bootstrap, config.history.enabled
+    ('auto', 'churned', 1000, True)
+    >>> Config(history=False).history.enabled  # `history: false` records nothing
+    False
+    """
+
     _base_dir: Path | None = PrivateAttr(default=None)  # the config file's folder (custom loaders import from it)
     model: Path | None = None
     baseline: Path | None = None
@@ -426,6 +562,16 @@ def section_settings(section: str, data: Any, source: str = "settings") -> BaseM
 
     The notebook kernel receives settings already validated by the driver; it validates
     them again here (a notebook can be run by hand) and says the same thing the CLI would.
+
+    Examples
+    --------
+    >>> drift = section_settings("drift", {"drift_share": 0.3})
+    >>> type(drift).__name__, drift.drift_share, drift.bins
+    ('DriftConfig', 0.3, 100)
+    >>> section_settings("drift", {"bins": 5})
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.ConfigError: settings: drift.bins: Input should be greater than or equal to 10 (got 5)
     """
     try:  # through Config, so a section's own validators (sources:) run too and errors carry its key
         return getattr(Config.model_validate({section: data or {}}), section)
@@ -503,6 +649,17 @@ def parse_config(data: Any, source: str = "readiness.yaml", base_dir: Path | Non
     ------
     ConfigError
         With one line naming the key and the fix.
+
+    Examples
+    --------
+    >>> config = parse_config({"model": "models/candidate.skops", "golden": "golden.csv", "target": "churned"},
+    ...                       base_dir=Path("/srv/churn"))
+    >>> config.model.as_posix(), config.golden.as_posix(), config.target, config.history.store
+    ('/srv/churn/models/candidate.skops', '/srv/churn/golden.csv', 'churned', '/srv/churn/readiness-history.sqlite')
+    >>> parse_config({"golden_benchmark": {"n_bootstrapp": 500}})
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.ConfigError: readiness.yaml: unknown key 'golden_benchmark.n_bootstrapp' under 'golden_benchmark' (did you mean 'n_bootstrap'?); remove or rename it (see `readiness init`)
     """
     if data is None:
         data = {}
@@ -549,6 +706,19 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
     """Read readiness.yaml (optional) and apply command-line overrides on top.
 
     Overrides hold already-resolved absolute paths; nested keys use dicts.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "readiness.yaml"
+    >>> _ = path.write_text("model: candidate.skops\\ntarget: churned\\ndrift: {drift_share: 0.3}\\n")
+    >>> config = load_config(path, {"target": "label", "drift": {"bins": 50}})
+    >>> config.model == path.parent.resolve() / "candidate.skops", config.target, config.drift.drift_share, config.drift.bins
+    (True, 'label', 0.3, 50)
+    >>> load_config("missing.yaml")
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.ConfigError: missing.yaml: config file not found; create one with `readiness init`
     """
     data: dict[str, Any] = {}
     source = "command line"
@@ -586,7 +756,15 @@ def _deep_merge(base: dict, extra: dict) -> dict:
 
 
 def starter_config_text() -> str:
-    """The commented readiness.yaml that ``readiness init`` writes."""
+    """The commented readiness.yaml that ``readiness init`` writes.
+
+    Examples
+    --------
+    >>> print(starter_config_text().splitlines()[0])
+    # readiness.yaml: what `readiness run` checks before you deploy.
+    >>> parse_config(yaml.safe_load(starter_config_text())).task  # it validates as it stands
+    'auto'
+    """
     from readiness.resources import templates_dir
 
     return (templates_dir() / "readiness.yaml").read_text(encoding="utf-8")

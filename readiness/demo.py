@@ -33,7 +33,19 @@ TARGET = "churned"
 
 
 def make_customers(n: int, seed: int) -> pd.DataFrame:
-    """Customers with a churn label drawn from a known logistic model."""
+    """Customers with a churn label drawn from a known logistic model.
+
+    Examples
+    --------
+    >>> customers = make_customers(1000, seed=0)
+    >>> customers.shape, round(float(customers["churned"].mean()), 3)
+    ((1000, 10), 0.149)
+    >>> customers[["tenure_months", "usage_hours", "region", "plan", "churned"]].head(3)
+       tenure_months  usage_hours region     plan  churned
+    0           19.0         21.7   east    basic        0
+    1           11.0          7.5  south  premium        0
+    2           24.0         39.7  north    basic        0
+    """
     rng = np.random.default_rng(seed)
     region = rng.choice(REGIONS, n, p=[0.2, 0.3, 0.27, 0.23])
     plan = rng.choice(PLANS, n, p=[0.5, 0.3, 0.2])
@@ -80,7 +92,20 @@ def _pipeline(features: list[str], max_iter: int, seed: int):
 
 
 def build_scenario(folder: str | Path, seed: int = 7, golden_rows: int = 6000) -> Path:
-    """Write golden data, two models and a readiness.yaml into ``folder``; return the config path."""
+    """Write golden data, two models and a readiness.yaml into ``folder``; return the config path.
+
+    Examples
+    --------
+    It trains two gradient-boosting models on 40,000 rows and writes eight weeks of
+    prediction log (tens of seconds), so it is not run here:
+
+    >>> import tempfile
+    >>> config = build_scenario(tempfile.mkdtemp())  # doctest: +SKIP
+    >>> sorted(path.name for path in config.parent.iterdir())  # doctest: +SKIP
+    ['.gitlab-ci.yml', 'candidate.skops', 'candidate.skops.meta.json', 'checklist.yaml', 'current.parquet',
+     'golden.parquet', 'predictions', 'production.skops', 'production.skops.meta.json', 'readiness.yaml',
+     'reference.parquet', 'requirements.txt']
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     train = make_customers(40_000, seed)
@@ -377,7 +402,19 @@ def release_sentence(report_dir: str | Path, segment: str = "region=north") -> s
 
 
 def default_scenario_dir() -> Path:
-    """Where notebooks opened without parameters find (or build) the demo scenario."""
+    """Where notebooks opened without parameters find (or build) the demo scenario.
+
+    Examples
+    --------
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"READINESS_DEMO_DIR": "/srv/readiness-demo"}):
+    ...     print(default_scenario_dir().as_posix())
+    /srv/readiness-demo
+    >>> with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": "/home/ana/.cache"}):
+    ...     _ = os.environ.pop("READINESS_DEMO_DIR", None)
+    ...     print(default_scenario_dir().as_posix())
+    /home/ana/.cache/readiness/demo-scenario
+    """
     if os.environ.get("READINESS_DEMO_DIR"):
         return Path(os.environ["READINESS_DEMO_DIR"])
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
@@ -399,7 +436,30 @@ def scratch_results_path(report: str) -> Path:
 
 
 def ensure_scenario(folder: str | Path | None = None) -> Path:
-    """Build the demo scenario on first use; return its readiness.yaml."""
+    """Build the demo scenario on first use; return its readiness.yaml.
+
+    Examples
+    --------
+    A folder that holds the scenario's files is used as it is:
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())  # a scenario built earlier: empty stand-ins are enough here
+    >>> for name in ("golden.parquet", "candidate.skops", "production.skops", "reference.parquet",
+    ...              "current.parquet", "checklist.yaml"):
+    ...     (folder / name).touch()
+    >>> (folder / "predictions").mkdir()
+    >>> _ = (folder / "readiness.yaml").write_text("model: candidate.skops\\nbaseline: production.skops\\n"
+    ...     "golden: golden.parquet\\ntarget: churned\\nreference: reference.parquet\\ncurrent: current.parquet\\n"
+    ...     "checklist: checklist.yaml\\npredictions: predictions\\n")
+    >>> ensure_scenario(folder) == folder / "readiness.yaml"
+    True
+
+    An empty one gets the scenario built (:func:`build_scenario`, tens of seconds):
+
+    >>> ensure_scenario(tempfile.mkdtemp())  # doctest: +SKIP
+    Building the demo scenario in /tmp/... (first use, ~10 s)…
+    PosixPath('/tmp/.../readiness.yaml')
+    """
     folder = Path(folder) if folder else default_scenario_dir()
     config = folder / "readiness.yaml"
     if not all((folder / name).is_file() for name in ("readiness.yaml", "golden.parquet", "candidate.skops", "production.skops",
@@ -414,6 +474,21 @@ def scenario_parameters(report: str, folder: str | Path | None = None) -> dict:
     """Notebook parameters of ``report`` for the demo scenario, from the registry like a real run.
 
     Used when a notebook is opened in Jupyter and run with its default parameters.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())  # a scenario built earlier: empty stand-ins are enough here
+    >>> for name in ("golden.parquet", "candidate.skops", "production.skops", "reference.parquet",
+    ...              "current.parquet", "checklist.yaml"):
+    ...     (folder / name).touch()
+    >>> (folder / "predictions").mkdir()
+    >>> _ = (folder / "readiness.yaml").write_text("model: candidate.skops\\nbaseline: production.skops\\n"
+    ...     "golden: golden.parquet\\ntarget: churned\\nreference: reference.parquet\\ncurrent: current.parquet\\n"
+    ...     "checklist: checklist.yaml\\npredictions: predictions\\n")
+    >>> parameters = scenario_parameters("golden_benchmark", folder)
+    >>> Path(parameters["model_path"]).name, Path(parameters["golden_path"]).name, parameters["target"]
+    ('candidate.skops', 'golden.parquet', 'churned')
     """
     from readiness.config import load_config
     from readiness.registry import RunContext, registry
@@ -423,20 +498,84 @@ def scenario_parameters(report: str, folder: str | Path | None = None) -> dict:
 
 
 def demo_parameters(folder: str | Path | None = None) -> dict:
-    """Golden benchmark notebook parameters for the demo scenario."""
+    """Golden benchmark notebook parameters for the demo scenario.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())  # a scenario built earlier: empty stand-ins are enough here
+    >>> for name in ("golden.parquet", "candidate.skops", "production.skops", "reference.parquet",
+    ...              "current.parquet", "checklist.yaml"):
+    ...     (folder / name).touch()
+    >>> (folder / "predictions").mkdir()
+    >>> _ = (folder / "readiness.yaml").write_text("model: candidate.skops\\nbaseline: production.skops\\n"
+    ...     "golden: golden.parquet\\ntarget: churned\\nreference: reference.parquet\\ncurrent: current.parquet\\n"
+    ...     "checklist: checklist.yaml\\npredictions: predictions\\n")
+    >>> sorted(demo_parameters(folder))
+    ['baseline_path', 'consistency', 'golden_path', 'history', 'model_path', 'segments', 'settings', 'sources',
+     'target', 'task', 'trust']
+    """
     return scenario_parameters("golden_benchmark", folder)
 
 
 def checklist_parameters(folder: str | Path | None = None) -> dict:
-    """Checklist notebook parameters for the demo scenario (no gate: the demo shows, it does not block)."""
+    """Checklist notebook parameters for the demo scenario (no gate: the demo shows, it does not block).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())  # a scenario built earlier: empty stand-ins are enough here
+    >>> for name in ("golden.parquet", "candidate.skops", "production.skops", "reference.parquet",
+    ...              "current.parquet", "checklist.yaml"):
+    ...     (folder / name).touch()
+    >>> (folder / "predictions").mkdir()
+    >>> _ = (folder / "readiness.yaml").write_text("model: candidate.skops\\nbaseline: production.skops\\n"
+    ...     "golden: golden.parquet\\ntarget: churned\\nreference: reference.parquet\\ncurrent: current.parquet\\n"
+    ...     "checklist: checklist.yaml\\npredictions: predictions\\n")
+    >>> parameters = checklist_parameters(folder)
+    >>> Path(parameters["checklist_path"]).name, parameters["min_score"]
+    ('checklist.yaml', -1.0)
+    """
     return dict(scenario_parameters("workflow_risk_checklist", folder), min_score=-1.0)
 
 
 def drift_parameters(folder: str | Path | None = None) -> dict:
-    """Drift notebook parameters for the demo scenario."""
+    """Drift notebook parameters for the demo scenario.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())  # a scenario built earlier: empty stand-ins are enough here
+    >>> for name in ("golden.parquet", "candidate.skops", "production.skops", "reference.parquet",
+    ...              "current.parquet", "checklist.yaml"):
+    ...     (folder / name).touch()
+    >>> (folder / "predictions").mkdir()
+    >>> _ = (folder / "readiness.yaml").write_text("model: candidate.skops\\nbaseline: production.skops\\n"
+    ...     "golden: golden.parquet\\ntarget: churned\\nreference: reference.parquet\\ncurrent: current.parquet\\n"
+    ...     "checklist: checklist.yaml\\npredictions: predictions\\n")
+    >>> parameters = drift_parameters(folder)
+    >>> Path(parameters["reference_path"]).name, Path(parameters["current_path"]).name, parameters["target"]
+    ('reference.parquet', 'current.parquet', 'churned')
+    """
     return scenario_parameters("drift_report", folder)
 
 
 def monitoring_parameters(folder: str | Path | None = None) -> dict:
-    """Monitoring notebook parameters for the demo scenario's prediction log."""
+    """Monitoring notebook parameters for the demo scenario's prediction log.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())  # a scenario built earlier: empty stand-ins are enough here
+    >>> for name in ("golden.parquet", "candidate.skops", "production.skops", "reference.parquet",
+    ...              "current.parquet", "checklist.yaml"):
+    ...     (folder / name).touch()
+    >>> (folder / "predictions").mkdir()
+    >>> _ = (folder / "readiness.yaml").write_text("model: candidate.skops\\nbaseline: production.skops\\n"
+    ...     "golden: golden.parquet\\ntarget: churned\\nreference: reference.parquet\\ncurrent: current.parquet\\n"
+    ...     "checklist: checklist.yaml\\npredictions: predictions\\n")
+    >>> parameters = monitoring_parameters(folder)
+    >>> Path(parameters["log_path"]).name, parameters["releases"]
+    ('predictions', [])
+    """
     return scenario_parameters("monitoring_report", folder)

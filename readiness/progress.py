@@ -45,7 +45,26 @@ class ProgressLog:
 
 
 def read_new_lines(path: str, offset: int) -> tuple[list[str], int]:
-    """Complete lines appended to ``path`` since byte ``offset``, and the new offset."""
+    """Complete lines appended to ``path`` since byte ``offset``, and the new offset.
+
+    A line still being written waits for the next call; blank lines are left out.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "progress.log")
+    >>> with open(path, "w") as log:
+    ...     _ = log.write("metrics section (12 checks)\\n\\nsegments sec")
+    >>> lines, offset = read_new_lines(path, 0)
+    >>> lines, offset
+    (['metrics section (12 checks)'], 29)
+    >>> with open(path, "a") as log:
+    ...     _ = log.write("tion (8 checks)\\n")
+    >>> read_new_lines(path, offset)
+    (['segments section (8 checks)'], 57)
+    >>> read_new_lines("no-such.log", 0)
+    ([], 0)
+    """
     try:
         with open(path, "rb") as handle:
             handle.seek(offset)

@@ -70,6 +70,26 @@ def load_model(
         size limit, and its hash is not trusted. Nothing it names was run.
     InputError
         Missing, malformed or unloadable artifact.
+
+    Examples
+    --------
+    A pickle the user trusts by its sha256 (``--trust-artifact``) is loaded here, as it is:
+
+    >>> import hashlib, tempfile
+    >>> import joblib
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> path = Path(tempfile.mkdtemp()) / "model.joblib"
+    >>> _ = joblib.dump(LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]), path)
+    >>> digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    >>> model, info = load_model(path, trust={"sha256": [digest]})
+    >>> type(model).__name__, info.format, info.trusted_by
+    ('LogisticRegression', 'joblib', 'trust.sha256')
+
+    Any other artifact is loaded in the confined worker (a subprocess) and returned as its proxy:
+
+    >>> model, info = load_model(path)  # doctest: +SKIP
+    >>> type(model).__name__, info.trusted_by  # doctest: +SKIP
+    ('SandboxedModel', 'allow-list (enforced while loading)')
     """
     import time
     import warnings
@@ -202,7 +222,30 @@ def hidden_dependencies(estimator: Any) -> list[str]:
 
 
 class ModelAdapter:
-    """The uniform face of a fitted model that the checks use."""
+    """The uniform face of a fitted model that the checks use.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X = pd.DataFrame({"tenure": [1.0, 2, 3, 4, 5, 6], "calls": [3.0, 2, 4, 0, 1, 0]})
+    >>> model = ModelAdapter(LogisticRegression().fit(X, [1, 1, 1, 0, 0, 0]), "candidate")
+    >>> model.classes, model.feature_names, model.has_proba
+    (array([0, 1]), ['tenure', 'calls'], True)
+    >>> model.predict_proba(X.head(2)).round(3)
+    array([[0.045, 0.955],
+           [0.187, 0.813]])
+
+    A model whose outputs are not finite numbers stops the report with one line:
+
+    >>> class Broken:
+    ...     def predict(self, X):
+    ...         return np.array([0.5, np.nan])
+    >>> ModelAdapter(Broken(), "candidate").predict(X.head(2))
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: the candidate model's predict returned NaN for 1 of 2 rows (first: row 1: nan); it must return finite numbers; fix or re-train the model
+    """
 
     def __init__(self, estimator: Any, name: str):
         self.estimator = estimator
@@ -299,7 +342,22 @@ class ModelAdapter:
 
 
 class Scorer:
-    """Predictions of one model as a number per row (or a probability row) plus the class."""
+    """Predictions of one model as a number per row (or a probability row) plus the class.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import LinearRegression, LogisticRegression
+    >>> X = pd.DataFrame({"tenure": [1.0, 2, 3, 4, 5, 6], "calls": [3.0, 2, 4, 0, 1, 0]})
+    >>> classifier = ModelAdapter(LogisticRegression().fit(X, [1, 1, 1, 0, 0, 0]), "candidate")
+    >>> scores, labels = Scorer(classifier, "binary")(X.head(3))
+    >>> Scorer.positive_score(scores).round(3), labels
+    (array([0.955, 0.813, 0.899]), array([1, 1, 1]))
+    >>> regressor = ModelAdapter(LinearRegression().fit(X, [1.0, 2, 3, 4, 5, 6]), "candidate")
+    >>> values, labels = Scorer(regressor, "regression")(X.head(2))
+    >>> values.round(3), labels
+    (array([1., 2.]), None)
+    """
 
     def __init__(self, model, task: str):
         self.model = model

@@ -19,7 +19,23 @@ _TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int
 
 
 class OnnxModel:
-    """predict / predict_proba / classes_ / feature_names_in_ over an InferenceSession."""
+    """predict / predict_proba / classes_ / feature_names_in_ over an InferenceSession.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skl2onnx import to_onnx
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]], dtype=np.float32)
+    >>> path = Path(tempfile.mkdtemp()) / "model.onnx"
+    >>> _ = path.write_bytes(to_onnx(LogisticRegression().fit(X, [0, 0, 1, 1]), X).SerializeToString())
+    >>> model = OnnxModel(path)
+    >>> model.classes_.tolist(), model.n_features_in_, model.predict(X).tolist()
+    ([0, 1], 1, [0, 0, 1, 1])
+    >>> model.predict_proba(X[:2]).round(3)
+    array([[0.808, 0.192],
+           [0.618, 0.382]])
+    """
 
     def __init__(self, path: str | Path):
         import onnx

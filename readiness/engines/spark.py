@@ -203,7 +203,19 @@ def _first_line(exc: BaseException) -> str:
 
 def data_format(location: str) -> str:
     """``parquet`` or ``csv`` from a location's suffix; a local folder is judged by its files,
-    any other location without a suffix is taken as Parquet (the lake's usual format)."""
+    any other location without a suffix is taken as Parquet (the lake's usual format).
+
+    Examples
+    --------
+    >>> data_format("s3a://lake/train/part-0001.csv.gz"), data_format("reference.parquet"), data_format("s3a://lake/train/")
+    ('csv', 'parquet', 'parquet')
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "_SUCCESS").touch()
+    >>> _ = (folder / "part-00000.csv").write_text("tenure\\n12\\n")
+    >>> data_format(str(folder))  # by its first data file, not Spark's marker files
+    'csv'
+    """
     name = location.rstrip("/").lower()
     for suffix, fmt in ((".parquet", "parquet"), (".pq", "parquet"), (".csv", "csv"), (".csv.gz", "csv"),
                         (".csv.bz2", "csv")):
@@ -218,7 +230,16 @@ def data_format(location: str) -> str:
 
 def check_location(location: str | Path, key: str) -> None:
     """Pre-flight of a location for Spark: a local path or glob must match something (URLs are
-    left to Spark, which knows the credentials)."""
+    left to Spark, which knows the credentials).
+
+    Examples
+    --------
+    >>> check_location("s3a://lake/train/", "reference")  # a URL: Spark will say
+    >>> check_location("no-such-folder/*.parquet", "reference")
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: no-such-folder/*.parquet: no file or folder matches; check the 'reference' path
+    """
     location = str(location)
     if is_url(location):
         return
@@ -635,6 +656,17 @@ def profile_current(frame: "DataFrame", reference: dict[str, ColumnProfile], sam
         ``(profiles, columns, families, sample)``: the merged profile, the current columns,
         each column's types (number, boolean, datetime, text) and a uniform sample of at
         most ``sample_rows`` rows for the domain classifier.
+
+    Examples
+    --------
+    On 100 current rows of a numeric ``tenure`` and a text ``region`` (it needs a Spark session):
+
+    >>> from readiness.stats.profile import fit_reference
+    >>> reference = fit_reference(pd.read_parquet("reference.parquet"))  # doctest: +SKIP
+    >>> frame = read_data(spark_session(), "current.parquet", "current")  # doctest: +SKIP
+    >>> profiles, columns, families, sample = profile_current(frame, reference, sample_rows=50)  # doctest: +SKIP
+    >>> columns, families, sample.shape  # doctest: +SKIP
+    (['tenure', 'region'], {'tenure': {'number'}, 'region': {'text'}}, (50, 2))
     """
     rows = _profile_job(frame, reference, chunk_rows, None, sample_rows=sample_rows, seed=seed)
     if not rows:
@@ -971,7 +1003,18 @@ def _fit_edges(profile: ColumnProfile, rows: list, bins: int) -> int:
 
 
 def sha256_if_file(location: str | Path) -> str | None:
-    """The SHA-256 of a local file; None for a folder, a glob or a URL (too large to hash here)."""
+    """The SHA-256 of a local file; None for a folder, a glob or a URL (too large to hash here).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "reference.csv").write_bytes(b"abc")
+    >>> sha256_if_file(folder / "reference.csv")
+    'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
+    >>> sha256_if_file(folder), sha256_if_file("s3a://lake/train/")
+    (None, None)
+    """
     from readiness.data import sha256_file
 
     if is_url(location) or not Path(location).is_file():
@@ -981,7 +1024,18 @@ def sha256_if_file(location: str | Path) -> str | None:
 
 def drift_reference(location: str, settings) -> tuple[dict[str, ColumnProfile], pd.DataFrame]:
     """The drift report's reference fitted on Spark, and the seeded kind sample of its rows
-    (at most 100,000, for the domain classifier). ``settings`` is a ``DriftConfig``."""
+    (at most 100,000, for the domain classifier). ``settings`` is a ``DriftConfig``.
+
+    Examples
+    --------
+    On 200 reference rows of a numeric ``tenure`` and a text ``region`` (it starts a Spark session):
+
+    >>> from readiness.config import DriftConfig
+    >>> settings = DriftConfig(engine="spark", spark={"master": "local[1]"})
+    >>> profiles, sample = drift_reference("reference.parquet", settings)  # doctest: +SKIP
+    >>> {name: profile.kind for name, profile in profiles.items()}, sample.shape  # doctest: +SKIP
+    ({'tenure': 'numeric', 'region': 'categorical'}, (200, 2))
+    """
     spark = spark_session(settings.spark.master, settings.spark.conf)
     profiles, info = fit_reference_spark(read_data(spark, location, "reference"), settings.bins,
                                          settings.max_categories, settings.kinds, chunk_rows=settings.batch_rows,
@@ -990,7 +1044,19 @@ def drift_reference(location: str, settings) -> tuple[dict[str, ColumnProfile], 
 
 
 def drift_current(location: str, reference: dict[str, ColumnProfile], settings):
-    """The drift report's current data profiled on Spark: ``(profiles, columns, families, sample)``."""
+    """The drift report's current data profiled on Spark: ``(profiles, columns, families, sample)``.
+
+    Examples
+    --------
+    100 current rows against the reference of :func:`drift_reference` (it starts a Spark session):
+
+    >>> from readiness.config import DriftConfig
+    >>> settings = DriftConfig(engine="spark", spark={"master": "local[1]"})
+    >>> reference, _ = drift_reference("reference.parquet", settings)  # doctest: +SKIP
+    >>> profiles, columns, families, sample = drift_current("current.parquet", reference, settings)  # doctest: +SKIP
+    >>> columns, profiles["region"].n, sample.shape  # doctest: +SKIP
+    (['tenure', 'region'], 100, (100, 2))
+    """
     spark = spark_session(settings.spark.master, settings.spark.conf)
     return profile_current(read_data(spark, location, "current"), reference, settings.multivariate_rows,
                            settings.seed, settings.batch_rows)

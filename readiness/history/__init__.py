@@ -31,6 +31,18 @@ def release_timeline(history: str | Path, model_name: str | None = None,
     The form :class:`readiness.monitoring.MonitoringReport` takes as ``releases=``:
     ``{"version": sha256, "deployed_at": ISO time, "previous": sha256 or None, "source": …}``.
     See :meth:`HistoryStore.release_timeline`.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "history.sqlite")
+    >>> with HistoryStore(path) as store:
+    ...     _ = store.record_deployment("ab" * 32, "churn", "2024-03-01T09:00:00Z")
+    ...     _ = store.record_deployment("cd" * 32, "churn", "2024-04-02T09:00:00Z")
+    >>> [(r["version"][:4], r["deployed_at"], (r["previous"] or "-")[:4]) for r in release_timeline(path, "churn")]
+    [('abab', '2024-03-01T09:00:00+00:00', '-'), ('cdcd', '2024-04-02T09:00:00+00:00', 'abab')]
+    >>> release_timeline(path, "churn", environment="staging")
+    []
     """
     with HistoryStore(history, create=False) as store:
         return store.release_timeline(model_name, environment)

@@ -28,7 +28,22 @@ RUN_COLUMNS = ("id", "created_at", "model_name", "model_sha256", "baseline_sha25
 
 def history_source(explicit: str | None, config_path: str | None = None, cwd: str | Path | None = None) -> str:
     """The history ``readiness history`` reads: ``--history``, else the one named in the
-    config (``--config`` or ``./readiness.yaml``), else ``./readiness-history.sqlite``."""
+    config (``--config`` or ``./readiness.yaml``), else ``./readiness-history.sqlite``.
+
+    Examples
+    --------
+    >>> history_source("team-history.sqlite", cwd="/srv/churn"), history_source("postgresql+psycopg://ci@db/history")
+    ('/srv/churn/team-history.sqlite', 'postgresql+psycopg://ci@db/history')
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> history_source(None, cwd=folder) == str(folder / "readiness-history.sqlite")
+    True
+    >>> _ = (folder / "readiness.yaml").write_text("history: false\\n")
+    >>> history_source(None, cwd=folder)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.UsageError: .../readiness.yaml: history is turned off there (history: false); name one with --history PATH|URL
+    """
     from readiness.config import DEFAULT_HISTORY_FILE, load_config
     from readiness.history.store import resolve_store
 
@@ -46,7 +61,24 @@ def history_source(explicit: str | None, config_path: str | None = None, cwd: st
 
 def list_runs(source: str, model: str | None = None, limit: int | None = 20,
               with_checks: bool = False) -> list[dict[str, Any]]:
-    """Runs newest first from the history at ``source`` (which must exist)."""
+    """Runs newest first from the history at ``source`` (which must exist).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "history.sqlite")
+    >>> with HistoryStore(path) as store:
+    ...     _ = store.record({"run_uuid": "a" * 32, "created_at": "2024-05-01T10:00:00+00:00", "model_name": "churn",
+    ...                       "model_sha256": "ab" * 32, "verdict": "pass"},
+    ...                      reports=[{"report": "golden_benchmark", "status": "pass"}],
+    ...                      checks=[{"report": "golden_benchmark", "check_id": "golden.metric.roc_auc", "status": "pass"}])
+    ...     _ = store.record({"run_uuid": "b" * 32, "created_at": "2024-05-02T10:00:00+00:00", "model_name": "churn",
+    ...                       "model_sha256": "cd" * 32, "verdict": "fail"})
+    >>> [(run["id"], run["verdict"], run["check_counts"]) for run in list_runs(path)]
+    [(2, 'fail', {}), (1, 'pass', {'pass': 1})]
+    >>> [check["check_id"] for check in list_runs(path, "churn", limit=2, with_checks=True)[1]["checks"]]
+    ['golden.metric.roc_auc']
+    """
     with HistoryStore(source, create=False) as store:
         runs = store.runs(model_name=model, limit=limit)
         if with_checks and runs:
@@ -57,7 +89,16 @@ def list_runs(source: str, model: str | None = None, limit: int | None = 20,
 
 
 def format_table(runs: list[dict[str, Any]]) -> str:
-    """Aligned plain-text columns, newest first; every cell shown without control characters."""
+    """Aligned plain-text columns, newest first; every cell shown without control characters.
+
+    Examples
+    --------
+    >>> runs = [{"id": 7, "created_at": "2024-05-02T09:00:00+00:00", "model_name": "churn", "model_sha256": "ab" * 32,
+    ...          "verdict": "warn", "git_commit": None, "git_branch": "main", "check_counts": {"pass": 18, "warn": 1}}]
+    >>> print(format_table(runs))
+    run  time (UTC)        model  model sha256  verdict  checks pass/warn/fail  commit  branch
+      7  2024-05-02 09:00  churn  abababababab  WARN     18/1/0                 –       main
+    """
     from readiness.escape import terminal_text
 
     header = ("run", "time (UTC)", "model", "model sha256", "verdict", "checks pass/warn/fail", "commit", "branch")
@@ -79,11 +120,37 @@ def format_table(runs: list[dict[str, Any]]) -> str:
 
 
 def format_json(runs: list[dict[str, Any]]) -> str:
+    """The runs as indented JSON (``readiness history --format json``, each run with its checks).
+
+    Examples
+    --------
+    >>> print(format_json([{"id": 1, "model_name": "churn", "verdict": "pass", "duration_s": None}]))
+    [
+      {
+        "id": 1,
+        "model_name": "churn",
+        "verdict": "pass",
+        "duration_s": null
+      }
+    ]
+    """
     return json.dumps(runs, indent=2, ensure_ascii=False, default=str, allow_nan=False)
 
 
 def format_csv(runs: list[dict[str, Any]]) -> str:
-    """One row per run: its fields, each report's status, and check counts."""
+    """One row per run: its fields, each report's status, and check counts.
+
+    Examples
+    --------
+    Text a spreadsheet would run as a formula gets a leading apostrophe:
+
+    >>> text = format_csv([{"id": 1, "model_name": "=HYPERLINK(1)", "verdict": "pass",
+    ...                     "reports": {"golden_benchmark": "pass"}, "check_counts": {"pass": 12}}])
+    >>> print(text)  # doctest: +ELLIPSIS
+    id,created_at,model_name,model_sha256,...,duration_s,report.golden_benchmark,checks.pass,...,checks.skip
+    1,,'=HYPERLINK(1),,,,,,pass,,,,,,,pass,12,0,0,0,0
+    <BLANKLINE>
+    """
     reports = sorted({name for run in runs for name in (run.get("reports") or {})})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -106,7 +173,19 @@ def _csv_cell(value: Any) -> Any:
 
 def record_deployment_from_cli(model: str, model_name: str | None, at: str | None, environment: str,
                                note: str | None, history: str | None, config_path: str | None) -> str:
-    """``readiness deployed``: record a deployment; returns the line to print."""
+    """``readiness deployed``: record a deployment; returns the line to print.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = str(Path(tempfile.mkdtemp()) / "history.sqlite")
+    >>> record_deployment_from_cli("ab" * 32, "churn", "2024-05-01T09:00Z", "production", None, path, None)  # doctest: +ELLIPSIS
+    'Recorded: churn abababababab live in production since 2024-05-01T09:00:00+00:00 (.../history.sqlite)'
+    >>> record_deployment_from_cli("v1.5", "churn", None, "production", None, path, None)
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: v1.5: neither an artifact file nor a sha256 hex digest
+    """
     import re
     from datetime import datetime
 

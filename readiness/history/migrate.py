@@ -45,6 +45,19 @@ def current_revision(connection) -> str | None:
 
     Read with one plain query, as Alembic keeps it (``alembic_version.version_num``), so that
     opening a history that is up to date never imports Alembic (~0.4 s of every run).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sqlalchemy import create_engine
+    >>> from readiness.history.store import HistoryStore
+    >>> with create_engine("sqlite://").connect() as connection:
+    ...     print(current_revision(connection))
+    None
+    >>> with HistoryStore(os.path.join(tempfile.mkdtemp(), "history.sqlite")) as store:
+    ...     with store.engine.connect() as connection:
+    ...         current_revision(connection) == HEAD  # opening the store migrated it
+    True
     """
     from sqlalchemy import inspect, text
 
@@ -58,7 +71,26 @@ def current_revision(connection) -> str | None:
 
 
 def upgrade(store, target: str = "head") -> None:
-    """Bring ``store``'s schema to ``target`` (default: the newest); see the module docstring."""
+    """Bring ``store``'s schema to ``target`` (default: the newest); see the module docstring.
+
+    Examples
+    --------
+    Opening a store calls it; at :data:`HEAD` it returns at once. A history written by a
+    newer readiness is refused:
+
+    >>> import os, tempfile
+    >>> from sqlalchemy import text
+    >>> from readiness.history.store import HistoryStore
+    >>> store = HistoryStore(os.path.join(tempfile.mkdtemp(), "history.sqlite"))
+    >>> upgrade(store)
+    >>> with store.engine.begin() as connection:
+    ...     _ = connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    >>> upgrade(store)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: history .../history.sqlite: written by a newer readiness (schema revision 0099; this one knows up to ...); upgrade readiness to read it
+    >>> store.close()
+    """
     with store.engine.connect() as connection:
         revision = current_revision(connection)
         connection.rollback()

@@ -147,6 +147,25 @@ def run_record(config, documents: list[dict[str, Any]], summary: dict[str, Any],
 
     ``documents`` are the results of the reports that ran (not those carried over from
     an earlier run); ``summary`` is the run's ``summary.json``, whose status is the verdict.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from readiness.config import parse_config
+    >>> from readiness.results import Check, report_document
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> config = parse_config({"model": "models/churn.skops"}, base_dir=folder)
+    >>> document = report_document("golden_benchmark", [Check("golden.metric.roc_auc", "ROC AUC", "pass", "ROC AUC 0.91",
+    ...                            value=0.91, ci=[0.89, 0.93])], {"model": {"sha256": "ab" * 32}},
+    ...                            "2024-05-01T10:00:00+00:00", 12.5)
+    >>> run, reports, checks = run_record(config, [document], {"status": "pass"}, folder / "report",
+    ...                                   environ={"CI_JOB_URL": "https://gitlab.example.com/g/p/-/jobs/42"})
+    >>> run["model_name"], run["model_sha256"][:12], run["verdict"], run["ci_job_url"]
+    ('churn', 'abababababab', 'pass', 'https://gitlab.example.com/g/p/-/jobs/42')
+    >>> reports
+    [{'report': 'golden_benchmark', 'status': 'pass', 'duration_s': 12.5, 'error': None}]
+    >>> checks[0]["check_id"], checks[0]["value"], checks[0]["ci_low"], checks[0]["ci_high"]
+    ('golden.metric.roc_auc', 0.91, 0.89, 0.93)
     """
     from readiness import __version__
     from readiness.results import now_iso
@@ -195,6 +214,24 @@ def record_run(config, documents: list[dict[str, Any]], summary: dict[str, Any],
 
     Returns the run's id in the history, or None when history is off or could not be
     written (a warning says why; the run's verdict and exit code are unchanged).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from readiness.config import parse_config
+    >>> from readiness.results import Check, report_document
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> config = parse_config({"model": "models/churn.skops"}, base_dir=folder)
+    >>> document = report_document("golden_benchmark", [Check("golden.metric.roc_auc", "ROC AUC", "pass", "ROC AUC 0.91",
+    ...                            value=0.91, ci=[0.89, 0.93])], {"model": {"sha256": "ab" * 32}},
+    ...                            "2024-05-01T10:00:00+00:00", 12.5)
+    >>> record_run(config, [document], {"status": "pass"}, folder / "report")  # doctest: +ELLIPSIS
+    Recorded run #1 of churn in the release history .../readiness-history.sqlite
+    1
+    >>> unwritable = parse_config({"model": "models/churn.skops", "history": str(folder)}, base_dir=folder)
+    >>> print(record_run(unwritable, [document], {"status": "pass"}, folder / "report"))  # doctest: +ELLIPSIS
+    warning: the run was not recorded in the release history ... (InputError: ...: is a folder; history must name an SQLite file or a database URL); the reports stand
+    None
     """
     run_id = None
     if not config.history.enabled:  # --no-history: recorded nowhere, MLflow included
@@ -223,6 +260,24 @@ def previous_run(config, echo: Callable[[str], None] = print) -> dict[str, Any] 
     """The latest recorded run of the same model name, for the index page; None when there is none.
 
     Read before this run is recorded; a history that cannot be read is a warning.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from readiness.config import parse_config
+    >>> from readiness.results import Check, report_document
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> config = parse_config({"model": "models/churn.skops"}, base_dir=folder)
+    >>> document = report_document("golden_benchmark", [Check("golden.metric.roc_auc", "ROC AUC", "pass", "ROC AUC 0.91",
+    ...                            value=0.91, ci=[0.89, 0.93])], {"model": {"sha256": "ab" * 32}},
+    ...                            "2024-05-01T10:00:00+00:00", 12.5)
+    >>> print(previous_run(config))  # no history yet
+    None
+    >>> record_run(config, [document], {"status": "pass"}, folder / "report", echo=lambda line: None)
+    1
+    >>> last = previous_run(config)
+    >>> last["id"], last["model_name"], last["verdict"], last["reports"]
+    (1, 'churn', 'pass', {'golden_benchmark': 'pass'})
     """
     if not config.history.enabled:
         return None

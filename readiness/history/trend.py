@@ -50,6 +50,15 @@ class DecayResult:
     ``status`` is ``warn`` (slow decay), ``pass`` (judged, none) or ``skip`` (not judged,
     ``reason`` says why). ``total`` and ``largest_step`` are worsenings in metric units
     (positive = worse); ``margin`` is the margin at the window's start.
+
+    Examples
+    --------
+    >>> result = slow_decay([0.90, 0.895, 0.89, 0.885, 0.88, 0.875], True, 0.01)
+    >>> result.status, result.window, round(result.total, 4), result.margin, result.steps_within
+    ('warn', 6, 0.025, 0.01, True)
+    >>> skipped = slow_decay([0.90, 0.89], True, 0.01)
+    >>> skipped.status, skipped.reason
+    ('skip', '2 release(s) with this metric on this golden set; slow decay needs at least 4 (this one included)')
     """
 
     status: str
@@ -146,6 +155,27 @@ def trend_parameters(config) -> dict[str, Any]:
     """What the golden benchmark's notebook needs from the release history (read in the driver).
 
     Never raises: a history that cannot be read becomes ``error`` (shown in the report).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.config import parse_config
+    >>> from readiness.history.store import HistoryStore
+    >>> config = parse_config({"model": "models/churn.skops"}, base_dir=Path(tempfile.mkdtemp()))
+    >>> trend_parameters(config)["releases"]  # no history yet
+    []
+    >>> with HistoryStore(config.history.store) as store:
+    ...     _ = store.record({"run_uuid": "a" * 32, "created_at": "2024-05-01T10:00:00+00:00", "model_name": "churn",
+    ...                       "model_sha256": "ab" * 32, "verdict": "pass"},
+    ...                      reports=[{"report": "golden_benchmark", "status": "pass"}],
+    ...                      checks=[{"report": "golden_benchmark", "check_id": "golden.metric.roc_auc",
+    ...                               "status": "pass", "value": 0.91}])
+    >>> history = trend_parameters(config)
+    >>> history["model_name"], history["decay_releases"], [(r["released_at"], r["metrics"]) for r in history["releases"]]
+    ('churn', 6, [('2024-05-01T10:00:00+00:00', {'roc_auc': 0.91})])
+    >>> trend_parameters(parse_config({"history": False}))
+    {'enabled': False}
     """
     from pathlib import Path
 
@@ -191,6 +221,28 @@ class ReleaseTrend:
         trend = ReleaseTrend(bench, history)
         trend.section()
         trend.figure()
+
+    With a stand-in for the benchmark (this release's ROC AUC 0.875, gated at
+    ``max_regression: 0.01``) and five earlier releases that each lost 0.005:
+
+    >>> from types import SimpleNamespace
+    >>> from readiness.config import MetricThreshold
+    >>> from readiness.results import Check
+    >>> bench = SimpleNamespace(model_info=SimpleNamespace(sha256="f1" * 32), golden_sha256="ee" * 32,
+    ...                         checks=[Check("golden.metric.roc_auc", "ROC AUC", "pass", "0.875", value=0.875)],
+    ...                         thresholds={"roc_auc": MetricThreshold(max_regression=0.01)})
+    >>> releases = [{"model_sha256": sha * 32, "golden_sha256": "ee" * 32, "released_at": f"2024-0{month}-01",
+    ...              "metrics": {"roc_auc": value}}  # newest first, as trend_parameters reads them
+    ...             for month, sha, value in ((5, "e1", 0.88), (4, "d1", 0.885), (3, "c1", 0.89),
+    ...                                       (2, "b1", 0.895), (1, "a1", 0.90))]
+    >>> trend = ReleaseTrend(bench, {"enabled": True, "releases": releases})
+    >>> [(check.id, check.status) for check in trend.checks()]
+    [('golden.trend.roc_auc', 'warn')]
+    >>> print(trend.checks()[0].message)  # doctest: +ELLIPSIS
+    ROC AUC fell from 0.9000 (release a1a1a1a1a1a1 of 2024-01-01) to 0.8750 now over 5 releases: a worsening of 0.02500 against the margin 0.01000; ...
+    >>> trend.table()[["metric", "this release", "Δ vs −1", "slow decay"]]
+        metric this release    Δ vs −1 slow decay
+    0  ROC AUC       0.8750  -0.005000        yes
     """
 
     def __init__(self, bench, history: dict[str, Any] | None):

@@ -27,7 +27,20 @@ from readiness.results import Check, now_iso, report_document, write_json
 
 
 class ShownSections:
-    """The sections a report has shown, in the order first shown, keyed by name."""
+    """The sections a report has shown, in the order first shown, keyed by name.
+
+    Examples
+    --------
+    A report shows each section through ``_show``; showing one again replaces it in place:
+
+    >>> shown = ShownSections()
+    >>> _ = shown._show(Section("Metrics", [Check("golden.metric.roc_auc", "ROC AUC", "pass", "0.91")], name="metrics"))
+    >>> _ = shown._show(Section("Segments", [Check("golden.segment.region", "Segments", "fail", "north regressed")],
+    ...                         name="segments"))
+    >>> _ = shown._show(Section("Metrics", [Check("golden.metric.roc_auc", "ROC AUC", "warn", "0.85")], name="metrics"))
+    >>> [section.name for section in shown.sections], [(check.id, check.status) for check in shown.checks]
+    (['metrics', 'segments'], [('golden.metric.roc_auc', 'warn'), ('golden.segment.region', 'fail')])
+    """
 
     def __init__(self) -> None:
         self.started_at = now_iso()

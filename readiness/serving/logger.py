@@ -61,7 +61,19 @@ class _Call:
 
 @dataclass
 class LoggerStats:
-    """What the logger did: rows written, dropped (buffer full), sampled out, sink errors."""
+    """What the logger did: rows written, dropped (buffer full), sampled out, sink errors.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    >>> with PredictionLogger(model, tempfile.mkdtemp(), model_version="v1", sample=0.5, seed=0) as served:
+    ...     _ = served.predict(np.linspace(0, 1, 20).reshape(-1, 1))
+    >>> stats = served.stats
+    >>> stats.rows_seen, stats.rows_logged, stats.rows_sampled_out, stats.rows_dropped, stats.errors
+    (20, 8, 12, 0, 0)
+    """
 
     calls: int = 0
     rows_seen: int = 0

@@ -49,6 +49,17 @@ class Statistic:
 
     ``key`` names it (e.g. ``"candidate:roc_auc[region=north]"``); statistics with the
     same ``group`` (the same rows) share resamples, so their differences are paired.
+
+    Examples
+    --------
+    >>> from readiness.stats.metrics import METRICS
+    >>> y = np.array([0, 0, 1, 1, 0, 1]); p = np.array([0.2, 0.6, 0.7, 0.9, 0.1, 0.4])
+    >>> data = EvalData("binary", y, (p >= 0.5).astype(int), np.c_[1 - p, p], p)
+    >>> whole = Statistic("candidate:roc_auc", METRICS["roc_auc"], data)
+    >>> north = Statistic("candidate:roc_auc[region=north]", METRICS["roc_auc"], data, rows=np.array([0, 2, 3, 5]),
+    ...                   group="region=north")
+    >>> whole.rows is None, north.metric.title, len(north.rows)
+    (True, 'ROC AUC', 4)
     """
 
     key: str
@@ -156,7 +167,13 @@ def _sum_squares(psi: np.ndarray) -> float:
 
 
 def choose_method(rows: int, method: Method = "auto") -> str:
-    """The estimator a set of ``rows`` rows gets: the requested one, or by size under ``auto``."""
+    """The estimator a set of ``rows`` rows gets: the requested one, or by size under ``auto``.
+
+    Examples
+    --------
+    >>> choose_method(800), choose_method(50_000), choose_method(50_000, "bootstrap")
+    ('bootstrap', 'analytic', 'bootstrap')
+    """
     if method != "auto":
         return method
     return "analytic" if rows >= ANALYTIC_MIN_ROWS else "bootstrap"
@@ -197,6 +214,33 @@ def estimate_intervals(
     When the whole golden set is bootstrapped, every statistic (segments included) is
     evaluated on the same whole-set resamples, a segment seeing its rows' counts. When the
     whole set is analytic, a segment too small for it is bootstrapped on its own rows.
+
+    Examples
+    --------
+    A candidate and a baseline on 400 golden rows (bootstrapped: under 5,000 rows), their
+    paired difference and one segment's interval:
+
+    >>> from readiness.stats.metrics import METRICS
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, 400)
+    >>> def outputs(p):
+    ...     return EvalData("binary", y, (p >= 0.5).astype(int), np.c_[1 - p, p], p)
+    >>> candidate = outputs(np.clip(0.35 * y + 0.65 * rng.random(400), 0, 1))
+    >>> baseline = outputs(np.clip(0.25 * y + 0.75 * rng.random(400), 0, 1))
+    >>> north = np.flatnonzero(rng.random(400) < 0.25)
+    >>> found = estimate_intervals(400, [
+    ...     Statistic("candidate:roc_auc", METRICS["roc_auc"], candidate),
+    ...     Statistic("baseline:roc_auc", METRICS["roc_auc"], baseline),
+    ...     Statistic("candidate:roc_auc[region=north]", METRICS["roc_auc"], candidate, rows=north)],
+    ...     n_resamples=500, seed=0)
+    >>> found.describe(seed=0)
+    'from 500 bootstrap resamples (seed 0)'
+    >>> def shown(interval):
+    ...     return round(interval.low, 3), round(interval.high, 3)
+    >>> shown(found.interval("candidate:roc_auc")), shown(found.difference("candidate:roc_auc", "baseline:roc_auc"))
+    ((0.882, 0.932), (0.103, 0.211))
+    >>> shown(found.interval("candidate:roc_auc[region=north]"))
+    (0.858, 0.956)
     """
     found = MetricIntervals(confidence=confidence, n_resamples=n_resamples)
     whole = choose_method(n_rows, method)

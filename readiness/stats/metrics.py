@@ -44,6 +44,13 @@ class EvalData:
     score : ndarray of shape (n,) or None
         Binary only: the ranking score (probability of the positive class, or
         the decision function when there are no probabilities).
+
+    Examples
+    --------
+    >>> p = np.array([0.1, 0.6, 0.4, 0.8])
+    >>> data = EvalData("binary", np.array([0, 0, 1, 1]), (p >= 0.5).astype(int), np.c_[1 - p, p], p)
+    >>> data.n_classes, data.subset(np.array([2, 3])).score
+    (2, array([0.4, 0.8]))
     """
 
     task: str
@@ -68,7 +75,24 @@ class EvalData:
 
 @dataclass(frozen=True)
 class Metric:
-    """One metric: its name, scale and how to compute it on weighted rows."""
+    """One metric: its name, scale and how to compute it on weighted rows.
+
+    Examples
+    --------
+    >>> log_loss = METRICS["log_loss"]
+    >>> log_loss.title, log_loss.tasks, log_loss.higher_is_better, log_loss.needs
+    ('Log loss', ('binary', 'multiclass'), False, 'proba')
+    >>> p = np.array([0.1, 0.6, 0.4, 0.8])
+    >>> data = EvalData("binary", np.array([0, 0, 1, 1]), (p >= 0.5).astype(int), np.c_[1 - p, p], p)
+
+    Each row of weights is one evaluation: all ones is the point estimate, other rows are
+    resamples (here the last two rows counted twice):
+
+    >>> log_loss(np.array([[1, 1, 1, 1], [0, 0, 2, 2]]), data).round(4)
+    array([0.5403, 0.5697])
+    >>> METRICS["mape"].available(EvalData("regression", np.array([0.0, 2.0]), np.array([0.5, 2.5])))
+    'MAPE is undefined: 1 golden target value(s) are 0; gate on MAE or RMSE instead'
+    """
 
     name: str
     title: str
@@ -539,9 +563,22 @@ PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "
 
 
 def metrics_for_task(task: str) -> list[Metric]:
+    """The metrics defined for ``task`` (binary, multiclass or regression), in registry order.
+
+    Examples
+    --------
+    >>> [metric.name for metric in metrics_for_task("regression")]
+    ['rmse', 'mae', 'r2', 'mape']
+    """
     return [m for m in METRICS.values() if task in m.tasks]
 
 
 def perfect_value(metric: Metric) -> float:
-    """The best attainable value, used for the normalised gain over the dummy model."""
+    """The best attainable value, used for the normalised gain over the dummy model.
+
+    Examples
+    --------
+    >>> perfect_value(METRICS["roc_auc"]), perfect_value(METRICS["rmse"]), perfect_value(METRICS["r2"])
+    (1.0, 0.0, 1.0)
+    """
     return metric.bounds[1] if metric.higher_is_better else metric.bounds[0]
