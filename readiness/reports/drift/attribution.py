@@ -47,7 +47,8 @@ class AttributionOptions:
     Examples
     --------
     >>> AttributionOptions(sources={"crm": ["plan", "tenure"]}, segments=["region=north"])
-    AttributionOptions(baseline_path='', sources={'crm': ['plan', 'tenure']}, segments=['region=north'], trust=None, result=None)
+    AttributionOptions(baseline_path='', sources={'crm': ['plan', 'tenure']}, segments=['region=north'],
+                       trust=None, result=None)
     >>> attribution_options("", {"crm": ["plan", "tenure"]}).sources  # validated, as the notebook receives them
     {'crm': ['plan', 'tenure']}
     """
@@ -198,7 +199,8 @@ def data_attribution_section(report) -> Section:
     >>> check.id, check.status
     ('drift.attribution', 'pass')
     >>> print(check.message)
-    mean P(1) +0.2001 (95% CI 0.1670 to 0.2351) = age +0.1988, visits +0.001254; largest clear share: age +0.1988 (99% of the change)
+    mean P(1) +0.2001 (95% CI 0.1670 to 0.2351) = age +0.1988, visits +0.001254; largest clear share: age +0.1988 (99%
+    of the change)
     >>> section.tables[0].to_dict()["columns"]
     ['rows', 'reference rows', 'current rows', 'Δ mean P(1)', 'age', 'visits']
     """

@@ -107,7 +107,8 @@ def excluded_columns(core: "DriftCore") -> list[dict[str, str]]:
     >>> for name, month in (("train.csv", 1), ("today.csv", 2)):
     ...     pd.DataFrame({"customer_id": range(month * 1000, month * 1000 + 300),
     ...                   "signed_up": pd.date_range(f"2024-0{month}-01", periods=300, freq="h"),
-    ...                   "age": np.random.default_rng(month).normal(40, 10, 300).round()}).to_csv(folder / name, index=False)
+    ...                   "age": np.random.default_rng(month).normal(40, 10, 300).round(),
+    ...                   }).to_csv(folder / name, index=False)
     >>> core = DriftCore(str(folder / "train.csv"), str(folder / "today.csv"))
     >>> excluded = excluded_columns(core)
     >>> [row["column"] for row in excluded], excluded[0]["why"]
@@ -134,8 +135,8 @@ def false_flag_note(core: "DriftCore", columns: int) -> str:
     Examples
     --------
     >>> from types import SimpleNamespace
-    >>> false_flag_note(SimpleNamespace(settings=SimpleNamespace(thresholds="learned")), 12)
-    '; learned thresholds (the sampling noise of each score at this size): about 0.05 false flags expected across all 12 columns'
+    >>> print(false_flag_note(SimpleNamespace(settings=SimpleNamespace(thresholds="learned")), 12))
+    ; learned thresholds (the sampling noise of each score at this size): about 0.05 false flags expected across all 12 columns
     >>> false_flag_note(SimpleNamespace(settings=SimpleNamespace(thresholds="default"), noise_levels={}), 12)
     ''
     """

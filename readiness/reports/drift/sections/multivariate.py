@@ -47,7 +47,8 @@ def multivariate_section(core: "DriftCore") -> Section:
     >>> check.status, round(check.value, 2)
     ('warn', 0.46)
     >>> print(check.message)
-    2·AUC − 1 = 0.4625 (AUC 0.7312 on 180 held-out rows; ...); the columns separating them most (AUC lost when the column is shuffled): age (loses ...)
+    2·AUC − 1 = 0.4625 (AUC 0.7312 on 180 held-out rows; ...); the columns separating them most (AUC lost when the
+    column is shuffled): age (loses ...)
     """
     reference_rows = core.reference_rows()  # on Spark, the fit's seeded sample of the reference
     if not core.settings.multivariate or reference_rows is None:
@@ -122,7 +123,7 @@ def row_aucs(scores: np.ndarray, positive: np.ndarray) -> np.ndarray:
 
     The Mann-Whitney form with average ranks for ties equals ``roc_auc_score`` exactly,
     without its per-call input validation (50 calls cost more than the ranking).
-    
+
     Examples
     --------
     >>> scores = np.array([[0.1, 0.9, 0.2, 0.8],   # separates the labels perfectly

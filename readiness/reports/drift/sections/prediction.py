@@ -48,8 +48,10 @@ def prediction_section(core: "DriftCore") -> Section:
     ...                  target="churned", trust=trust)
     >>> for check in prediction_section(core).checks:
     ...     print(check.status, check.id, "-", check.message)
-    warn drift.prediction.distribution - Wasserstein / reference std of the model's scores 0.9592 ≥ threshold 0.1680 (KS 0.4100)
-    fail drift.prediction.mean_shift - mean prediction 0.6977 now vs 0.4667 on the reference: ratio ×1.495, outside [0.8000, 1.250]
+    warn drift.prediction.distribution - Wasserstein / reference std of the model's scores 0.9592 ≥ threshold 0.1680 (KS
+    0.4100)
+    fail drift.prediction.mean_shift - mean prediction 0.6977 now vs 0.4667 on the reference: ratio ×1.495, outside
+    [0.8000, 1.250]
     warn drift.target - Jensen-Shannon distance (base 2) of the labels 0.2235 (threshold 0.1000)
     """
     checks = []
