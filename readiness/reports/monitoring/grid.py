@@ -32,7 +32,7 @@ def timestamps_ns(series: pd.Series, column: str, where: str) -> np.ndarray:
 
     Examples
     --------
-    >>> timestamps_ns(pd.Series(["2024-01-01T00:00:00Z", "2024-01-01T01:00:00+01:00", None]), "ts", "log")
+    >>> timestamps_ns(pd.Series(["2024-01-01T00:00:00Z", "2024-01-01T01:00:00+01:00", None]), "ts", "log")  # MISSING last
     array([ 1704067200000000000,  1704067200000000000, -9223372036854775808])
     >>> timestamps_ns(pd.Series([1.5, 2.5]), "ts", "log.csv")
     Traceback (most recent call last):
