@@ -14,6 +14,19 @@ from readiness.reports.drift.catalogue import CHECKS
 
 
 def parameters(config, context) -> dict[str, Any]:
+    """The drift notebook's parameters: both data paths, the model (if any), the label and the settings.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from readiness.config import parse_config
+    >>> from readiness.registry import RunContext
+    >>> config = parse_config({"reference": "train.csv", "current": "today.csv", "target": "churned"},
+    ...                       base_dir=Path(tempfile.mkdtemp()))
+    >>> params = parameters(config, RunContext())
+    >>> params["current_path"], params["model_path"], params["target"], params["settings"]["thresholds"]
+    ('/.../today.csv', '', 'churned', 'auto')
+    """
     return {
         "reference_path": str(config.reference),
         "current_path": str(config.current),
@@ -28,6 +41,25 @@ def parameters(config, context) -> dict[str, Any]:
 
 
 def preflight(config, context) -> None:
+    """Check the drift inputs before a kernel starts: both data sets readable (or a saved profile), URLs
+    only on Spark, and the model (and baseline) vetted; raises one line naming what is wrong.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from readiness.config import parse_config
+    >>> from readiness.run.preflight import PreflightContext
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> pd.DataFrame({"age": [30, 41], "plan": ["basic", "pro"]}).to_csv(folder / "train.csv", index=False)
+    >>> config = parse_config({"reference": "train.csv", "current": "today.csv"}, base_dir=folder)
+    >>> preflight(config, PreflightContext(config, 60))
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: /.../today.csv: file not found; check the 'current' path
+    >>> pd.DataFrame({"age": [35, 52], "plan": ["pro", "pro"]}).to_csv(folder / "today.csv", index=False)
+    >>> preflight(config, PreflightContext(config, 60))  # nothing wrong: returns None
+    """
     from readiness.config import is_url
     from readiness.exceptions import ConfigError, InputError
 

@@ -42,7 +42,16 @@ TITLE = "What moved the predictions, and from where"
 
 @dataclass
 class AttributionOptions:
-    """What the drift report's attribution needs beyond the report: the baseline, sources, key segments."""
+    """What the drift report's attribution needs beyond the report: the baseline, sources, key segments.
+
+    Examples
+    --------
+    >>> AttributionOptions(sources={"crm": ["plan", "tenure"]}, segments=["region=north"])
+    AttributionOptions(baseline_path='', sources={'crm': ['plan', 'tenure']}, segments=['region=north'],
+                       trust=None, result=None)
+    >>> attribution_options("", {"crm": ["plan", "tenure"]}).sources  # validated, as the notebook receives them
+    {'crm': ['plan', 'tenure']}
+    """
 
     baseline_path: str = ""
     sources: dict[str, list[str]] | None = None
@@ -68,7 +77,18 @@ def attribution_options(baseline_path: str = "", sources: Mapping[str, Any] | No
 
 
 def sample_rows(report) -> int:
-    """Rows of the current stream the report must keep for the attribution (0 when it will not run)."""
+    """Rows of the current stream the report must keep for the attribution (0 when it will not run).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from readiness.config import section_settings
+    >>> settings = section_settings("drift", {"attribution": {"max_rows": 20_000}}, "settings")
+    >>> sample_rows(SimpleNamespace(settings=settings, model=object()))  # with a model
+    20000
+    >>> sample_rows(SimpleNamespace(settings=settings, model=None))  # no model: no attribution
+    0
+    """
     settings = report.settings.attribution
     return settings.max_rows if settings.enabled and report.model is not None else 0
 
@@ -79,7 +99,34 @@ def _task(model) -> str:
 
 
 def compute(report) -> tuple[DataAttribution | None, str, str, dict[str, Any]]:
-    """(result, reason it is missing, error text, the models it used)."""
+    """(result, reason it is missing, error text, the models it used).
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.drift.core import DriftCore
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> for name, mean in (("train.csv", 40), ("today.csv", 50)):  # older customers now; visits as before
+    ...     age, visits = rng.normal(mean, 10, 300).round(), rng.poisson(3, 300)
+    ...     churned = (rng.random(300) < 1 / (1 + np.exp(-(age - 40) / 10))).astype(int)
+    ...     pd.DataFrame({"age": age, "visits": visits, "churned": churned}).to_csv(folder / name, index=False)
+    >>> train = pd.read_csv(folder / "train.csv")
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "model.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / "model.joblib").read_bytes()).hexdigest()]}  # load in-process
+    >>> report = DriftCore(str(folder / "train.csv"), str(folder / "today.csv"), model_path=str(folder / "model.joblib"),
+    ...                    target="churned", trust=trust)
+    >>> result, reason, error, models = compute(report)
+    >>> split = result.mean_prediction.to_dict()
+    >>> round(split["total"]["value"], 3), {name: round(c["value"], 3) for name, c in split["contributions"].items()}
+    (0.2, {'age': 0.199, 'visits': 0.001})
+    >>> models["new"]["role"], reason, error
+    ('model', '', '')
+    >>> compute(DriftCore(str(folder / "train.csv"), str(folder / "today.csv")))[1]  # no model, no split
+    "no model given: the attribution splits the change in the model's mean prediction"
+    """
     from readiness.reports.drift.report import PREDICTION
     from readiness.stats.attribution.data import data_attribution
 
@@ -128,7 +175,35 @@ def _table(result: DataAttribution) -> pd.DataFrame:
 
 
 def data_attribution_section(report) -> Section:
-    """``drift.attribution`` as one report section."""
+    """``drift.attribution`` as one report section.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.drift.core import DriftCore
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> for name, mean in (("train.csv", 40), ("today.csv", 50)):  # older customers now; visits as before
+    ...     age, visits = rng.normal(mean, 10, 300).round(), rng.poisson(3, 300)
+    ...     churned = (rng.random(300) < 1 / (1 + np.exp(-(age - 40) / 10))).astype(int)
+    ...     pd.DataFrame({"age": age, "visits": visits, "churned": churned}).to_csv(folder / name, index=False)
+    >>> train = pd.read_csv(folder / "train.csv")
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "model.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / "model.joblib").read_bytes()).hexdigest()]}  # load in-process
+    >>> report = DriftCore(str(folder / "train.csv"), str(folder / "today.csv"), model_path=str(folder / "model.joblib"),
+    ...                    target="churned", trust=trust)
+    >>> section = data_attribution_section(report)
+    >>> check = section.checks[0]
+    >>> check.id, check.status
+    ('drift.attribution', 'pass')
+    >>> print(check.message)
+    mean P(1) +0.2001 (95% CI 0.1670 to 0.2351) = age +0.1988, visits +0.001254; largest clear share: age +0.1988 (99%
+    of the change)
+    >>> section.tables[0].to_dict()["columns"]
+    ['rows', 'reference rows', 'current rows', 'Δ mean P(1)', 'age', 'visits']
+    """
     result, reason, error, models = compute(report)
     report.attribution_options.result = result
     if error:
@@ -162,7 +237,31 @@ def data_attribution_section(report) -> Section:
 
 
 def data_attribution_figure(report):
-    """The waterfall of the whole change, from plain data; None without a result."""
+    """The waterfall of the whole change, from plain data; None without a result.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.drift.core import DriftCore
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> for name, mean in (("train.csv", 40), ("today.csv", 50)):  # older customers now; visits as before
+    ...     age, visits = rng.normal(mean, 10, 300).round(), rng.poisson(3, 300)
+    ...     churned = (rng.random(300) < 1 / (1 + np.exp(-(age - 40) / 10))).astype(int)
+    ...     pd.DataFrame({"age": age, "visits": visits, "churned": churned}).to_csv(folder / name, index=False)
+    >>> train = pd.read_csv(folder / "train.csv")
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "model.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / "model.joblib").read_bytes()).hexdigest()]}  # load in-process
+    >>> report = DriftCore(str(folder / "train.csv"), str(folder / "today.csv"), model_path=str(folder / "model.joblib"),
+    ...                    target="churned", trust=trust)
+    >>> data_attribution_figure(report) is None  # the section has not run yet
+    True
+    >>> _ = data_attribution_section(report)
+    >>> data_attribution_figure(report)
+    <FigurePNG ...>
+    """
     from readiness.figures.attribution import waterfall_figure
 
     result = report.attribution_options.result

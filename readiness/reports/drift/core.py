@@ -33,7 +33,23 @@ SETTINGS_SOURCE = "settings"
 
 def iter_batches(path: Path, key: str, batch_rows: int, text_as_categories: bool = False) -> Iterator[pd.DataFrame]:
     """The rows of a CSV or Parquet file in batches (bounded memory); Parquet text columns
-    dictionary-encoded (pandas categoricals) with ``text_as_categories``."""
+    dictionary-encoded (pandas categoricals) with ``text_as_categories``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> pd.DataFrame({"age": range(10), "plan": ["basic", "pro"] * 5}).to_parquet(folder / "today.parquet")
+    >>> [len(batch) for batch in iter_batches(folder / "today.parquet", "current", batch_rows=4)]
+    [4, 4, 2]
+    >>> str(next(iter_batches(folder / "today.parquet", "current", 4, text_as_categories=True))["plan"].dtype)
+    'category'
+    >>> _ = (folder / "empty.csv").write_text("")
+    >>> next(iter_batches(folder / "empty.csv", "current", 4))
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: /.../empty.csv: file is empty; 'current' needs data
+    """
     fmt = table_format(path, key)
     if not path.exists():
         raise InputError(f"{path}: file not found; check the {key!r} path")

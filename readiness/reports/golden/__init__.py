@@ -13,6 +13,23 @@ from readiness.reports.golden.catalogue import CHECKS
 
 
 def parameters(config, context) -> dict[str, Any]:
+    """The golden notebook's parameters: the models, the golden set, its label and segments, the settings,
+    and the earlier releases of the release history (for the trend).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.config import parse_config
+    >>> from readiness.registry import RunContext
+    >>> config = parse_config({"model": "model.skops", "golden": "golden.csv", "target": "churned",
+    ...                        "segments": ["region"]}, base_dir=Path(tempfile.mkdtemp()))
+    >>> params = parameters(config, RunContext())
+    >>> params["model_path"], params["baseline_path"], params["target"], params["segments"]
+    ('/.../model.skops', '', 'churned', ['region'])
+    >>> params["settings"]["decision_threshold"], params["history"]["releases"]
+    (0.5, [])
+    """
     return {
         "model_path": str(config.model),
         "baseline_path": str(config.baseline) if config.baseline else "",
@@ -35,6 +52,33 @@ def _trend_parameters(config) -> dict[str, Any]:
 
 
 def preflight(config, context) -> None:
+    """Check the golden inputs before a kernel starts: the models vetted, and the target, segment, guarantee,
+    source and robustness columns present in the golden set; raises one line naming what is wrong.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.config import parse_config
+    >>> from readiness.run.preflight import PreflightContext
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> golden = pd.DataFrame({"age": [31, 45, 28, 52, 39, 60], "region": ["north", "south"] * 3,
+    ...                        "churned": [0, 1, 0, 1, 0, 1]})
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(golden[["age"]], golden["churned"]), folder / "model.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / "model.joblib").read_bytes()).hexdigest()]}  # no sandbox
+    >>> settings = {"model": "model.joblib", "golden": "golden.csv", "target": "churned", "trust": trust}
+    >>> config = parse_config({**settings, "segments": ["country"]}, base_dir=folder)
+    >>> preflight(config, PreflightContext(config, 60))
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: /.../golden.csv: segment column 'country' not found; fix 'segments' (columns:
+    'age', 'region', 'churned')
+    >>> config = parse_config({**settings, "segments": ["region"]}, base_dir=folder)
+    >>> preflight(config, PreflightContext(config, 60))  # nothing wrong: returns None
+    """
     from readiness.exceptions import ConfigError, InputError
 
     context.vet(config.model, "model")

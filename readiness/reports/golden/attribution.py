@@ -50,7 +50,34 @@ def _segment_keys(bench, guarantees: Mapping[str, Any]) -> list[str]:
 
 
 def compute(bench, sources: Mapping[str, list[str]] | None) -> tuple[ReleaseAttribution | None, str, str]:
-    """The release attribution (or None), the reason it is missing, and an error text if it failed."""
+    """The release attribution (or None), the reason it is missing, and an error text if it failed.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age"]], train["churned"]), folder / "baseline.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    ...                     for name in ("candidate.joblib", "baseline.joblib")]}  # trusted: loaded in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned",
+    ...                         baseline_path=str(folder / "baseline.joblib"), segments=["region"], trust=trust,
+    ...                         consistency={"segments": {"region=north": {"max_mean_shift": 0.02, "max_flip_rate": 0.1}}})
+    >>> result, reason, error = compute(bench, sources=None)  # each column its own source
+    >>> split = result.mean_prediction
+    >>> round(split.total, 4), list(split.to_dict()["contributions"]), list(result.segments)
+    (-0.0088, ['model', 'age', 'visits'], ['region=north', 'region=south'])
+    """
     from readiness.stats.attribution.release import release_attribution
 
     settings = bench.settings
@@ -83,7 +110,36 @@ def _output_labels(bench) -> list[str]:
 
 
 def guarantee_checks(bench, guarantees: Mapping[str, Any], result: ReleaseAttribution | None) -> list[Check]:
-    """``golden.guarantee.*`` for every configured segment criterion."""
+    """``golden.guarantee.*`` for every configured segment criterion.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age"]], train["churned"]), folder / "baseline.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    ...                     for name in ("candidate.joblib", "baseline.joblib")]}  # trusted: loaded in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned",
+    ...                         baseline_path=str(folder / "baseline.joblib"), segments=["region"], trust=trust,
+    ...                         consistency={"segments": {"region=north": {"max_mean_shift": 0.02, "max_flip_rate": 0.1}}})
+    >>> for check in guarantee_checks(bench, bench.guarantees, result=None):
+    ...     print(check.status, check.id, "-", check.message)
+    warn golden.guarantee.mean_shift[region=north] - region=north: mean prediction moved −0.01831 (95% CI -0.06117 to
+    0.02459) on 108 rows; inconclusive against ±0.02000: ...
+    fail golden.guarantee.flip_rate[region=north] - region=north: 20 of 108 rows change class (0.1852; 95% exact CI
+    0.1169 to 0.2714); above the allowed 0.1000 across the whole CI
+    """
     if not guarantees:
         return []
     if bench.reference is None:
@@ -118,7 +174,38 @@ def _table(result: ReleaseAttribution) -> pd.DataFrame:
 
 
 def release_attribution_section(bench) -> Section:
-    """``golden.attribution`` and ``golden.guarantee.*`` as one report section."""
+    """``golden.attribution`` and ``golden.guarantee.*`` as one report section.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age"]], train["churned"]), folder / "baseline.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    ...                     for name in ("candidate.joblib", "baseline.joblib")]}  # trusted: loaded in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned",
+    ...                         baseline_path=str(folder / "baseline.joblib"), segments=["region"], trust=trust,
+    ...                         consistency={"segments": {"region=north": {"max_mean_shift": 0.02, "max_flip_rate": 0.1}}})
+    >>> section = release_attribution_section(bench)
+    >>> [(check.id, check.status) for check in section.checks]  # doctest: +NORMALIZE_WHITESPACE
+    [('golden.attribution', 'pass'), ('golden.guarantee.mean_shift[region=north]', 'warn'),
+     ('golden.guarantee.flip_rate[region=north]', 'fail')]
+    >>> print(section.checks[0].message)
+    mean P(1) −0.008789 (95% CI -0.04075 to 0.02395) = model −0.008789, age −0.0006362, visits +0.0006362; [region=north] ...
+    >>> section.tables[0].to_dict()["columns"]
+    ['rows', 'n', 'Δ mean P(1)', 'model', 'age', 'visits']
+    """
     result, reason, error = compute(bench, bench.sources)
     bench._attribution = result
     if error:
@@ -153,7 +240,35 @@ def release_attribution_section(bench) -> Section:
 
 
 def release_attribution_figure(bench):
-    """The waterfall of the segment that moved most (or all rows), from plain data; None without a result."""
+    """The waterfall of the segment that moved most (or all rows), from plain data; None without a result.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age"]], train["churned"]), folder / "baseline.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    ...                     for name in ("candidate.joblib", "baseline.joblib")]}  # trusted: loaded in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned",
+    ...                         baseline_path=str(folder / "baseline.joblib"), segments=["region"], trust=trust,
+    ...                         consistency={"segments": {"region=north": {"max_mean_shift": 0.02, "max_flip_rate": 0.1}}})
+    >>> release_attribution_figure(bench) is None  # the section has not run yet
+    True
+    >>> _ = release_attribution_section(bench)
+    >>> release_attribution_figure(bench)  # region=north: the guaranteed segment, which moved more than all rows
+    <FigurePNG ...>
+    """
     from readiness.figures.attribution import waterfall_figure
 
     result = getattr(bench, "_attribution", None)

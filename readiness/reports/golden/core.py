@@ -44,6 +44,21 @@ def detect_task(model: ModelAdapter, requested: str = "auto") -> tuple[str, str]
     A model with ``classes_`` is a classifier: binary with two classes,
     multiclass with more. Anything else is a regression. An explicit request
     must agree with the model.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression, LogisticRegression
+    >>> from readiness.artifacts.loading import ModelAdapter
+    >>> X, y = np.arange(12.0).reshape(6, 2), np.array([0, 0, 1, 0, 1, 1])
+    >>> detect_task(ModelAdapter(LogisticRegression().fit(X, y), "candidate"))
+    ('binary', 'the model has classes_ with 2 classes → binary')
+    >>> detect_task(ModelAdapter(LinearRegression().fit(X, y), "candidate"))
+    ('regression', 'the model has no classes_ → regression')
+    >>> detect_task(ModelAdapter(LogisticRegression().fit(X, y), "candidate"), "regression")
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: task: 'regression' does not fit the model (the model has classes_ with 2 classes →
+    binary); set task: auto or binary
     """
     classes = model.classes
     if classes is not None:
@@ -62,6 +77,23 @@ def feature_frame(frame: pd.DataFrame, model: ModelAdapter, target: str, source:
     """The columns the model expects, in its order; raises naming any that are missing.
 
     Returns the feature frame and the golden columns the model does not use.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.artifacts.loading import ModelAdapter
+    >>> X = pd.DataFrame({"age": [31, 45, 28, 52, 39, 60], "visits": [1, 4, 2, 6, 3, 5]})
+    >>> y = np.array([0, 1, 0, 1, 0, 1])
+    >>> model = ModelAdapter(LogisticRegression().fit(X, y), "candidate")
+    >>> golden = X.assign(region="north", churned=y)
+    >>> features, unused = feature_frame(golden, model, "churned", "golden.csv")
+    >>> list(features.columns), unused
+    (['age', 'visits'], ['region'])
+    >>> feature_frame(golden.drop(columns="visits"), model, "churned", "golden.csv")
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: golden.csv: missing feature column(s) the candidate model expects: 'visits'; add
+    them to the golden set
     """
     expected = model.feature_names
     if expected is None:
@@ -81,7 +113,19 @@ def feature_frame(frame: pd.DataFrame, model: ModelAdapter, target: str, source:
 
 
 def encode_labels(y: pd.Series, classes: np.ndarray, source: str, target: str) -> np.ndarray:
-    """Class indices (0..K-1) of the labels; raises naming labels the model does not know."""
+    """Class indices (0..K-1) of the labels; raises naming labels the model does not know.
+
+    Examples
+    --------
+    >>> classes = np.array(["churn", "stay"])
+    >>> encode_labels(pd.Series(["stay", "churn", "stay"]), classes, "golden.csv", "status")
+    array([1, 0, 1])
+    >>> encode_labels(pd.Series(["stay", "left"]), classes, "golden.csv", "status")
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: golden.csv: column 'status' has label(s) 'left' that the model does not predict
+    (its classes: 'churn', 'stay'); fix the labels or the model
+    """
     codes = pd.Index(list(classes)).get_indexer(pd.Series(y).to_numpy())
     unknown = pd.unique(pd.Series(y)[codes < 0])
     if len(unknown):
@@ -98,6 +142,20 @@ def encode_labels(y: pd.Series, classes: np.ndarray, source: str, target: str) -
 
 @dataclass
 class ModelOutputs:
+    """One model's outputs on every golden row: the metric inputs, the mean prediction and the per-row change score.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.artifacts.loading import ModelAdapter
+    >>> X, y = pd.DataFrame({"age": [31, 45, 28, 52, 39, 60]}), np.array([0, 1, 0, 1, 0, 1])
+    >>> outputs = model_outputs(ModelAdapter(LogisticRegression().fit(X, y), "candidate"), X, y, "binary", 0.5)
+    >>> outputs.name, outputs.data.pred, outputs.mean_prediction.round(2)  # P(0) and P(1) on average
+    ('candidate', array([0, 1, 0, 1, 0, 1]), array([0.5, 0.5]))
+    >>> outputs.change_score.round(2)  # P(1) per row: what candidate and baseline are compared on
+    array([0.  , 0.89, 0.  , 1.  , 0.11, 1.  ])
+    """
+
     name: str
     data: EvalData
     mean_prediction: np.ndarray  # per class for classifiers (probabilities), scalar for regression
@@ -108,6 +166,25 @@ class ModelOutputs:
 
 
 def model_outputs(model: ModelAdapter, X: pd.DataFrame, y: np.ndarray, task: str, decision_threshold: float) -> ModelOutputs:
+    """Score the golden rows once: labels, probabilities and scores for the metrics, the mean prediction, the
+    per-row change score and the seconds of the batch call; a model that fails raises one line.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.artifacts.loading import ModelAdapter
+    >>> X = pd.DataFrame({"age": [31, 45, 28, 52, 39, 60], "visits": [1, 4, 2, 6, 3, 5]})
+    >>> y = np.array([0, 1, 0, 1, 0, 1])
+    >>> model = ModelAdapter(LogisticRegression().fit(X, y), "candidate")
+    >>> outputs = model_outputs(model, X, y, "binary", decision_threshold=0.5)
+    >>> outputs.data.pred, outputs.data.score.round(2)
+    (array([0, 1, 0, 1, 0, 1]), array([0.  , 0.89, 0.  , 1.  , 0.11, 1.  ]))
+    >>> model_outputs(model, X.assign(visits="many"), y, "binary", 0.5)
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: the candidate model failed to predict on the golden set (ValueError: ...); check
+    the golden columns' types against the training data
+    """
     try:
         started = time.perf_counter()
         if task == "regression":
@@ -143,7 +220,17 @@ def model_outputs(model: ModelAdapter, X: pd.DataFrame, y: np.ndarray, task: str
 
 
 def dummy_outputs(X: pd.DataFrame, y: np.ndarray, task: str, n_classes: int, decision_threshold: float) -> ModelOutputs:
-    """scikit-learn's dummy model fitted on the golden labels: the floor any model must beat."""
+    """scikit-learn's dummy model fitted on the golden labels: the floor any model must beat.
+
+    Examples
+    --------
+    >>> X, y = pd.DataFrame({"age": [31, 45, 28, 52, 39, 60]}), np.array([0, 1, 0, 0, 0, 1])
+    >>> dummy = dummy_outputs(X, y, "binary", n_classes=2, decision_threshold=0.5)
+    >>> dummy.name, dummy.mean_prediction.round(3), dummy.data.pred  # the label shares, for every row
+    ('dummy', array([0.667, 0.333]), array([0, 0, 0, 0, 0, 0]))
+    >>> dummy_outputs(X, np.array([3.0, 5.0, 4.0, 6.0, 2.0, 4.0]), "regression", 0, 0.5).data.pred
+    array([4., 4., 4., 4., 4., 4.])
+    """
     from sklearn.dummy import DummyClassifier, DummyRegressor
 
     no_features = np.zeros((len(y), 1))  # dummy models ignore X; they predict from the labels alone

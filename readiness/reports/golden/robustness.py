@@ -33,6 +33,29 @@ OUTCOME_RANK = {"crash": 0, "changed": 1, "unchanged": 2, "n/a": 3}
 
 @dataclass
 class Trial:
+    """One perturbation of one column and what the model did: crash, changed (with the share of rows that
+    moved and its Wilson 95% CI) or unchanged.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.artifacts.loading import ModelAdapter
+    >>> from readiness.config import section_settings
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"age": rng.normal(40, 10, 20).round(), "visits": rng.poisson(3, 20).astype(float)})
+    >>> scorer = Scorer(ModelAdapter(LogisticRegression().fit(X, X["age"] > 40), "candidate"), "binary")
+    >>> settings = section_settings("golden_benchmark", {"robustness": {
+    ...     "perturbations": ["nan", "noise"], "direction": {"age": "increasing"}}}, "settings").robustness
+    >>> result = run_trials(scorer, X, settings, seed=0)
+    >>> [(trial.column, trial.perturbation, trial.outcome) for trial in result.trials]
+    [('age', 'nan', 'crash'), ('visits', 'nan', 'crash'), ('age', 'noise', 'changed'), ('visits', 'noise', 'unchanged')]
+    >>> result.trials[0].error
+    'ValueError: Input X contains NaN.'
+    >>> trial = result.trials[2]
+    >>> trial.share, tuple(round(bound, 3) for bound in trial.ci)  # 3 of 20 rows moved beyond the tolerance
+    (0.15, (0.052, 0.36))
+    """
+
     column: str
     perturbation: str
     outcome: str  # crash, changed, unchanged
@@ -44,6 +67,29 @@ class Trial:
 
 @dataclass
 class RobustnessResult:
+    """Every trial of a robustness run, the outcomes of the configured rules, the rows used and the seconds taken.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.artifacts.loading import ModelAdapter
+    >>> from readiness.config import section_settings
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"age": rng.normal(40, 10, 20).round(), "visits": rng.poisson(3, 20).astype(float)})
+    >>> scorer = Scorer(ModelAdapter(LogisticRegression().fit(X, X["age"] > 40), "candidate"), "binary")
+    >>> settings = section_settings("golden_benchmark", {"robustness": {
+    ...     "perturbations": ["nan", "noise"], "direction": {"age": "increasing"}}}, "settings").robustness
+    >>> result = run_trials(scorer, X, settings, seed=0)
+    >>> result.rows, len(result.trials)
+    (20, 4)
+    >>> rule = result.rules[0]
+    >>> rule["rule"], rule["column"], rule["status"]
+    ('direction', 'age', 'pass')
+    >>> print(rule["message"])
+    changed as declared: raising 'age' by one IQR never moved a prediction against 'increasing' (20 rows moved, all the
+    right way)
+    """
+
     trials: list[Trial]
     rules: list[dict[str, Any]] = field(default_factory=list)
     rows: int = 0
@@ -51,7 +97,16 @@ class RobustnessResult:
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion (scipy's binomtest)."""
+    """Wilson score interval of a proportion (scipy's binomtest).
+
+    Examples
+    --------
+    >>> low, high = wilson_interval(3, 20)  # 3 of 20 rows changed
+    >>> round(low, 3), round(high, 3)
+    (0.052, 0.36)
+    >>> wilson_interval(0, 0)
+    (nan, nan)
+    """
     from scipy.stats import binomtest
 
     if trials == 0:
@@ -61,6 +116,19 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
 
 
 def changed_rows(reference, perturbed, task: str, tolerance: float, scale: float) -> np.ndarray:
+    """Rows whose prediction moved: the class flipped or a score moved more than ``tolerance`` (classifiers),
+    or the prediction moved more than ``tolerance × scale`` (regressions). Each argument is a (scores, labels)
+    pair as :class:`~readiness.artifacts.loading.Scorer` returns it.
+
+    Examples
+    --------
+    >>> before = (np.array([[0.9, 0.1], [0.45, 0.55], [0.2, 0.8]]), np.array([0, 1, 1]))
+    >>> after = (np.array([[0.88, 0.12], [0.52, 0.48], [0.1, 0.9]]), np.array([0, 0, 1]))
+    >>> changed_rows(before, after, "binary", tolerance=0.05, scale=1.0)  # row 1 flipped, row 2 moved by 0.1
+    array([False,  True,  True])
+    >>> changed_rows((np.array([10.0, 20.0]), None), (np.array([10.5, 23.0]), None), "regression", 0.1, scale=5.0)
+    array([False,  True])
+    """
     ref_scores, ref_labels = reference
     new_scores, new_labels = perturbed
     if task == "regression":
@@ -72,7 +140,24 @@ def changed_rows(reference, perturbed, task: str, tolerance: float, scale: float
 
 
 def run_trials(scorer: Scorer, frame: pd.DataFrame, settings, seed: int) -> RobustnessResult:
-    """Apply every configured perturbation to every column it applies to."""
+    """Apply every configured perturbation to every column it applies to.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.artifacts.loading import ModelAdapter
+    >>> from readiness.config import section_settings
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"age": rng.normal(40, 10, 20).round(), "visits": rng.poisson(3, 20).astype(float)})
+    >>> scorer = Scorer(ModelAdapter(LogisticRegression().fit(X, X["age"] > 40), "candidate"), "binary")
+    >>> settings = section_settings("golden_benchmark", {"robustness": {
+    ...     "perturbations": ["nan", "noise"], "direction": {"age": "increasing"}}}, "settings").robustness
+    >>> result = run_trials(scorer, X, settings, seed=0)
+    >>> [(trial.column, trial.perturbation, trial.outcome) for trial in result.trials]
+    [('age', 'nan', 'crash'), ('visits', 'nan', 'crash'), ('age', 'noise', 'changed'), ('visits', 'noise', 'unchanged')]
+    >>> [(rule["rule"], rule["column"], rule["status"]) for rule in result.rules]
+    [('direction', 'age', 'pass')]
+    """
     import time
 
     started = time.perf_counter()

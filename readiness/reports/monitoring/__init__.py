@@ -14,7 +14,18 @@ from readiness.reports.monitoring.catalogue import CHECKS
 
 
 def model_path(config) -> str | None:
-    """``monitoring.model`` resolved against the config's folder (a ``module:function`` loader as written)."""
+    """``monitoring.model`` resolved against the config's folder (a ``module:function`` loader as written).
+
+    Examples
+    --------
+    >>> from readiness.config import parse_config
+    >>> def config(model):
+    ...     return parse_config({"predictions": "log/", "monitoring": {"model": model}}, base_dir="/project")
+    >>> model_path(config("models/churn.skops")), model_path(config("team_models:load"))
+    ('/project/models/churn.skops', 'team_models:load')
+    >>> model_path(parse_config({"predictions": "log/"}, base_dir="/project")) is None
+    True
+    """
     from pathlib import Path
 
     from readiness.artifacts.trust import is_loader_spec
@@ -29,6 +40,27 @@ def model_path(config) -> str | None:
 
 
 def parameters(config, context) -> dict[str, Any]:
+    """The monitoring notebook's parameters: the log, the reference and labels files, the settings (the model
+    path resolved), the trust settings and the releases of the release history.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pandas as pd
+    >>> from readiness.config import parse_config
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> pd.DataFrame({"timestamp": pd.date_range("2024-03-01", periods=6, freq="12h"),
+    ...               "score": [0.2, 0.3, 0.25, 0.6, 0.7, 0.65]}).to_csv(folder / "log.csv", index=False)
+    >>> from readiness.registry import RunContext
+    >>> config = parse_config({"predictions": "log.csv", "monitoring": {"prediction": "score", "chunk": "12h"}},
+    ...                       base_dir=folder)
+    >>> params = parameters(config, RunContext())
+    >>> params["log_path"], params["labels_path"], params["releases"]
+    ('/.../log.csv', '', [])
+    >>> params["settings"]["prediction"], params["settings"]["chunk"], params["settings"]["model"]
+    ('score', '12h', None)
+    """
     settings = config.monitoring.model_dump(mode="json")
     reference = settings.pop("reference", None)
     settings["model"] = model_path(config)
@@ -49,6 +81,25 @@ def history_releases(config) -> list[dict[str, Any]]:
     hex digits (the sha256 PredictionLogger writes, as people quote it). Empty when the log
     names its versions, the history is off or empty, or the chunks are rows, not periods.
     A history that cannot be read is said on one line and leaves the report without names.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pandas as pd
+    >>> from readiness.config import parse_config
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> pd.DataFrame({"timestamp": pd.date_range("2024-03-01", periods=6, freq="12h"),
+    ...               "score": [0.2, 0.3, 0.25, 0.6, 0.7, 0.65]}).to_csv(folder / "log.csv", index=False)
+    >>> config = parse_config({"predictions": "log.csv", "monitoring": {"prediction": "score"}}, base_dir=folder)
+    >>> history_releases(config)  # no release history yet
+    []
+    >>> from readiness.history import HistoryStore
+    >>> with HistoryStore(config.history.store) as store:  # what `readiness deployed` records
+    ...     _ = store.record_deployment("a" * 64, deployed_at="2024-03-01T00:00:00Z")
+    ...     _ = store.record_deployment("b" * 64, deployed_at="2024-03-02T12:00:00Z")
+    >>> [(release["version"], release["previous"], release["deployed_at"]) for release in history_releases(config)]
+    [('aaaaaaaaaaaa', None, '2024-03-01T00:00:00+00:00'), ('bbbbbbbbbbbb', 'aaaaaaaaaaaa', '2024-03-02T12:00:00+00:00')]
     """
     from pathlib import Path
 
@@ -76,6 +127,28 @@ def history_releases(config) -> list[dict[str, Any]]:
 
 
 def preflight(config, context) -> None:
+    """Check the monitoring inputs before a kernel starts: the log readable, its timestamp, prediction, version,
+    label and id columns present, the model vetted and the engine usable; raises one line naming what is wrong.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pandas as pd
+    >>> from readiness.config import parse_config
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> pd.DataFrame({"timestamp": pd.date_range("2024-03-01", periods=6, freq="12h"),
+    ...               "score": [0.2, 0.3, 0.25, 0.6, 0.7, 0.65]}).to_csv(folder / "log.csv", index=False)
+    >>> from readiness.run.preflight import PreflightContext
+    >>> config = parse_config({"predictions": "log.csv"}, base_dir=folder)
+    >>> preflight(config, PreflightContext(config, 60))
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: /.../log.csv: no column 'prediction' for the prediction; set monitoring.prediction
+    (or --prediction) to one of: 'timestamp', 'score'
+    >>> config = parse_config({"predictions": "log.csv", "monitoring": {"prediction": "score"}}, base_dir=folder)
+    >>> preflight(config, PreflightContext(config, 60))  # nothing wrong: returns None
+    """
     from readiness.exceptions import InputError
     from readiness.reports.monitoring.log import log_columns, resolve_log
 

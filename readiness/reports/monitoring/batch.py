@@ -161,7 +161,14 @@ class Batch:
 
 
 def batch_of(table, columns: list[str], where: str) -> Batch:
-    """A Batch with ``columns`` (absent ones as all-missing)."""
+    """A Batch with ``columns`` (absent ones as all-missing).
+
+    Examples
+    --------
+    >>> batch = batch_of(pa.table({"score": [0.1, 0.9]}), ["score", "label"], "log.parquet")
+    >>> batch.names, batch.floats("label").tolist()
+    (['score', 'label'], [nan, nan])
+    """
     missing = [c for c in columns if c not in table.schema.names]
     if missing:
         arrays = [table.column(i) for i in range(table.num_columns)]
@@ -174,7 +181,24 @@ def batch_of(table, columns: list[str], where: str) -> Batch:
 
 
 def read_batches(source, piece, columns: list[str], batch_rows: int):
-    """The rows of one piece as :class:`Batch` objects, text columns read as Arrow dictionaries."""
+    """The rows of one piece as :class:`Batch` objects, text columns read as Arrow dictionaries.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.reports.monitoring.simulate import simulate_log, write_log_parquet
+    >>> folder = Path(tempfile.mkdtemp()) / "log"
+    >>> log = simulate_log(days=3, rows_per_day=10, features=2)
+    >>> _ = write_log_parquet(log, folder, rows_per_file=20, row_group_rows=10)
+    >>> from readiness.reports.monitoring.log import log_pieces, resolve_log
+    >>> source = resolve_log(folder)
+    >>> batches = list(read_batches(source, log_pieces(source)[0], ["score", "model_version", "label"], batch_rows=4))
+    >>> [len(batch) for batch in batches], batches[0].floats("score").round(3).tolist()
+    ([4, 4, 2], [0.137, 0.225, 0.504, 0.558])
+    >>> batches[0].codes("model_version")  # text as dictionary codes and their labels
+    (array([0, 0, 0, 0]), ['v1'])
+    """
     from readiness.reports.monitoring.log import _parquet_file, read_piece
 
     if source.format == "parquet":

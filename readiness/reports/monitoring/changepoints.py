@@ -55,6 +55,13 @@ def pelt_l2():
     million rows). The compiled kernel needs numpy only, so it is loaded from its file;
     should that fail (another layout of the package), ``ruptures.KernelCPD`` is used.
     The two give the same breakpoints (tested).
+
+    Examples
+    --------
+    >>> signal = np.ascontiguousarray(np.r_[np.zeros(5), np.full(5, 4.0)].reshape(-1, 1))
+    >>> path = pelt_l2()(signal, 1.0, 2)  # penalty 1, segments of at least 2 values
+    >>> int(path[10]), int(path[5])  # the last segment starts at 5, the one before it at 0
+    (5, 0)
     """
     global _PELT_L2
     if _PELT_L2 is None:
@@ -146,7 +153,15 @@ def penalty(n: int, false_alarm_rate: float = 0.05) -> float:
 
 @dataclass(frozen=True)
 class Changepoint:
-    """A level change: the new level starts at chunk ``index`` (an index into the full series)."""
+    """A level change: the new level starts at chunk ``index`` (an index into the full series).
+
+    Examples
+    --------
+    >>> series = np.r_[np.full(20, 0.2), np.full(5, 0.3)] + np.random.default_rng(0).normal(0, 0.005, 25)
+    >>> [change] = detect_changepoints(series)
+    >>> change.index, round(change.before, 3), round(change.after, 3), round(change.ratio, 2)
+    (20, 0.199, 0.302, 1.52)
+    """
 
     index: int
     before: float  # mean of the segment before

@@ -32,7 +32,14 @@ OTHER_VERSION = "(other versions)"
 
 @dataclass
 class LogColumns:
-    """Which column of the log plays which part."""
+    """Which column of the log plays which part.
+
+    Examples
+    --------
+    >>> LogColumns(timestamp="ts", prediction="score", version="model_version", features=["age", "plan"])
+    LogColumns(timestamp='ts', prediction='score', version='model_version', label=None, id=None,
+               features=['age', 'plan'], probabilities=[], classes=[])
+    """
 
     timestamp: str | None
     prediction: str  # the score column; for multiclass logs the name the top-class probability goes by
@@ -108,7 +115,22 @@ class BottomK:
 
 @dataclass
 class PartSettings:
-    """What :func:`summarize` needs to know; shared read-only by the worker threads."""
+    """What :func:`summarize` needs to know; shared read-only by the worker threads.
+
+    Examples
+    --------
+    >>> from readiness.stats.profile import fit_reference
+    >>> log = pd.DataFrame({"score": [0.2, 0.7, 0.9, 0.4, 0.1, 0.6],
+    ...                     "plan": ["basic", "pro", None, "pro", "basic", "basic"],
+    ...                     "version": ["v1", "v1", "v1", "v2", "v2", "v2"], "label": [0, 1, 1, 0, 0, 1]})
+    >>> columns = LogColumns(timestamp=None, prediction="score", version="version", label="label", features=["plan"])
+    >>> settings = PartSettings(columns, reference=fit_reference(log[["plan"]]), profile_rate=np.ones(2),
+    ...                         metric_rate=np.ones(2), classifier=True, threshold=0.5, quantile_rows=100, metric_rows=100)
+    >>> parts = summarize(log, np.array([0, 0, 0, 1, 1, 1]), None, log["label"].to_numpy(float),
+    ...                   np.random.default_rng(0), settings)  # rows 0-2 in chunk 0, rows 3-5 in chunk 1
+    >>> settings.classifier, settings.threshold, list(settings.reference)
+    (True, 0.5, ['plan'])
+    """
 
     columns: LogColumns
     reference: dict[str, ColumnProfile]  # kinds, edges and categories sampled rows are binned against
@@ -123,7 +145,25 @@ class PartSettings:
 
 @dataclass
 class ChunkPart:
-    """Everything one piece of the log contributes to one chunk; parts add up exactly."""
+    """Everything one piece of the log contributes to one chunk; parts add up exactly.
+
+    Examples
+    --------
+    >>> from readiness.stats.profile import fit_reference
+    >>> log = pd.DataFrame({"score": [0.2, 0.7, 0.9, 0.4, 0.1, 0.6],
+    ...                     "plan": ["basic", "pro", None, "pro", "basic", "basic"],
+    ...                     "version": ["v1", "v1", "v1", "v2", "v2", "v2"], "label": [0, 1, 1, 0, 0, 1]})
+    >>> columns = LogColumns(timestamp=None, prediction="score", version="version", label="label", features=["plan"])
+    >>> settings = PartSettings(columns, reference=fit_reference(log[["plan"]]), profile_rate=np.ones(2),
+    ...                         metric_rate=np.ones(2), classifier=True, threshold=0.5, quantile_rows=100, metric_rows=100)
+    >>> parts = summarize(log, np.array([0, 0, 0, 1, 1, 1]), None, log["label"].to_numpy(float),
+    ...                   np.random.default_rng(0), settings)  # rows 0-2 in chunk 0, rows 3-5 in chunk 1
+    >>> part = parts[0]
+    >>> int(part.rows), round(part.pred_sum, 2), part.positives, part.missing.tolist(), part.versions, part.labelled
+    (3, 1.8, 2.0, [1.0], {'v1': 3}, 3.0)
+    >>> ChunkPart(5, n_features=2, classifier=False).missing  # an empty part: nothing counted yet
+    array([0., 0.])
+    """
 
     chunk: int
     n_features: int
@@ -167,6 +207,22 @@ def summarize(batch, chunk: np.ndarray, ns: np.ndarray | None, labels: np.ndarra
     computed for all chunks at once; only the sampled rows are binned per chunk. Pure
     apart from ``rng`` and ``parts`` (which it adds to), so pieces of a log can be
     summarized on several threads and their parts added up in order afterwards.
+
+    Examples
+    --------
+    >>> from readiness.stats.profile import fit_reference
+    >>> log = pd.DataFrame({"score": [0.2, 0.7, 0.9, 0.4, 0.1, 0.6],
+    ...                     "plan": ["basic", "pro", None, "pro", "basic", "basic"],
+    ...                     "version": ["v1", "v1", "v1", "v2", "v2", "v2"], "label": [0, 1, 1, 0, 0, 1]})
+    >>> columns = LogColumns(timestamp=None, prediction="score", version="version", label="label", features=["plan"])
+    >>> settings = PartSettings(columns, reference=fit_reference(log[["plan"]]), profile_rate=np.ones(2),
+    ...                         metric_rate=np.ones(2), classifier=True, threshold=0.5, quantile_rows=100, metric_rows=100)
+    >>> parts = summarize(log, np.array([0, 0, 0, 1, 1, 1]), None, log["label"].to_numpy(float),
+    ...                   np.random.default_rng(0), settings)  # rows 0-2 in chunk 0, rows 3-5 in chunk 1
+    >>> [(chunk, int(part.rows), part.positives, part.versions) for chunk, part in parts.items()]
+    [(0, 3, 2.0, {'v1': 3}), (1, 3, 1.0, {'v2': 3})]
+    >>> parts[1].profile["plan"].counts  # the sampled rows binned on the reference's categories
+    [2, 1, 0, 0]
     """
     from readiness.reports.monitoring.batch import Batch
 

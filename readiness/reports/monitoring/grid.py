@@ -29,6 +29,16 @@ def timestamps_ns(series: pd.Series, column: str, where: str) -> np.ndarray:
     """UTC nanoseconds since the epoch as int64; missing or unreadable timestamps are ``MISSING``.
 
     Naive timestamps are taken as UTC; text is parsed (ISO 8601 and the like).
+
+    Examples
+    --------
+    >>> timestamps_ns(pd.Series(["2024-01-01T00:00:00Z", "2024-01-01T01:00:00+01:00", None]), "ts", "log")  # MISSING last
+    array([ 1704067200000000000,  1704067200000000000, -9223372036854775808])
+    >>> timestamps_ns(pd.Series([1.5, 2.5]), "ts", "log.csv")
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: log.csv: column 'ts' holds numbers, not timestamps; store datetimes (or ISO 8601
+    text), or chunk by rows (e.g. --chunk 10000rows)
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype(object)
@@ -150,6 +160,22 @@ class ChunkPlan:
         Rows whose timestamp is missing or unreadable (period chunks leave them out).
     ordered : bool
         True when rows arrive in time order (then chunks complete one after another).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.reports.monitoring.simulate import simulate_log, write_log_parquet
+    >>> folder = Path(tempfile.mkdtemp()) / "log"
+    >>> log = simulate_log(days=3, rows_per_day=10, features=2)
+    >>> _ = write_log_parquet(log, folder, rows_per_file=20, row_group_rows=10)
+    >>> from readiness.reports.monitoring.log import resolve_log
+    >>> source = resolve_log(folder)  # three days of 10 rows, in three row groups
+    >>> plan = plan_chunks(source, ChunkRule.parse("1d"), "timestamp", batch_rows=1000, max_chunks=100)
+    >>> plan.n_chunks, plan.rows, plan.chunk_rows.tolist(), plan.ordered
+    (3, 30, [10, 10, 10], True)
+    >>> plan.starts()[1], plan.pieces_for(1, 2)  # the second day starts at midnight UTC; row groups 1 and 2 hold days 2-3
+    (np.datetime64('2017-01-02T00:00:00.000000000'), [1, 2])
     """
 
     rule: ChunkRule
@@ -272,6 +298,25 @@ def plan_chunks(source: LogSource, rule: ChunkRule, timestamp: str | None, batch
     ------
     InputError
         No rows, no dated row, or more chunks than ``max_chunks`` (a coarser chunk is named).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.reports.monitoring.simulate import simulate_log, write_log_parquet
+    >>> folder = Path(tempfile.mkdtemp()) / "log"
+    >>> log = simulate_log(days=3, rows_per_day=10, features=2)
+    >>> _ = write_log_parquet(log, folder, rows_per_file=20, row_group_rows=10)
+    >>> from readiness.reports.monitoring.log import resolve_log
+    >>> source = resolve_log(folder)  # three days of 10 rows, in three row groups
+    >>> plan = plan_chunks(source, ChunkRule.parse("12h"), "timestamp", batch_rows=1000, max_chunks=100)
+    >>> plan.n_chunks, plan.chunk_rows.tolist()  # a half-day without predictions is a chunk too
+    (6, [6, 4, 0, 10, 4, 6])
+    >>> plan_chunks(source, ChunkRule.parse("1h"), "timestamp", batch_rows=1000, max_chunks=24)
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: ...: chunks of 1 hour cut the log into 69 chunks (more than 24); choose a coarser
+    chunk (e.g. --chunk 1w) or raise monitoring.max_chunks
     """
     from concurrent.futures import ThreadPoolExecutor
 

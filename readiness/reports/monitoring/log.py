@@ -46,6 +46,18 @@ class LogSource:
 
     A database table has no files: ``url`` and ``table`` name it (``spec`` shows the URL
     without its password), and ``order_by`` is the column its rows are read in order of.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.reports.monitoring.simulate import simulate_log, write_log_parquet
+    >>> folder = Path(tempfile.mkdtemp()) / "log"
+    >>> log = simulate_log(days=3, rows_per_day=10, features=2)
+    >>> _ = write_log_parquet(log, folder, rows_per_file=20, row_group_rows=10)
+    >>> source = resolve_log(folder)  # two files: rows 0-19 in two row groups, rows 20-29 in one
+    >>> [path.name for path in source.files], source.format
+    (['part-00000.parquet', 'part-00001.parquet'], 'parquet')
     """
 
     spec: str
@@ -149,7 +161,20 @@ def resolve_log(spec: str | Path, key: str = "log", order_by: str | None = None)
 
 @dataclass(frozen=True)
 class Piece:
-    """One unit of reading: a Parquet row group, or a whole CSV file."""
+    """One unit of reading: a Parquet row group, or a whole CSV file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.reports.monitoring.simulate import simulate_log, write_log_parquet
+    >>> folder = Path(tempfile.mkdtemp()) / "log"
+    >>> log = simulate_log(days=3, rows_per_day=10, features=2)
+    >>> _ = write_log_parquet(log, folder, rows_per_file=20, row_group_rows=10)
+    >>> source = resolve_log(folder)  # two files: rows 0-19 in two row groups, rows 20-29 in one
+    >>> [(piece.file.name, piece.row_group, piece.rows) for piece in log_pieces(source)]
+    [('part-00000.parquet', 0, 10), ('part-00000.parquet', 1, 10), ('part-00001.parquet', 0, 10)]
+    """
 
     file: Path
     row_group: int | None
@@ -166,7 +191,20 @@ def _parquet_file(path: Path, text_columns: list[str] | None = None):
 
 
 def log_columns(source: LogSource) -> list[str]:
-    """Column names across the log's files, in first-seen order (files may add columns)."""
+    """Column names across the log's files, in first-seen order (files may add columns).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.reports.monitoring.simulate import simulate_log, write_log_parquet
+    >>> folder = Path(tempfile.mkdtemp()) / "log"
+    >>> log = simulate_log(days=3, rows_per_day=10, features=2)
+    >>> _ = write_log_parquet(log, folder, rows_per_file=20, row_group_rows=10)
+    >>> source = resolve_log(folder)  # two files: rows 0-19 in two row groups, rows 20-29 in one
+    >>> log_columns(source)
+    ['timestamp', 'model_version', 'score', 'label', 'f0', 'f1']
+    """
     names: dict[str, None] = {}
     if source.format == "sql":
         from sqlalchemy import inspect
@@ -188,7 +226,21 @@ def log_columns(source: LogSource) -> list[str]:
 
 
 def log_pieces(source: LogSource) -> list[Piece]:
-    """Every piece of the log in reading order (Parquet metadata only; CSV rows unknown: -1)."""
+    """Every piece of the log in reading order (Parquet metadata only; CSV rows unknown: -1).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.reports.monitoring.simulate import simulate_log, write_log_parquet
+    >>> folder = Path(tempfile.mkdtemp()) / "log"
+    >>> log = simulate_log(days=3, rows_per_day=10, features=2)
+    >>> _ = write_log_parquet(log, folder, rows_per_file=20, row_group_rows=10)
+    >>> source = resolve_log(folder)  # two files: rows 0-19 in two row groups, rows 20-29 in one
+    >>> pieces = log_pieces(source)
+    >>> len(pieces), pieces[0].row_group, pieces[0].rows
+    (3, 0, 10)
+    """
     if source.format == "sql":
         return [Piece(Path(source.spec), None, -1)]
     pieces = []
@@ -207,6 +259,25 @@ def read_piece(source: LogSource, piece: Piece, columns: list[str], batch_rows: 
 
     Text columns named in ``text_columns`` are read dictionary-encoded (pandas
     categoricals): counting them is then a bincount of codes.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.reports.monitoring.simulate import simulate_log, write_log_parquet
+    >>> folder = Path(tempfile.mkdtemp()) / "log"
+    >>> log = simulate_log(days=3, rows_per_day=10, features=2)
+    >>> _ = write_log_parquet(log, folder, rows_per_file=20, row_group_rows=10)
+    >>> source = resolve_log(folder)  # two files: rows 0-19 in two row groups, rows 20-29 in one
+    >>> batches = list(read_piece(source, log_pieces(source)[0], ["timestamp", "score", "region"], batch_rows=4))
+    >>> [len(batch) for batch in batches]
+    [4, 4, 2]
+    >>> batches[0]  # no column "region" in the log: all missing
+                timestamp     score  region
+    0 2017-01-01 00:23:47  0.136919     NaN
+    1 2017-01-01 00:59:00  0.225487     NaN
+    2 2017-01-01 01:48:20  0.504202     NaN
+    3 2017-01-01 04:12:23  0.558093     NaN
     """
     if source.format == "sql":
         yield from _read_table(source, columns, batch_rows, text_columns)
@@ -286,6 +357,21 @@ def prefetch(iterator, depth: int = 2):
     next batch overlaps the work on this one; ``depth`` bounds the batches held. An
     exception in the reader is raised in the consumer; a consumer that stops early stops
     the reader.
+
+    Examples
+    --------
+    >>> def batches():
+    ...     for number in range(5):
+    ...         yield [number] * 3  # reading and decoding would happen here, on the reader's thread
+    >>> [batch[0] for batch in prefetch(batches(), depth=2)]
+    [0, 1, 2, 3, 4]
+    >>> def broken():
+    ...     yield 1
+    ...     raise ValueError("row group 3 is corrupt")
+    >>> list(prefetch(broken()))
+    Traceback (most recent call last):
+    ...
+    ValueError: row group 3 is corrupt
     """
     import queue
     import threading

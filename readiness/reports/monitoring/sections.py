@@ -71,7 +71,27 @@ class SectionData(Section):
 
 class ReportSections:
     """Sections, figures and the results document of a monitoring report (a mixin: it reads the
-    report's series, chunks and settings)."""
+    report's series, chunks and settings).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.reports.monitoring.report import MonitoringReport
+    >>> from readiness.reports.monitoring.simulate import simulate_log, write_log_parquet
+    >>> folder = Path(tempfile.mkdtemp()) / "log"
+    >>> _ = write_log_parquet(simulate_log(days=30, rows_per_day=200, releases={20: ("v2", 100.0)}), folder)
+    >>> report = MonitoringReport(folder, {"prediction": "score", "label": "label"})  # v2 scores ×100 from day 20
+    >>> report.headline()
+    'Mean prediction 94.7× higher from 2017-01-21, when model_version changed from v1 to v2'
+    >>> sections = report.sections()
+    >>> [section.name for section in sections]
+    ['overview', 'predictions', 'features', 'performance', 'estimation', 'changes']
+    >>> [(check.id, check.status) for check in report.predictions_section().checks][:2]
+    [('monitoring.mean_prediction', 'fail'), ('monitoring.prediction_quantile.q10', 'warn')]
+    >>> report.document(sections)["status"], report.releases_marked()
+    ('fail', [(20, 'v1 → v2')])
+    """
 
     # ------------------------------------------------------------------ sections (plain data)
 

@@ -110,7 +110,14 @@ def learn_band(values: np.ndarray, reference: slice, coverage: float, log: bool 
 
 @dataclass(frozen=True)
 class Release:
-    """A model version that went live: at which chunk, replacing which version."""
+    """A model version that went live: at which chunk, replacing which version.
+
+    Examples
+    --------
+    >>> timeline = VersionTimeline("model_version", {"v1": np.array([90, 95, 10, 0]), "v2": np.array([0, 5, 90, 100])})
+    >>> timeline.releases  # v2 first served 5% of chunk 1 (a canary), then most of chunk 2
+    [Release(version='v2', previous='v1', chunk=1, share=0.05, source='version column')]
+    """
 
     version: str
     previous: str | None
@@ -120,7 +127,19 @@ class Release:
 
 
 class ReleaseLookup(Protocol):
-    """Names the releases near a chunk; a release history can implement it later."""
+    """Names the releases near a chunk; a release history can implement it later.
+
+    Any object with a ``releases_near(chunk)`` method will do (a protocol, not a base class).
+
+    Examples
+    --------
+    >>> class Deployments:  # e.g. read from a deployment tool
+    ...     def releases_near(self, chunk: int) -> list[Release]:
+    ...         return [Release("v7", "v6", 12, 1.0, "the deployment log")] if chunk in (12, 13) else []
+    >>> series = Series("mean_prediction", "Mean prediction", np.zeros(20), relative=True)
+    >>> change_sentence(series, Changepoint(12, 0.25, 0.2, 8.0), "2024-03-12", Deployments(), None)
+    'Mean prediction 20.0% lower from 2024-03-12, when the model version changed from v6 to v7 (per the deployment log)'
+    """
 
     def releases_near(self, chunk: int) -> list[Release]: ...
 
@@ -256,7 +275,22 @@ def describe_change(series: Series, change: Changepoint) -> str:
 
 def change_sentence(series: Series, change: Changepoint, chunk_label: str, lookup: ReleaseLookup | None,
                     version_column: str | None) -> str:
-    """The report's point: "Mean prediction 100× higher from 2017-03-01, when model_version changed from v1 to v2"."""
+    """The report's point: "Mean prediction 100× higher from 2017-03-01, when model_version changed from v1 to v2".
+
+    Examples
+    --------
+    >>> from readiness.reports.monitoring.changepoints import detect_changepoints
+    >>> noise = np.random.default_rng(0).normal(0, 0.001, 25)
+    >>> values = np.r_[np.full(20, 0.2), np.full(5, 20.0)] + noise  # ×100 from chunk 20 on
+    >>> series = Series("mean_prediction", "Mean prediction", values, relative=True, critical=True,
+    ...                 band=learn_band(values, slice(0, 10), 0.997), changepoints=detect_changepoints(values))
+    >>> timeline = VersionTimeline("model_version", {"v1": np.r_[np.full(20, 100), np.zeros(5)],
+    ...                                               "v2": np.r_[np.zeros(20), np.full(5, 100)]})
+    >>> change_sentence(series, series.changepoints[0], "2017-01-21", timeline, "model_version")
+    'Mean prediction 100× higher from 2017-01-21, when model_version changed from v1 to v2'
+    >>> change_sentence(series, series.changepoints[0], "2017-01-21", None, None)  # nothing names a release
+    'Mean prediction 100× higher from 2017-01-21'
+    """
     sentence = f"{series.title} {describe_change(series, change)} from {chunk_label}"
     releases = lookup.releases_near(change.index) if lookup is not None else []
     if releases:
@@ -278,7 +312,17 @@ def change_sentence(series: Series, change: Changepoint, chunk_label: str, looku
 def actionable(series: Series, change: Changepoint, min_relative_change: float) -> bool:
     """Is a level change big enough to act on? Statistically real changes can still be tiny at
     millions of rows: a change must exceed the series' margin (drift, missing values) or,
-    for ratio-like series, ``min_relative_change`` of the level before."""
+    for ratio-like series, ``min_relative_change`` of the level before.
+
+    Examples
+    --------
+    >>> from readiness.reports.monitoring.changepoints import Changepoint
+    >>> series = Series("mean_prediction", "Mean prediction", np.zeros(30), relative=True)
+    >>> actionable(series, Changepoint(20, 0.200, 0.260, 40.0), min_relative_change=0.02)  # 30% higher
+    True
+    >>> actionable(series, Changepoint(20, 0.200, 0.201, 40.0), min_relative_change=0.02)  # real, but 0.5%
+    False
+    """
     size = abs(change.after - change.before)
     if series.margin:
         return size >= series.margin
@@ -294,6 +338,23 @@ def judge(series: Series, n_chunks: int, recent: int, sentences: list[str], refe
     Fails (critical series) or warns (others) when the latest chunk with a value lies
     outside the band, or an actionable changepoint (see :func:`actionable`) lies within
     the last ``recent`` chunks.
+
+    Examples
+    --------
+    >>> from readiness.reports.monitoring.changepoints import detect_changepoints
+    >>> noise = np.random.default_rng(0).normal(0, 0.001, 25)
+    >>> values = np.r_[np.full(20, 0.2), np.full(5, 20.0)] + noise  # ×100 from chunk 20 on
+    >>> series = Series("mean_prediction", "Mean prediction", values, relative=True, critical=True,
+    ...                 band=learn_band(values, slice(0, 10), 0.997), changepoints=detect_changepoints(values))
+    >>> timeline = VersionTimeline("model_version", {"v1": np.r_[np.full(20, 100), np.zeros(5)],
+    ...                                               "v2": np.r_[np.zeros(20), np.full(5, 100)]})
+    >>> sentence = change_sentence(series, series.changepoints[0], "2017-01-21", timeline, "model_version")
+    >>> check = judge(series, n_chunks=25, recent=3, sentences=[sentence], reference_chunks=10)
+    >>> check.id, check.status, check.severity
+    ('monitoring.mean_prediction', 'fail', 'critical')
+    >>> print(check.message)
+    latest chunk above its band: latest chunk 20.00; band 0.1968 to 0.2034 (learned from 10 reference chunks). Mean
+    prediction 100× higher from 2017-01-21, when model_version changed from v1 to v2
     """
     check_id = f"monitoring.{series.key}"
     severity = "critical" if series.critical else "major"

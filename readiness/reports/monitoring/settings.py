@@ -183,7 +183,14 @@ def parse_monitoring_settings(settings: dict | MonitoringConfig | None, source: 
 
 
 def monitoring_spark_rows_message(chunk: str) -> str:
-    """The one line that refuses row chunks on the Spark engine (pre-flight and report say the same)."""
+    """The one line that refuses row chunks on the Spark engine (pre-flight and report say the same).
+
+    Examples
+    --------
+    >>> print(monitoring_spark_rows_message("10000rows"))
+    monitoring.chunk '10000rows': monitoring.engine spark chunks by period (e.g. 1d, 1w), not by rows (row chunks need
+    the log's global row order, which Spark's partitions do not keep); chunk by period or use the pandas engine
+    """
     return (f"monitoring.chunk {chunk!r}: monitoring.engine spark chunks by period (e.g. 1d, 1w), not by rows "
             "(row chunks need the log's global row order, which Spark's partitions do not keep); "
             "chunk by period or use the pandas engine")

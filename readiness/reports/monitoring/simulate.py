@@ -74,7 +74,17 @@ def simulate_log(days: int = 60, rows_per_day: int = 2000, start: str = "2017-01
 
 def write_log_parquet(frame: pd.DataFrame, folder: str | Path, rows_per_file: int | None = None,
                       row_group_rows: int = 100_000) -> list[Path]:
-    """Write a log as a serving system would: numbered Parquet files of row groups."""
+    """Write a log as a serving system would: numbered Parquet files of row groups.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pyarrow.parquet as pq
+    >>> folder = Path(tempfile.mkdtemp()) / "log"
+    >>> paths = write_log_parquet(simulate_log(days=3, rows_per_day=100), folder, rows_per_file=200, row_group_rows=50)
+    >>> [path.name for path in paths], [pq.ParquetFile(path).metadata.num_row_groups for path in paths]
+    (['part-00000.parquet', 'part-00001.parquet'], [4, 2])
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -92,7 +102,17 @@ def write_log_parquet(frame: pd.DataFrame, folder: str | Path, rows_per_file: in
 
 def simulated_parameters(folder: str | Path | None = None) -> dict:
     """Notebook parameters for a simulated log (60 days; release v2 on day 40 multiplies scores by 100;
-    labels for the first 50 days), written once as Parquet files under ``folder`` (default: a temp folder)."""
+    labels for the first 50 days), written once as Parquet files under ``folder`` (default: a temp folder).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> params = simulated_parameters(Path(tempfile.mkdtemp()) / "simulated")  # 120,000 rows, written once
+    >>> params["log_path"], params["settings"]
+    ('/.../simulated', {'prediction': 'score', 'label': 'label'})
+    >>> sorted(path.name for path in Path(params["log_path"]).iterdir())[:2]
+    ['part-00000.parquet', 'part-00001.parquet']
+    """
     import tempfile
 
     import os

@@ -29,7 +29,26 @@ NAME = "columns"
 
 
 def columns_section(core: "DriftCore") -> Section:
-    """One check per scored column (its deciding method against its threshold) and the share of drifted columns."""
+    """One check per scored column (its deciding method against its threshold) and the share of drifted columns.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.reports.drift.core import DriftCore
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> for name, mean in (("train.csv", 40), ("today.csv", 50)):  # age moves by one standard deviation
+    ...     pd.DataFrame({"age": rng.normal(mean, 10, 500).round(),
+    ...                   "plan": rng.choice(["basic", "pro"], 500)}).to_csv(folder / name, index=False)
+    >>> core = DriftCore(str(folder / "train.csv"), str(folder / "today.csv"))
+    >>> section = columns_section(core)
+    >>> [(check.id, check.status) for check in section.checks]
+    [('drift.column.age', 'warn'), ('drift.column.plan', 'pass'), ('drift.dataset', 'fail')]
+    >>> section.checks[0].message
+    'Wasserstein / reference std 0.9512 ≥ threshold 0.1293 (numeric; drift; the sampling noise at 500 rows ...'
+    >>> print(section.checks[-1].message)
+    1 of 2 columns drifted (50%); the gate fails at 50%; thresholds are ...
+    """
     checks, rows = [], []
     drifted = 0
     judged = 0
@@ -77,7 +96,26 @@ def columns_section(core: "DriftCore") -> Section:
 
 
 def excluded_columns(core: "DriftCore") -> list[dict[str, str]]:
-    """Ids and time columns, with the reason; a time column's span in both sets."""
+    """Ids and time columns, with the reason; a time column's span in both sets.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.reports.drift.core import DriftCore
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name, month in (("train.csv", 1), ("today.csv", 2)):
+    ...     pd.DataFrame({"customer_id": range(month * 1000, month * 1000 + 300),
+    ...                   "signed_up": pd.date_range(f"2024-0{month}-01", periods=300, freq="h"),
+    ...                   "age": np.random.default_rng(month).normal(40, 10, 300).round(),
+    ...                   }).to_csv(folder / name, index=False)
+    >>> core = DriftCore(str(folder / "train.csv"), str(folder / "today.csv"))
+    >>> excluded = excluded_columns(core)
+    >>> [row["column"] for row in excluded], excluded[0]["why"]
+    (['customer_id', 'signed_up'], 'integers, all 300 unique and increasing: an id or row number, ...')
+    >>> excluded[1]["reference span"], excluded[1]["current span"]
+    ('2024-01-01 00:00:00 to 2024-01-13 11:00:00 (12.5 days)', '2024-02-01 00:00:00 to 2024-02-13 11:00:00 (12.5 days)')
+    """
     rows = []
     for name, ref in core.reference.items():
         if name == PREDICTION or ref.kind not in ("skipped", "datetime") or name not in core.current_columns:
@@ -92,7 +130,16 @@ def excluded_columns(core: "DriftCore") -> list[dict[str, str]]:
 
 
 def false_flag_note(core: "DriftCore", columns: int) -> str:
-    """How many false flags the thresholds allow across ``columns`` columns (empty for fixed thresholds)."""
+    """How many false flags the thresholds allow across ``columns`` columns (empty for fixed thresholds).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> print(false_flag_note(SimpleNamespace(settings=SimpleNamespace(thresholds="learned")), 12))
+    ; learned thresholds (the sampling noise of each score at this size): about 0.05 false flags expected across all 12 columns
+    >>> false_flag_note(SimpleNamespace(settings=SimpleNamespace(thresholds="default"), noise_levels={}), 12)
+    ''
+    """
     if core.settings.thresholds == "learned":
         return (f"; learned thresholds (the sampling noise of each score at this size): about "
                 f"{FALSE_FLAGS_PER_REPORT:g} false flags expected across all {columns} columns")
@@ -103,7 +150,15 @@ def false_flag_note(core: "DriftCore", columns: int) -> str:
 
 
 def time_span(low: float | None, high: float | None) -> str:
-    """A time span as ``start to end (n days)`` from nanosecond timestamps; ``—`` when unknown."""
+    """A time span as ``start to end (n days)`` from nanosecond timestamps; ``—`` when unknown.
+
+    Examples
+    --------
+    >>> time_span(pd.Timestamp("2024-03-01").value, pd.Timestamp("2024-03-15 12:00").value)
+    '2024-03-01 00:00:00 to 2024-03-15 12:00:00 (14.5 days)'
+    >>> time_span(None, None)
+    '—'
+    """
     if low is None or high is None or not (np.isfinite(low) and np.isfinite(high)):
         return "—"
     start, end = pd.Timestamp(int(low)), pd.Timestamp(int(high))
@@ -114,7 +169,21 @@ def time_span(low: float | None, high: float | None) -> str:
 
 def scores_figure_data(core: "DriftCore") -> list[dict[str, Any]]:
     """The argument of :func:`readiness.figures.drift.drift_scores_figure`: per scored column its
-    score ÷ threshold and the change of its missing-value rate in percentage points."""
+    score ÷ threshold and the change of its missing-value rate in percentage points.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.reports.drift.core import DriftCore
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> for name, mean in (("train.csv", 40), ("today.csv", 50)):  # age moves by one standard deviation
+    ...     pd.DataFrame({"age": rng.normal(mean, 10, 500).round(),
+    ...                   "plan": rng.choice(["basic", "pro"], 500)}).to_csv(folder / name, index=False)
+    >>> core = DriftCore(str(folder / "train.csv"), str(folder / "today.csv"))
+    >>> [(d["column"], round(d["ratio"], 2), d["missing_change"]) for d in scores_figure_data(core)]
+    [('age', 7.36, 0.0), ('plan', 0.24, 0.0)]
+    """
     columns = []
     for name, scores in core.scores.items():
         if name.startswith("__") or name == core.target:  # predictions and labels have their own section
@@ -134,6 +203,22 @@ def distributions_figure_data(core: "DriftCore") -> list[dict[str, Any]]:
     Numeric columns get densities (share ÷ bin width) on about 30 bins grouped from the
     profile's edges, so unequal bin widths do not distort the shape; values beyond the
     reference range sit in the outer bins.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.reports.drift.core import DriftCore
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> for name, mean in (("train.csv", 40), ("today.csv", 50)):  # age moves by one standard deviation
+    ...     pd.DataFrame({"age": rng.normal(mean, 10, 500).round(),
+    ...                   "plan": rng.choice(["basic", "pro"], 500)}).to_csv(folder / name, index=False)
+    >>> core = DriftCore(str(folder / "train.csv"), str(folder / "today.csv"))
+    >>> panels = distributions_figure_data(core)  # the most drifted first
+    >>> [(panel["column"], panel["symbol"], round(panel["score"], 3)) for panel in panels]
+    [('age', 'W/std', 0.951), ('plan', 'JS', 0.024)]
+    >>> len(panels[0]["edges"]), panels[1]["categories"]
+    (31, ['basic', 'pro', '__other__', '__unseen__'])
     """
     ranked = []
     for name, scores in core.scores.items():

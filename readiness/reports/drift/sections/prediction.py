@@ -27,7 +27,33 @@ NAME = "prediction"
 
 
 def prediction_section(core: "DriftCore") -> Section:
-    """Drift of the model's scores and the mean-prediction shift (with a model), target drift (with labels)."""
+    """Drift of the model's scores and the mean-prediction shift (with a model), target drift (with labels).
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.drift.core import DriftCore
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> for name, mean in (("train.csv", 40), ("today.csv", 50)):  # older customers now: more churn
+    ...     age = rng.normal(mean, 10, 300).round()
+    ...     churned = (rng.random(300) < 1 / (1 + np.exp(-(age - 40) / 10))).astype(int)
+    ...     pd.DataFrame({"age": age, "churned": churned}).to_csv(folder / name, index=False)
+    >>> train = pd.read_csv(folder / "train.csv")
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age"]], train["churned"]), folder / "model.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / "model.joblib").read_bytes()).hexdigest()]}  # load in-process
+    >>> core = DriftCore(str(folder / "train.csv"), str(folder / "today.csv"), model_path=str(folder / "model.joblib"),
+    ...                  target="churned", trust=trust)
+    >>> for check in prediction_section(core).checks:
+    ...     print(check.status, check.id, "-", check.message)
+    warn drift.prediction.distribution - Wasserstein / reference std of the model's scores 0.9592 ≥ threshold 0.1680 (KS
+    0.4100)
+    fail drift.prediction.mean_shift - mean prediction 0.6977 now vs 0.4667 on the reference: ratio ×1.495, outside
+    [0.8000, 1.250]
+    warn drift.target - Jensen-Shannon distance (base 2) of the labels 0.2235 (threshold 0.1000)
+    """
     checks = []
     if PREDICTION not in core.reference:
         reason = ("no model given" if core.model is None

@@ -32,7 +32,27 @@ _Z99 = 2.3263  # one-sided 99% normal quantile
 
 
 def quality_section(core: "DriftCore") -> Section:
-    """Missing values, unseen categories and out-of-range values per column, each judged beyond sampling noise."""
+    """Missing values, unseen categories and out-of-range values per column, each judged beyond sampling noise.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.reports.drift.core import DriftCore
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> train = pd.DataFrame({"height": rng.normal(170, 10, 500).round(1), "plan": rng.choice(["basic", "pro"], 500)})
+    >>> today = pd.DataFrame({"height": (train["height"] / 2.54).round(1),  # the same people, in inches
+    ...                       "plan": rng.choice(["basic", "pro", "trial"], 500)})  # a new plan
+    >>> today.loc[:99, "plan"] = None  # and a fifth of the plans missing
+    >>> train.to_csv(folder / "train.csv", index=False); today.to_csv(folder / "today.csv", index=False)
+    >>> core = DriftCore(str(folder / "train.csv"), str(folder / "today.csv"))
+    >>> section = quality_section(core)
+    >>> [(check.id, check.status) for check in section.checks]
+    [('drift.missing.height', 'pass'), ('drift.range.height', 'fail'), ('drift.units.height', 'fail'),
+     ('drift.missing.plan', 'warn'), ('drift.unseen.plan', 'fail')]
+    >>> print(section.checks[3].message)
+    missing 0.0% in reference, 20.0% now (change +20.0%, of which ±4.2% is sampling noise; ...)
+    """
     checks, rows = [], []
     settings = core.settings
     for name, ref in core.reference.items():
@@ -108,7 +128,26 @@ UNITS_FACTOR = 1.5
 def units_check(core: "DriftCore", name: str) -> Check | None:
     """Current values that look like the reference's in other units: median and inter-quartile
     range scaled by the same factor k (≥ 1.5 or ≤ 1/1.5), and current / k distributed like the
-    reference (KS within sampling noise) although current itself is not."""
+    reference (KS within sampling noise) although current itself is not.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.reports.drift.core import DriftCore
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> train = pd.DataFrame({"height": rng.normal(170, 10, 500).round(1), "plan": rng.choice(["basic", "pro"], 500)})
+    >>> today = pd.DataFrame({"height": (train["height"] / 2.54).round(1),  # the same people, in inches
+    ...                       "plan": rng.choice(["basic", "pro", "trial"], 500)})  # a new plan
+    >>> today.loc[:99, "plan"] = None  # and a fifth of the plans missing
+    >>> train.to_csv(folder / "train.csv", index=False); today.to_csv(folder / "today.csv", index=False)
+    >>> core = DriftCore(str(folder / "train.csv"), str(folder / "today.csv"))
+    >>> check = units_check(core, "height")
+    >>> check.status, round(check.value, 3)
+    ('fail', 0.392)
+    >>> print(check.message)
+    the current values look like the reference's × 0.3921: median ×0.3935, inter-quartile range ×0.3906; ...
+    """
     reference_rows = core.reference_rows()
     if reference_rows is None or name not in core.sample.columns:
         return None
@@ -145,7 +184,23 @@ def units_check(core: "DriftCore", name: str) -> Check | None:
 
 
 def unseen_examples(core: "DriftCore", name: str) -> list[str]:
-    """The most frequent unseen categories in the current sample (for the message)."""
+    """The most frequent unseen categories in the current sample (for the message).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from readiness.reports.drift.core import DriftCore
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> train = pd.DataFrame({"height": rng.normal(170, 10, 500).round(1), "plan": rng.choice(["basic", "pro"], 500)})
+    >>> today = pd.DataFrame({"height": (train["height"] / 2.54).round(1),  # the same people, in inches
+    ...                       "plan": rng.choice(["basic", "pro", "trial"], 500)})  # a new plan
+    >>> today.loc[:99, "plan"] = None  # and a fifth of the plans missing
+    >>> train.to_csv(folder / "train.csv", index=False); today.to_csv(folder / "today.csv", index=False)
+    >>> core = DriftCore(str(folder / "train.csv"), str(folder / "today.csv"))
+    >>> unseen_examples(core, "plan")
+    ['trial']
+    """
     if name not in core.sample.columns:
         return []
     ref = core.reference[name]
@@ -156,13 +211,30 @@ def unseen_examples(core: "DriftCore", name: str) -> list[str]:
 
 
 def binomial_variance(share: float, n: int) -> float:
-    """Variance of a share estimated on ``n`` rows (0 when unknown)."""
+    """Variance of a share estimated on ``n`` rows (0 when unknown).
+
+    Examples
+    --------
+    >>> binomial_variance(0.5, 100), binomial_variance(0.5, 0)  # a share of 50% on 100 rows: ± 0.05 (sd)
+    (0.0025, 0.0)
+    """
     return share * (1 - share) / n if n and np.isfinite(share) else 0.0
 
 
 def share_status(count: int, n: int, expected: float, warn_share: float, fail_share: float) -> tuple[str, float]:
     """warn / fail when the 99% lower confidence bound of a share (Wilson) exceeds the level plus
-    what chance explains; returns the status and that lower bound."""
+    what chance explains; returns the status and that lower bound.
+
+    Examples
+    --------
+    >>> status, low = share_status(30, 1000, expected=0.0, warn_share=0.01, fail_share=0.25)  # 3% unseen values
+    >>> status, round(float(low), 4)
+    ('warn', 0.0198)
+    >>> share_status(5, 1000, expected=0.0, warn_share=0.01, fail_share=0.25)[0]  # 0.5%: within the warning level
+    'pass'
+    >>> share_status(300, 1000, expected=0.0, warn_share=0.01, fail_share=0.25)[0]  # 30%: the column broke
+    'fail'
+    """
     if n <= 0:
         return "pass", 0.0
     p = count / n

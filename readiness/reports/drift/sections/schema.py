@@ -25,7 +25,28 @@ NAME = "schema"
 
 
 def schema_section(core: "DriftCore") -> Section:
-    """Columns missing or new in the current data, type changes, and each column's kind with the reason."""
+    """Columns missing or new in the current data, type changes, and each column's kind with the reason.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pandas as pd
+    >>> from readiness.reports.drift.core import DriftCore
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> pd.DataFrame({"age": [31.0, 45.0, 28.0, 52.0], "plan": ["basic", "pro", "pro", "basic"],
+    ...               "churned": [0, 1, 0, 1]}).to_csv(folder / "train.csv", index=False)
+    >>> pd.DataFrame({"age": ["thirty", "41", "n/a", "60"],  # text now, plan gone, a new column
+    ...               "channel": ["web", "shop", "web", "web"]}).to_csv(folder / "today.csv", index=False)
+    >>> core = DriftCore(str(folder / "train.csv"), str(folder / "today.csv"), target="churned",
+    ...                  settings={"thresholds": "default"})
+    >>> for check in schema_section(core).checks:
+    ...     print(check.status, check.id)
+    fail drift.schema.missing[plan]
+    skip drift.schema.target
+    warn drift.schema.new[channel]
+    fail drift.schema.dtype[age]
+    """
     checks = []
     reference_columns = [c for c in core.reference if c != PREDICTION]
     label_absent = bool(core.target) and core.target in core.reference and core.target not in core.current_columns

@@ -33,7 +33,35 @@ NAME = "artifact"
 
 def artifact_section(core: "GoldenCore") -> Section:
     """What was loaded and why it was trusted, the manifest against this runtime, and whether predictions
-    are deterministic, the same one row at a time as in a batch, and the same in a fresh process."""
+    are deterministic, the same one row at a time as in a batch, and the same in a fresh process.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / "candidate.joblib").read_bytes()).hexdigest()]}  # in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned", trust=trust,
+    ...                         settings={"artifact": {"fresh_process": False}})
+    >>> for check in artifact_section(bench).checks:  # fresh_process: False spares the example a new Python process
+    ...     print(check.status, check.id)
+    pass golden.artifact.load
+    pass golden.artifact.scan
+    skip golden.artifact.manifest
+    pass golden.artifact.determinism
+    pass golden.artifact.batch_vs_single
+    pass golden.artifact.hidden_dependencies
+    """
     settings = core.settings.artifact
     info = core.model_info
     problem = "fail" if settings.strict else "warn"
@@ -88,13 +116,49 @@ def artifact_section(core: "GoldenCore") -> Section:
 
 
 def sample_rows(core: "GoldenCore", rows: int) -> pd.DataFrame:
-    """A seeded sample of at most ``rows`` golden rows (the model's features), in file order."""
+    """A seeded sample of at most ``rows`` golden rows (the model's features), in file order.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> core = SimpleNamespace(settings=SimpleNamespace(seed=0), X=pd.DataFrame({"age": range(20, 30)}))
+    >>> sample_rows(core, 4)
+       age
+    3   23
+    4   24
+    6   26
+    9   29
+    """
     rng = np.random.default_rng(core.settings.seed + 1)
     return core.X.iloc[np.sort(rng.choice(len(core.X), min(rows, len(core.X)), replace=False))]
 
 
 def prediction_checks(core: "GoldenCore") -> list[Check]:
-    """``golden.artifact.determinism``, ``batch_vs_single`` and ``fresh_process``."""
+    """``golden.artifact.determinism``, ``batch_vs_single`` and ``fresh_process``.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / "candidate.joblib").read_bytes()).hexdigest()]}  # in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned", trust=trust,
+    ...                         settings={"artifact": {"fresh_process": False}})
+    >>> for check in prediction_checks(bench):
+    ...     print(check.status, check.id, "-", check.message)
+    pass golden.artifact.determinism - predicting 200 rows twice: largest difference 0 (identical)
+    pass golden.artifact.batch_vs_single - 50 rows predicted one at a time vs in one batch: largest difference 0
+    """
     from readiness.artifacts.loading import Scorer
 
     scorer = Scorer(core.model, core.task)
@@ -126,7 +190,19 @@ def prediction_checks(core: "GoldenCore") -> list[Check]:
 
 
 def fresh_process_check(core: "GoldenCore", sample: pd.DataFrame, expected: np.ndarray) -> Check:
-    """Load the artifact and predict ``sample`` in a new Python process: hidden global state shows as a difference."""
+    """Load the artifact and predict ``sample`` in a new Python process: hidden global state shows as a difference.
+
+    Examples
+    --------
+    It starts a new Python process, so the example is not run here (``bench`` as in :func:`artifact_section`):
+
+    >>> from readiness.artifacts.loading import Scorer
+    >>> sample = sample_rows(bench, 200)  # doctest: +SKIP
+    >>> expected = Scorer(bench.model, bench.task)(sample)[0]  # doctest: +SKIP
+    >>> check = fresh_process_check(bench, sample, expected)  # doctest: +SKIP
+    >>> check.status, check.message  # doctest: +SKIP
+    ('pass', 'a new Python process loaded the artifact and predicted 200 rows: largest difference 0')
+    """
     import json
     import subprocess
     import sys
@@ -154,7 +230,22 @@ def fresh_process_check(core: "GoldenCore", sample: pd.DataFrame, expected: np.n
 
 
 def hidden_dependencies(core: "GoldenCore") -> list[str]:
-    """Modules beyond the scientific stack the model's objects come from."""
+    """Modules beyond the scientific stack the model's objects come from.
+
+    Examples
+    --------
+    >>> import textwrap
+    >>> from types import SimpleNamespace
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from readiness.artifacts.loading import ModelAdapter
+    >>> hidden_dependencies(SimpleNamespace(model=ModelAdapter(LogisticRegression(), "candidate")))
+    []
+    >>> pipeline = make_pipeline(FunctionTransformer(textwrap.dedent), LogisticRegression())  # code from textwrap
+    >>> hidden_dependencies(SimpleNamespace(model=ModelAdapter(pipeline, "candidate")))
+    ['textwrap']
+    """
     from readiness.artifacts.loading import hidden_dependencies as modules_beyond_the_stack
 
     return modules_beyond_the_stack(core.model.estimator)

@@ -29,7 +29,42 @@ NAME = "consistency"
 
 
 def consistency_section(core: "GoldenCore") -> Section:
-    """Mean prediction against the labels and the baseline, flips, per-row change, most-changed rows."""
+    """Mean prediction against the labels and the baseline, flips, per-row change, most-changed rows.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age"]], train["churned"]), folder / "baseline.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    ...                     for name in ("candidate.joblib", "baseline.joblib")]}  # trusted: loaded in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned",
+    ...                         baseline_path=str(folder / "baseline.joblib"), segments=["region"], trust=trust)
+    >>> section = consistency_section(bench)
+    >>> for check in section.checks:
+    ...     print(check.status, check.id)
+    pass golden.consistency.prediction_bias
+    pass golden.consistency.mean_prediction_ratio
+    pass golden.consistency.prediction_bias.baseline
+    pass golden.consistency.flip_rate
+    pass golden.consistency.negative_flip_rate
+    pass golden.consistency.score_change
+    >>> print(section.checks[1].message)
+    mean prediction 0.5061 vs the baseline's 0.5149: ratio ×0.9829, within [0.8000, 1.250]
+    >>> [table.name for table in section.tables]
+    ['mean_prediction', 'most_changed_rows']
+    """
     settings = core.settings.consistency
     low, high = settings.mean_prediction_ratio
     checks: list[Check] = []
@@ -81,14 +116,32 @@ def consistency_section(core: "GoldenCore") -> Section:
 
 def score_change(core: "GoldenCore") -> np.ndarray:
     """|candidate − baseline| per row: the score (binary), the largest class probability change
-    (multiclass) or the prediction (regression)."""
+    (multiclass) or the prediction (regression).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> core = SimpleNamespace(candidate=SimpleNamespace(change_score=np.array([0.9, 0.2, 0.55])),
+    ...                        reference=SimpleNamespace(change_score=np.array([0.8, 0.2, 0.35])))
+    >>> score_change(core).round(3)
+    array([0.1, 0. , 0.2])
+    """
     change = np.abs(np.asarray(core.candidate.change_score, float) - np.asarray(core.reference.change_score, float))
     return change.max(axis=1) if change.ndim == 2 else change
 
 
 def label_mean_interval(core: "GoldenCore") -> tuple[np.ndarray, np.ndarray]:
     """99% interval of the observed label mean (per class: Wilson): the golden set's own sampling
-    noise, which a rare class or a small set makes wide."""
+    noise, which a rare class or a small set makes wide.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> core = SimpleNamespace(task="binary", y=np.array([0] * 90 + [1] * 10), classes=np.array([0, 1]))
+    >>> low, high = label_mean_interval(core)  # per class: the label shares 0.9 and 0.1 on 100 rows
+    >>> low.round(3), high.round(3)
+    (array([0.796, 0.046]), array([0.954, 0.204]))
+    """
     z, n = 2.5758, len(core.y)
     if core.task == "regression":
         half = z * float(np.std(core.y, ddof=1)) / np.sqrt(n) if n > 1 else 0.0
@@ -102,7 +155,20 @@ def label_mean_interval(core: "GoldenCore") -> tuple[np.ndarray, np.ndarray]:
 def ratio_check(core: "GoldenCore", check_id, title, numerator, denominator, what, bounds, severity,
                 interval=None) -> Check:
     """Mean prediction over a reference mean within [low, high]. With ``interval`` (the reference
-    mean's sampling interval) the bounds widen by it: low × its lower end to high × its upper end."""
+    mean's sampling interval) the bounds widen by it: low × its lower end to high × its upper end.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> core = SimpleNamespace(task="binary", classes=np.array([0, 1]), y=np.zeros(1000))
+    >>> check = ratio_check(core, "golden.consistency.mean_prediction_ratio", "Mean prediction: candidate / baseline",
+    ...                     [0.7, 0.3], [0.85, 0.15], "the baseline's", (0.8, 1.25), "critical")
+    >>> check.status, check.value
+    ('fail', 2.0)
+    >>> print(check.message)
+    mean prediction 0.3000 vs the baseline's 0.1500: ratio ×2.000: predictions are 2.00× higher on average, outside
+    [0.8000, 1.250]. Mean prediction shift: a silent failure nothing else raises
+    """
     low, high = bounds
     numerator = np.asarray(numerator, float)
     denominator = np.asarray(denominator, float)
@@ -152,7 +218,36 @@ def ratio_check(core: "GoldenCore", check_id, title, numerator, denominator, wha
 
 def flip_checks(core: "GoldenCore") -> list[Check]:
     """``golden.consistency.flip_rate`` and ``negative_flip_rate``: rows whose class changed, and those
-    that were right before and are wrong now."""
+    that were right before and are wrong now.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age"]], train["churned"]), folder / "baseline.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    ...                     for name in ("candidate.joblib", "baseline.joblib")]}  # trusted: loaded in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned",
+    ...                         baseline_path=str(folder / "baseline.joblib"), trust=trust,
+    ...                         settings={"consistency": {"max_negative_flip_rate": 0.02}})
+    >>> for check in flip_checks(bench):
+    ...     print(check.status, check.id, "-", check.message)
+    pass golden.consistency.flip_rate - 33 of 200 rows change class (0.1650): 8 right before and wrong now (negative
+    flips), 25 wrong before and right now; reported, no limit set
+    fail golden.consistency.negative_flip_rate - negative flip rate 0.04000 > limit 0.02000; 33 of 200 rows change class
+    (0.1650): ...
+    """
     settings = core.settings.consistency
     cand, base, y = core.candidate.data.pred, core.reference.data.pred, core.y
     flips = cand != base
@@ -183,6 +278,30 @@ def scores_figure_data(core: "GoldenCore") -> dict[str, Any] | None:
     """The arguments of :func:`readiness.figures.golden.scores_figure`; None without a baseline.
 
     Multiclass models are compared on the probability of the true class.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age"]], train["churned"]), folder / "baseline.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    ...                     for name in ("candidate.joblib", "baseline.joblib")]}  # trusted: loaded in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned",
+    ...                         baseline_path=str(folder / "baseline.joblib"), trust=trust)
+    >>> data = scores_figure_data(bench)
+    >>> data["candidate"][:3].round(3), data["baseline"][:3].round(3), data["what"]  # P(churned) of the first rows
+    (array([0.031, 0.005, 0.334]), array([0.156, 0.094, 0.25 ]), 'score')
     """
     if core.reference is None:
         return None

@@ -28,7 +28,35 @@ NAME = "latency"
 
 
 def latency_section(core: "GoldenCore") -> Section:
-    """Time the candidate after warm-up: single-row calls (p50, p95, the cold first call) and one batch call."""
+    """Time the candidate after warm-up: single-row calls (p50, p95, the cold first call) and one batch call.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / "candidate.joblib").read_bytes()).hexdigest()]}  # in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned", trust=trust,
+    ...                         settings={"latency": {"single_row_calls": 20, "max_p95_ms": 1000}})
+    >>> section = latency_section(bench)  # timings differ from run to run and machine to machine
+    >>> [(check.id, check.status) for check in section.checks]
+    [('golden.latency.p95_ms', 'pass'), ('golden.latency.throughput', 'pass'), ('golden.artifact.size', 'pass')]
+    >>> print(section.checks[0].message)
+    p95 ... ms ≤ limit 1000 ms (p50 ... ms)
+    >>> [row[0] for row in section.tables[0].to_dict()["rows"]]
+    ['single-row latency p50', 'single-row latency p95', 'first (cold) single-row call', 'batch throughput',
+     'artifact size', 'artifact load time']
+    """
     settings = core.settings.latency
     predict = core.model.predict_proba if core.model.has_proba else core.model.predict
     rng = np.random.default_rng(core.settings.seed)

@@ -35,7 +35,41 @@ LEAKAGE_MAX_ROWS = 200_000
 
 
 def metrics_section(core: "GoldenCore") -> Section:
-    """Every metric of the task with CIs, against the baseline and the dummy model, and its gates."""
+    """Every metric of the task with CIs, against the baseline and the dummy model, and its gates.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age"]], train["churned"]), folder / "baseline.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    ...                     for name in ("candidate.joblib", "baseline.joblib")]}  # trusted: loaded in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned",
+    ...                         baseline_path=str(folder / "baseline.joblib"), trust=trust)
+    >>> section = metrics_section(bench)
+    >>> for check in section.checks[:4]:
+    ...     print(check.status, check.id)
+    pass golden.metric.roc_auc
+    pass golden.change.roc_auc
+    pass golden.metric.average_precision
+    pass golden.change.average_precision
+    >>> print(section.checks[1].message)
+    ROC AUC 0.9391 vs baseline 0.8447: Δ 0.09434 (95% CI 0.04696 to 0.1405); worst case within the allowed regression
+    (max_regression 0.01000)
+    >>> section.tables[0].to_dict()["columns"][:5]
+    ['metric', 'candidate', '95% CI', 'baseline', 'Δ vs baseline']
+    """
     checks, rows = [], []
     level = f"{core.settings.confidence:.0%}"
     for metric in core.metrics:
@@ -88,6 +122,36 @@ def change_checks(core: "GoldenCore", metric: Metric, threshold: MetricThreshold
 
     Overall its id is ``golden.change.<metric>``; on a segment (``suffix`` ``[region=north]``)
     ``golden.segment.<metric>[region=north]``. No check when the threshold sets no change gate.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age"]], train["churned"]), folder / "baseline.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    ...                     for name in ("candidate.joblib", "baseline.joblib")]}  # trusted: loaded in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned",
+    ...                         baseline_path=str(folder / "baseline.joblib"), trust=trust)
+    >>> from readiness.config import MetricThreshold
+    >>> metric = bench.primary  # ROC AUC
+    >>> value, base = bench.point("candidate", metric), bench.point("baseline", metric)
+    >>> delta = bench.delta_interval(metric)  # paired CI of candidate − baseline
+    >>> [check] = change_checks(bench, metric, MetricThreshold(max_regression=0.01), value, base, delta)
+    >>> check.id, check.status, round(check.value, 4), [round(bound, 4) for bound in check.ci]
+    ('golden.change.roc_auc', 'pass', 0.0943, [0.047, 0.1405])
+    >>> change_checks(bench, metric, MetricThreshold(), value, base, delta)  # no change gate
+    []
     """
     check_id = f"golden.change.{metric.name}" if not suffix else f"golden.segment.{metric.name}{suffix}"
     title = f"{metric.title} vs baseline" + (f" [{segment_label}]" if segment_label else "")
@@ -107,7 +171,31 @@ def change_checks(core: "GoldenCore", metric: Metric, threshold: MetricThreshold
 
 
 def dummy_check(core: "GoldenCore") -> Check:
-    """``golden.dummy.<primary metric>``: the candidate beats scikit-learn's dummy model on the paired CI."""
+    """``golden.dummy.<primary metric>``: the candidate beats scikit-learn's dummy model on the paired CI.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / "candidate.joblib").read_bytes()).hexdigest()]}  # in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned", trust=trust)
+    >>> check = dummy_check(bench)
+    >>> check.id, check.status
+    ('golden.dummy.roc_auc', 'pass')
+    >>> print(check.message)
+    candidate 0.9391 vs dummy 0.5000 (scikit-learn Dummy, fitted on the golden labels): normalised gain 0.8782
+    """
     metric = core.primary
     value, dummy = core.point("candidate", metric), core.point("dummy", metric)
     delta = core.delta_interval(metric, other="dummy")
@@ -137,6 +225,30 @@ def leakage_check(core: "GoldenCore") -> Check:
     (:func:`single_feature_power`). The score is the share of what a constant prediction
     leaves unexplained that the feature explains: accuracy gain for classifiers, R² for
     regressions (0 = useless, 1 = the label itself).
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / "candidate.joblib").read_bytes()).hexdigest()]}  # in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned", trust=trust)
+    >>> check = leakage_check(bench)
+    >>> check.status, check.details["scores"]
+    ('pass', {'age': 0.489..., 'visits': 0.340...})
+    >>> print(check.message)
+    the most predictive single features: age 0.4894, visits 0.3404 (share of the label explained on held-out golden
+    rows; fails at 0.9500)
     """
     limit = core.settings.leakage_threshold
     title = "No single feature gives the label away"
@@ -167,7 +279,32 @@ def leakage_check(core: "GoldenCore") -> Check:
 
 
 def performance_figure_data(core: "GoldenCore") -> dict[str, Any]:
-    """The arguments of :func:`readiness.figures.golden.performance_figure` for this benchmark."""
+    """The arguments of :func:`readiness.figures.golden.performance_figure` for this benchmark.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age"]], train["churned"]), folder / "baseline.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    ...                     for name in ("candidate.joblib", "baseline.joblib")]}  # trusted: loaded in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned",
+    ...                         baseline_path=str(folder / "baseline.joblib"), trust=trust)
+    >>> data = performance_figure_data(bench)
+    >>> data["task"], data["classes"], sorted(data["models"]), sorted(data["models"]["candidate"])
+    ('binary', ['0', '1'], ['baseline', 'candidate'], ['pred', 'proba', 'score'])
+    """
     models = {"candidate": core.candidate}
     if core.reference is not None:
         models["baseline"] = core.reference
@@ -235,7 +372,16 @@ def single_feature_power(column: pd.Series, y: np.ndarray, task: str, seed: int)
 
 
 def normalised_gain(metric: Metric, value: float, dummy: float) -> float:
-    """(model − dummy) / (perfect − dummy): 0 is no better than the dummy, 1 is perfect; NaN when undefined."""
+    """(model − dummy) / (perfect − dummy): 0 is no better than the dummy, 1 is perfect; NaN when undefined.
+
+    Examples
+    --------
+    >>> from readiness.stats.metrics import METRICS
+    >>> round(normalised_gain(METRICS["roc_auc"], 0.8, 0.5), 3)  # 60% of the way from the dummy to a perfect model
+    0.6
+    >>> normalised_gain(METRICS["log_loss"], 0.35, 0.7)  # lower is better: perfect is 0
+    0.5
+    """
     perfect = perfect_value(metric)
     if not (np.isfinite(value) and np.isfinite(dummy) and np.isfinite(perfect)) or perfect == dummy:
         return float("nan")

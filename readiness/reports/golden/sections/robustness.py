@@ -31,7 +31,33 @@ NAME = "robustness"
 
 
 def robustness_trials(core: "GoldenCore") -> RobustnessResult:
-    """Run every configured perturbation once on a seeded sample of golden rows (cached on ``core``)."""
+    """Run every configured perturbation once on a seeded sample of golden rows (cached on ``core``).
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / "candidate.joblib").read_bytes()).hexdigest()]}  # in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned", trust=trust,
+    ...                         settings={"robustness": {"perturbations": ["noise", "nan", "out_of_range"]}})
+    >>> result = robustness_trials(bench)
+    >>> result.rows, [(trial.column, trial.perturbation, trial.outcome) for trial in result.trials][:4]
+    (200, [('age', 'noise', 'changed'), ('visits', 'noise', 'changed'),
+           ('age', 'nan', 'crash'), ('visits', 'nan', 'crash')])
+    >>> robustness_trials(bench) is result  # run once per benchmark
+    True
+    """
     if getattr(core, "_robustness_result", None) is None:
         from readiness.artifacts.loading import Scorer
         from readiness.reports.golden.robustness import run_trials
@@ -55,7 +81,35 @@ def robustness_trials(core: "GoldenCore") -> RobustnessResult:
 
 
 def robustness_section(core: "GoldenCore") -> Section:
-    """One finding per perturbation and per configured rule, and every trial in a table."""
+    """One finding per perturbation and per configured rule, and every trial in a table.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / "candidate.joblib").read_bytes()).hexdigest()]}  # in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned", trust=trust,
+    ...                         settings={"robustness": {"perturbations": ["noise", "nan", "out_of_range"]}})
+    >>> section = robustness_section(bench)
+    >>> for check in section.checks:
+    ...     print(check.status, check.id)
+    pass golden.robustness.noise
+    warn golden.robustness.nan
+    pass golden.robustness.out_of_range
+    >>> section.tables[0].to_dict()["columns"]
+    ['column', 'perturbation', 'outcome', 'rows changed', '95% CI', 'error']
+    """
     settings = core.settings.robustness
     if not settings.enabled:
         return Section("Robustness", name=NAME, note="Disabled (golden_benchmark.robustness.enabled: false).")
@@ -99,6 +153,32 @@ def perturbation_check(core: "GoldenCore", name: str, trials: list[Trial]) -> Ch
     perturbation is listed in ``expected``), or changes beyond ``max_changed_share`` when the
     user declared one. Predictions that move when a feature is replaced are expected (the
     model uses its features) and are shown, not warned.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / "candidate.joblib").read_bytes()).hexdigest()]}  # in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned", trust=trust,
+    ...                         settings={"robustness": {"perturbations": ["noise", "nan", "out_of_range"]}})
+    >>> trials = [trial for trial in robustness_trials(bench).trials if trial.perturbation == "nan"]
+    >>> check = perturbation_check(bench, "nan", trials)
+    >>> check.id, check.status
+    ('golden.robustness.nan', 'warn')
+    >>> print(check.message)
+    crash in 2 of 2 columns (age, visits): every value of the column missing → ValueError: Input X contains NaN.; the
+    pipeline has no imputer ...
     """
     settings = core.settings.robustness
     perturbation = PERTURBATIONS[name]
@@ -163,7 +243,31 @@ def perturbation_check(core: "GoldenCore", name: str, trials: list[Trial]) -> Ch
 
 
 def robustness_figure_data(core: "GoldenCore") -> dict[str, Any] | None:
-    """The arguments of :func:`readiness.figures.golden.robustness_figure`; None when disabled."""
+    """The arguments of :func:`readiness.figures.golden.robustness_figure`; None when disabled.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / "candidate.joblib").read_bytes()).hexdigest()]}  # in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned", trust=trust,
+    ...                         settings={"robustness": {"perturbations": ["noise", "nan", "out_of_range"]}})
+    >>> data = robustness_figure_data(bench)
+    >>> data["perturbations"], data["trials"][0]
+    ({'noise': '± k·IQR noise', 'nan': 'NaN injected', 'out_of_range': 'beyond min/max'},
+     {'column': 'age', 'perturbation': 'noise', 'outcome': 'changed', 'share': 0.095})
+    """
     settings = core.settings.robustness
     if not settings.enabled:
         return None

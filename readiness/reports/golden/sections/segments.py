@@ -29,7 +29,38 @@ _STATUS_ORDER = ["skip", "pass", "warn", "fail", "error"]
 
 
 def segments_section(core: "GoldenCore") -> Section:
-    """Each segment value with enough rows gated like the whole set; required segments present."""
+    """Each segment value with enough rows gated like the whole set; required segments present.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age"]], train["churned"]), folder / "baseline.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    ...                     for name in ("candidate.joblib", "baseline.joblib")]}  # trusted: loaded in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned",
+    ...                         baseline_path=str(folder / "baseline.joblib"), segments=["region"], trust=trust)
+    >>> section = segments_section(bench)
+    >>> for check in section.checks[:3]:
+    ...     print(check.status, check.id)
+    pass golden.segment.roc_auc[region=north]
+    pass golden.segment.average_precision[region=north]
+    pass golden.segment.log_loss[region=north]
+    >>> print(section.checks[0].message)
+    ROC AUC 0.9373 vs baseline 0.8707: Δ 0.06667 (95% CI 0.007312 to 0.1294); worst case within the allowed regression
+    (max_regression 0.01000)
+    """
     checks: list[Check] = []
     rows = []
     min_rows = core.settings.min_segment_rows
@@ -90,7 +121,32 @@ def segments_section(core: "GoldenCore") -> Section:
 
 
 def required_segment_checks(core: "GoldenCore") -> list[Check]:
-    """``golden.segment.required[column=value]``: each segment the config requires has golden rows."""
+    """``golden.segment.required[column=value]``: each segment the config requires has golden rows.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / "candidate.joblib").read_bytes()).hexdigest()]}  # in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned",
+    ...                         segments=["region"], trust=trust,
+    ...                         settings={"required_segments": ["region=north", "region=west"]})
+    >>> for check in required_segment_checks(bench):
+    ...     print(check.status, check.id, "-", check.message)
+    pass golden.segment.required[region=north] - segment region=north present with 108 rows
+    fail golden.segment.required[region=west] - segment region=west is absent from the golden set
+    """
     out = []
     present = {(c, v): len(i) for c, v, i in core.segments}
     for item in core.settings.required_segments:
@@ -115,7 +171,34 @@ def required_segment_checks(core: "GoldenCore") -> list[Check]:
 def segments_figure_data(core: "GoldenCore", checks: list[Check]) -> dict[str, Any] | None:
     """The arguments of :func:`readiness.figures.golden.segments_figure`: candidate − baseline on the
     first gated metric per segment, coloured by the worst of its gates in ``checks``; None without
-    segments or a baseline."""
+    segments or a baseline.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from pathlib import Path
+    >>> import joblib, numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from readiness.reports.golden.benchmark import GoldenBenchmark
+    >>> folder, rng = Path(tempfile.mkdtemp()), np.random.default_rng(0)
+    >>> def churn(n):  # age and visits drive churn
+    ...     age, visits = rng.normal(40, 10, n).round(), rng.poisson(3, n)
+    ...     return pd.DataFrame({"age": age, "visits": visits, "region": rng.choice(["north", "south"], n),
+    ...                          "churned": (rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 5 + visits - 3))).astype(int)})
+    >>> train, golden = churn(300), churn(200)
+    >>> golden.to_csv(folder / "golden.csv", index=False)
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age", "visits"]], train["churned"]), folder / "candidate.joblib")
+    >>> _ = joblib.dump(LogisticRegression().fit(train[["age"]], train["churned"]), folder / "baseline.joblib")
+    >>> trust = {"sha256": [hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    ...                     for name in ("candidate.joblib", "baseline.joblib")]}  # trusted: loaded in-process
+    >>> bench = GoldenBenchmark(str(folder / "candidate.joblib"), str(folder / "golden.csv"), "churned",
+    ...                         baseline_path=str(folder / "baseline.joblib"), segments=["region"], trust=trust)
+    >>> data = segments_figure_data(bench, segments_section(bench).checks)
+    >>> data["metric_title"], data["allowed_change"], [(s["label"], s["rows"], s["status"]) for s in data["segments"]]
+    ('ROC AUC', -0.01, [('region=north', 108, 'pass'), ('region=south', 92, 'pass')])
+    >>> round(data["segments"][0]["delta"], 4), round(data["segments"][0]["low"], 4)  # candidate − baseline and its CI
+    (0.0667, 0.0073)
+    """
     if not core.segments or core.reference is None:
         return None
     metric = core.gated_metrics[0]
