@@ -415,7 +415,8 @@ def monitor(log, timestamp, prediction, version_column, label, labels_file, id_c
     Usage: readiness monitor [OPTIONS] LOG
     <BLANKLINE>
       The model's behaviour over time from its prediction LOG (a .csv/.parquet file,
-      a folder or a glob).
+      a folder, a glob, or a database URL such as sqlite:///log.sqlite, the table
+      PredictionLogger writes; #name for another table).
     ...
       --chunk TEXT ...
     """
