@@ -112,6 +112,9 @@ def simulated_parameters(folder: str | Path | None = None) -> dict:
     ('/.../simulated', {'prediction': 'score', 'label': 'label'})
     >>> sorted(path.name for path in Path(params["log_path"]).iterdir())[:2]
     ['part-00000.parquet', 'part-00001.parquet']
+    >>> empty = tempfile.mkdtemp()  # an empty folder is filled, not taken for a log
+    >>> len(list(Path(simulated_parameters(empty)["log_path"]).glob("*.parquet")))
+    6
     """
     import tempfile
 
@@ -119,8 +122,11 @@ def simulated_parameters(folder: str | Path | None = None) -> dict:
     import shutil
 
     folder = Path(folder) if folder else Path(tempfile.gettempdir()) / "readiness-simulated-log-1"
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()  # an empty folder (e.g. from tempfile.mkdtemp) is no log: written below
     if not folder.is_dir():
         # written beside and renamed into place: two notebooks starting at once never read half a log
+        folder.parent.mkdir(parents=True, exist_ok=True)
         partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
         log = simulate_log(days=60, rows_per_day=2000, releases={40: ("v2", 100.0)}, labels_until_day=50)
         write_log_parquet(log, partial, rows_per_file=20_000, row_group_rows=10_000)
