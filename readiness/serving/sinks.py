@@ -115,7 +115,9 @@ class ParquetSink:
         name = f"part-{stamp}-{os.getpid()}-{uuid.uuid4().hex[:12]}.parquet"
         hidden = folder / f".{name}.tmp"  # readers skip dot-files: a crash leaves no half file in the log
         try:
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), hidden, compression="zstd")
+            # one thread: pyarrow converts large frames on a concurrent.futures pool, which refuses work
+            # once the interpreter is exiting, when the logger flushes what a service left unclosed
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False, nthreads=1), hidden, compression="zstd")
             os.replace(hidden, folder / name)
         finally:
             hidden.unlink(missing_ok=True)
