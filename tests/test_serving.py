@@ -422,3 +422,22 @@ def test_a_service_that_exits_without_closing_loses_no_row(tmp_path):
     assert done.returncode == 0 and "sink error" not in done.stderr, done.stderr[-1000:]
     logged = _read(tmp_path / "log")
     assert len(logged) == 30_000 == logged.request_id.nunique()
+
+
+@pytest.mark.parametrize("change", ["assign", "iloc", "column"])
+def test_the_logged_features_are_what_predict_saw_when_the_caller_reuses_its_frame(tmp_path, model, change):
+    X = _data(5, seed=11)[0][["income", "age"]].copy()
+    before = X.copy()
+    with PredictionLogger(model, tmp_path / "log", model_version="v1", flush_seconds=60) as served:
+        served.predict_proba(X)
+        if change == "assign":  # the caller refills its frame for the next request
+            X["income"] = -1.0
+        elif change == "iloc":
+            X.iloc[0, 0] = 1e9
+        else:
+            X["age"] += 100
+        served.predict_proba(X)
+    logged = _read(tmp_path / "log")
+    np.testing.assert_array_equal(logged.income[:5], before.income)
+    np.testing.assert_array_equal(logged.age[:5], before.age)
+    np.testing.assert_array_equal(logged.income[5:], X.income)
