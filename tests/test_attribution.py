@@ -646,7 +646,8 @@ def test_docstring_examples_hold(module):
     import doctest
     import importlib
 
-    result = doctest.testmod(importlib.import_module(module))
+    # the flags of tests/test_docstrings.py, which runs every module's examples the same way
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
 
 

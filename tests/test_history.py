@@ -547,7 +547,8 @@ def test_docstring_examples_run(module):
     import doctest
     import importlib
 
-    failures, tried = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    failures, tried = doctest.testmod(importlib.import_module(module),
+                                      optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
     assert tried > 0 and failures == 0
 
 

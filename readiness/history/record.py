@@ -156,7 +156,7 @@ def run_record(config, documents: list[dict[str, Any]], summary: dict[str, Any],
     >>> folder = Path(tempfile.mkdtemp())
     >>> config = parse_config({"model": "models/churn.skops"}, base_dir=folder)
     >>> document = report_document("golden_benchmark", [Check("golden.metric.roc_auc", "ROC AUC", "pass", "ROC AUC 0.91",
-    ...                            value=0.91, ci=[0.89, 0.93])], {"model": {"sha256": "ab" * 32}},
+    ...                            value=0.91, ci=[0.89, 0.93], severity="critical")], {"model": {"sha256": "ab" * 32}},
     ...                            "2024-05-01T10:00:00+00:00", 12.5)
     >>> run, reports, checks = run_record(config, [document], {"status": "pass"}, folder / "report",
     ...                                   environ={"CI_JOB_URL": "https://gitlab.example.com/g/p/-/jobs/42"})
@@ -223,7 +223,7 @@ def record_run(config, documents: list[dict[str, Any]], summary: dict[str, Any],
     >>> folder = Path(tempfile.mkdtemp())
     >>> config = parse_config({"model": "models/churn.skops"}, base_dir=folder)
     >>> document = report_document("golden_benchmark", [Check("golden.metric.roc_auc", "ROC AUC", "pass", "ROC AUC 0.91",
-    ...                            value=0.91, ci=[0.89, 0.93])], {"model": {"sha256": "ab" * 32}},
+    ...                            value=0.91, ci=[0.89, 0.93], severity="critical")], {"model": {"sha256": "ab" * 32}},
     ...                            "2024-05-01T10:00:00+00:00", 12.5)
     >>> record_run(config, [document], {"status": "pass"}, folder / "report")  # doctest: +ELLIPSIS
     Recorded run #1 of churn in the release history .../readiness-history.sqlite
@@ -269,7 +269,7 @@ def previous_run(config, echo: Callable[[str], None] = print) -> dict[str, Any] 
     >>> folder = Path(tempfile.mkdtemp())
     >>> config = parse_config({"model": "models/churn.skops"}, base_dir=folder)
     >>> document = report_document("golden_benchmark", [Check("golden.metric.roc_auc", "ROC AUC", "pass", "ROC AUC 0.91",
-    ...                            value=0.91, ci=[0.89, 0.93])], {"model": {"sha256": "ab" * 32}},
+    ...                            value=0.91, ci=[0.89, 0.93], severity="critical")], {"model": {"sha256": "ab" * 32}},
     ...                            "2024-05-01T10:00:00+00:00", 12.5)
     >>> print(previous_run(config))  # no history yet
     None

@@ -229,7 +229,7 @@ class ReleaseTrend:
     >>> from readiness.config import MetricThreshold
     >>> from readiness.results import Check
     >>> bench = SimpleNamespace(model_info=SimpleNamespace(sha256="f1" * 32), golden_sha256="ee" * 32,
-    ...                         checks=[Check("golden.metric.roc_auc", "ROC AUC", "pass", "0.875", value=0.875)],
+    ...                         checks=[Check("golden.metric.roc_auc", "ROC AUC", "pass", "0.875", value=0.875, severity="critical")],
     ...                         thresholds={"roc_auc": MetricThreshold(max_regression=0.01)})
     >>> releases = [{"model_sha256": sha * 32, "golden_sha256": "ee" * 32, "released_at": f"2024-0{month}-01",
     ...              "metrics": {"roc_auc": value}}  # newest first, as trend_parameters reads them
