@@ -124,8 +124,10 @@ def resolve_log(spec: str | Path, key: str = "log", order_by: str | None = None)
 
     Examples
     --------
-    >>> resolve_log("missing.parquet")  # doctest: +SKIP
-    InputError: missing.parquet: file not found; check the 'log' path
+    >>> resolve_log("missing.parquet")
+    Traceback (most recent call last):
+    ...
+    readiness.exceptions.InputError: missing.parquet: file not found; check the 'log' path
     """
     text = str(spec)
     if is_database_url(text):
