@@ -76,8 +76,16 @@ def test_summary_md_is_inert_in_a_merge_request(hostile_run):
     codes = [code.text_content() for code in render_markdown(text).iter("code")]
     for hostile in (PIXEL_COLUMN, PHISHING_COLUMN, visible(FAKE_VERDICT)):
         assert any(hostile in code for code in codes), hostile  # shown, literally
-    links = {a.get("href") for a in render_markdown(text).iter("a")}
-    assert links == LINKS  # control: readiness's own links still work
+    # without a base URL the report files are named as text (relative links break in a job summary)
+    assert {a.get("href") for a in render_markdown(text).iter("a")} == set()
+    assert all(f"`{name}`" in text for name in LINKS)
+    # with one (readiness summary --base-url), readiness's own links are the only links, and they work
+    from readiness.run.aggregate import run_documents, summary_markdown
+
+    base = "https://gitlab.example/group/model/-/jobs/42/artifacts/file/out/"
+    linked = summary_markdown(run_documents(folder / "out"), base)
+    assert_inert_markdown(linked, {base + name for name in LINKS})
+    assert {a.get("href") for a in render_markdown(linked).iter("a")} == {base + name for name in LINKS}
 
 
 def test_junit_xml_is_valid_whatever_the_text(hostile_run):
