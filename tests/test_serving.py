@@ -441,3 +441,12 @@ def test_the_logged_features_are_what_predict_saw_when_the_caller_reuses_its_fra
     np.testing.assert_array_equal(logged.income[:5], before.income)
     np.testing.assert_array_equal(logged.age[:5], before.age)
     np.testing.assert_array_equal(logged.income[5:], X.income)
+
+
+@pytest.mark.parametrize("unit", ["s", "us", "ns"])
+def test_a_batch_spanning_days_goes_to_one_file_per_day_whatever_the_time_unit(tmp_path, unit):
+    stamps = pd.to_datetime(["2026-01-01T23:59:59", "2026-01-02T00:00:00", "2026-01-02T12:00:00"], utc=True)
+    frame = pd.DataFrame({"timestamp": stamps.as_unit(unit), "prediction": [0.1, 0.2, 0.3]})
+    written = ParquetSink(tmp_path / "log").write(frame)
+    assert [p.parent.name for p in written] == ["date=2026-01-01", "date=2026-01-02"]
+    assert [len(pq.read_table(p)) for p in written] == [1, 2]

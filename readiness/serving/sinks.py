@@ -27,6 +27,7 @@ from readiness.exceptions import InputError
 
 #: The folder of a Parquet sink that holds late labels.
 LABELS_FOLDER = "_labels"
+_DAY_NS = 86_400_000_000_000
 #: Columns of a labels batch.
 LABEL_COLUMNS = ("request_id", "label", "labelled_at")
 
@@ -95,12 +96,17 @@ class ParquetSink:
 
     def write(self, frame: pd.DataFrame) -> list[Path]:
         """Write one batch: one file per date the batch spans; returns the files."""
-        days = frame["timestamp"].dt.floor("D").to_numpy()  # not strftime: one string per row is slow
-        written = []
-        for day, part in frame.groupby(days, sort=True):
-            written.append(self._write_file(self.folder / f"date={pd.Timestamp(day):%Y-%m-%d}",
-                                            part.reset_index(drop=True)))
-        return written
+        # whole days since the epoch from the int64 nanoseconds (UTC): neither a string nor a Timestamp
+        # object per row (floor + to_numpy of a tz-aware column made an object array: 30 ms per 10k rows)
+        days = pd.to_datetime(frame["timestamp"], utc=True).dt.as_unit("ns").array.asi8 // _DAY_NS
+        first = days[0] if len(days) else 0
+        if len(days) and (days == first).all():  # the common case: one day per flush
+            return [self._write_file(self._day_folder(first), frame.reset_index(drop=True))]
+        return [self._write_file(self._day_folder(day), part.reset_index(drop=True))
+                for day, part in frame.groupby(days, sort=True)]
+
+    def _day_folder(self, day: int) -> Path:
+        return self.folder / f"date={pd.Timestamp(int(day) * _DAY_NS, tz='UTC'):%Y-%m-%d}"
 
     def write_labels(self, frame: pd.DataFrame) -> Path:
         return self._write_file(self.folder / LABELS_FOLDER, frame)
@@ -117,7 +123,12 @@ class ParquetSink:
         try:
             # one thread: pyarrow converts large frames on a concurrent.futures pool, which refuses work
             # once the interpreter is exiting, when the logger flushes what a service left unclosed
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False, nthreads=1), hidden, compression="zstd")
+            table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
+            # dictionaries for text only: a float column of measurements rarely repeats, and trying
+            # costs twice the write time before Parquet falls back to plain encoding
+            text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+                    or pa.types.is_dictionary(f.type)]
+            pq.write_table(table, hidden, compression="zstd", use_dictionary=text or False)
             os.replace(hidden, folder / name)
         finally:
             hidden.unlink(missing_ok=True)
