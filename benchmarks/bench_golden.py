@@ -41,8 +41,8 @@ from readiness.stats.bootstrap import bootstrap
 from readiness.stats.metrics import METRICS, EvalData
 
 NOTEBOOK_STEPS = ["inputs_section", "artifact_section", "metrics_section", "performance_figure", "consistency_section",
-                  "scores_figure", "segments_section", "segments_figure", "robustness_section", "robustness_figure",
-                  "latency_section"]
+                  "scores_figure", "segments_section", "segments_figure", "attribution_section", "attribution_figure",
+                  "robustness_section", "robustness_figure", "latency_section"]
 
 
 def bench_bootstrap(rows: int, resamples: int) -> None:
@@ -131,6 +131,7 @@ from readiness.reports.golden.benchmark import GoldenBenchmark
 params = scenario_parameters("golden_benchmark", sys.argv[1])
 params["results_path"] = sys.argv[2]
 results_path = params.pop("results_path")
+params.pop("history", None)  # the notebook hands it to ReleaseTrend, not to GoldenBenchmark
 bench = GoldenBenchmark(**params)
 times = {"start-up and __init__": time.perf_counter() - start}
 steps = dict(bench.progress.seconds)
