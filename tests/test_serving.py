@@ -406,7 +406,8 @@ _EXITS_WITHOUT_CLOSE = textwrap.dedent("""
     from sklearn.dummy import DummyClassifier
     from readiness.serving import PredictionLogger
     model = DummyClassifier(strategy="prior").fit(np.zeros((4, 20)), [0, 1, 1, 0])
-    served = PredictionLogger(model, sys.argv[1], model_version="v1", flush_rows=100_000, flush_seconds=1e6)
+    served = PredictionLogger(model, sys.argv[1], model_version="v1", flush_rows=100_000, flush_seconds=1e6,
+                              encoder=sys.argv[2])
     X = pd.DataFrame(np.random.default_rng(0).normal(size=(10_000, 20)), columns=[f"f{i}" for i in range(20)])
     for i in range(3):
         served.predict_proba(X, request_ids=np.arange(i * 10_000, (i + 1) * 10_000))
@@ -414,11 +415,12 @@ _EXITS_WITHOUT_CLOSE = textwrap.dedent("""
 """)
 
 
-def test_a_service_that_exits_without_closing_loses_no_row(tmp_path):
+@pytest.mark.parametrize("encoder", ["thread", "process"])
+def test_a_service_that_exits_without_closing_loses_no_row(tmp_path, encoder):
     # 10,000 rows x 20 columns: large enough that pyarrow would convert on a thread pool, which
     # refuses work while the interpreter exits (every row was lost that way before)
-    done = subprocess.run([sys.executable, "-c", _EXITS_WITHOUT_CLOSE, str(tmp_path / "log")], capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", _EXITS_WITHOUT_CLOSE, str(tmp_path / "log"), encoder],
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "sink error" not in done.stderr, done.stderr[-1000:]
     logged = _read(tmp_path / "log")
     assert len(logged) == 30_000 == logged.request_id.nunique()
@@ -450,3 +452,38 @@ def test_a_batch_spanning_days_goes_to_one_file_per_day_whatever_the_time_unit(t
     written = ParquetSink(tmp_path / "log").write(frame)
     assert [p.parent.name for p in written] == ["date=2026-01-01", "date=2026-01-02"]
     assert [len(pq.read_table(p)) for p in written] == [1, 2]
+
+
+def test_the_encoder_process_writes_what_the_thread_would(tmp_path, model):
+    X, _ = _data(300, seed=5)
+    for encoder in ("thread", "process"):
+        with PredictionLogger(model, tmp_path / encoder, model_version="v1", encoder=encoder, flush_rows=100,
+                              clock=lambda: START) as served:
+            for i in range(3):
+                served.predict_proba(X.iloc[i * 100:(i + 1) * 100][["income", "age"]],
+                                     request_ids=[f"r{i}-{j}" for j in range(100)])
+        assert served.stats.errors == 0 and served.stats.rows_logged == 300
+    by_thread, by_process = (_read(tmp_path / e).sort_values("request_id", ignore_index=True) for e in ("thread", "process"))
+    pd.testing.assert_frame_equal(by_thread, by_process)
+    with pytest.raises(UsageError, match="folder or a database URL"):
+        PredictionLogger(model, RaisingSink(), encoder="process")
+    with pytest.raises(UsageError, match="'thread' or 'process'"):
+        PredictionLogger(model, tmp_path / "x", encoder="fork")
+
+
+def test_an_encoder_process_that_fails_or_dies_never_breaks_predict(tmp_path, model):
+    X = _data(50, seed=6)[0][["income", "age"]]
+    broken = f"sqlite:///{tmp_path / 'no-such-folder' / 'log.sqlite'}"  # the encoder cannot open it
+    with PredictionLogger(model, broken, model_version="v1", encoder="process", flush_rows=50) as served:
+        assert served.predict_proba(X).shape == (50, 2)
+        served.flush()
+    assert served.stats.errors >= 1 and "OperationalError" in served.stats.last_error
+    with PredictionLogger(model, tmp_path / "log", model_version="v1", encoder="process", flush_rows=100_000,
+                          flush_seconds=60) as served:
+        served.predict_proba(X, request_ids=[f"a{i}" for i in range(50)])
+        assert served.flush() == 50
+        served._encoder.process.kill()  # killed between flushes: started again by the next one
+        served._encoder.process.wait()
+        served.predict_proba(X, request_ids=[f"b{i}" for i in range(50)])
+    assert served.stats.rows_logged == 100 and served.stats.errors == 0
+    assert sorted(_read(tmp_path / "log").request_id) == sorted([f"a{i}" for i in range(50)] + [f"b{i}" for i in range(50)])

@@ -118,6 +118,10 @@ class PredictionLogger:
         Seed of the sampling draw.
     clock : callable
         Returns the time logged, in UTC nanoseconds (replays and tests set it).
+    encoder : {"thread", "process"}
+        Where batches are built and encoded: on the logger's thread in this process, or in a
+        helper process (folder or database sinks only) so that the service's own threads never
+        wait for the GIL while Parquet is written; the call's cost is then its copy alone.
 
     Examples
     --------
@@ -135,13 +139,17 @@ class PredictionLogger:
     def __init__(self, model: Any, sink: Any, *, artifact: str | Path | None = None, model_version: str | None = None,
                  features: bool | Sequence[str] = True, exclude: Iterable[str] = (), sample: float = 1.0,
                  flush_rows: int = 10_000, flush_seconds: float = 5.0, max_buffer_rows: int = 200_000,
-                 seed: int | None = None, clock: Callable[[], int] = time.time_ns):
+                 seed: int | None = None, clock: Callable[[], int] = time.time_ns, encoder: str = "thread"):
         if not callable(getattr(model, "predict", None)):
             raise UsageError(f"{type(model).__name__}: the model has no predict method")
         if not 0 < float(sample) <= 1:
             raise UsageError(f"sample={sample!r}: give the share of rows to log, in (0, 1]")
         if not (flush_rows >= 1 and max_buffer_rows >= flush_rows and flush_seconds > 0):
             raise UsageError("flush_rows >= 1, max_buffer_rows >= flush_rows and flush_seconds > 0 are needed")
+        if encoder not in ("thread", "process"):
+            raise UsageError(f"encoder={encoder!r}: use 'thread' or 'process'")
+        if encoder == "process" and not isinstance(sink, (str, Path)):
+            raise UsageError("encoder='process' needs a folder or a database URL as the sink (an object stays in this process)")
         self.model = model
         self.sink = open_sink(sink)
         self.model_version = model_version if model_version is not None else _artifact_version(artifact)
@@ -159,6 +167,10 @@ class PredictionLogger:
         self._wake = threading.Event()
         self._closed = False
         self._said: set[str] = set()
+        self._encoder = _EncoderProcess(str(sink), self.model_version, self.features, sorted(self.exclude)) \
+            if encoder == "process" else None
+        if self._encoder is not None:
+            self._encoder.start()  # now, not at the first flush: its imports take seconds
         self._thread = threading.Thread(target=_writer_loop, args=(weakref.ref(self),), daemon=True,
                                         name="readiness-prediction-logger")
         self._thread.start()
@@ -285,8 +297,12 @@ class PredictionLogger:
             if not calls:
                 return 0
             try:
-                frame = _frame(calls, self.model_version, self._chosen)
-                self.sink.write(frame)
+                if self._encoder is not None:
+                    rows = self._encoder.write(calls)
+                else:
+                    frame = _frame(calls, self.model_version, self._chosen)
+                    self.sink.write(frame)
+                    rows = len(frame)
             except Exception as exc:
                 with self._lock:  # keep the batch for the next attempt, within the memory bound
                     self._buffer[:0] = calls
@@ -294,7 +310,6 @@ class PredictionLogger:
                     self._drop_beyond_bound()
                 self._error(exc, "sink")
                 return 0
-            rows = len(frame)
             with self._lock:
                 self.stats.rows_buffered -= rows
                 self.stats.rows_logged += rows
@@ -308,6 +323,8 @@ class PredictionLogger:
             self._wake.set()
             self._thread.join(timeout=30)
             self.flush()
+            if self._encoder is not None:
+                self._encoder.close()
             if self.stats.errors or self.stats.rows_dropped:
                 log.warning("prediction log %r: %d sink error(s), %d row(s) dropped, %d logged; last error: %s",
                             self.sink, self.stats.errors, self.stats.rows_dropped, self.stats.rows_logged,
@@ -333,6 +350,68 @@ class PredictionLogger:
         if key not in self._said:  # once per kind: a failing sink must not flood the service's log
             self._said.add(key)
             log.warning(message)
+
+
+class _EncoderProcess:
+    """The helper process of ``encoder="process"`` (:mod:`readiness.serving._encoder_main`), started on
+    the first flush and again after it died; one batch in flight, answered before the next."""
+
+    #: A batch not answered within this long counts as a sink error (and the process is replaced).
+    TIMEOUT_S = 120.0
+
+    def __init__(self, sink: str, model_version: str | None, features, exclude: list[str]):
+        self.setup = {"sink": sink, "model_version": model_version, "features": features, "exclude": exclude}
+        self.process: Any = None
+        self.to_encoder: Any = None
+        self.from_encoder: Any = None
+
+    def start(self) -> None:
+        import os
+        import subprocess
+        import sys
+        from multiprocessing.connection import Connection
+
+        self.close()
+        to_read, to_encoder = os.pipe()
+        from_encoder, to_write = os.pipe()
+        self.process = subprocess.Popen([sys.executable, "-m", "readiness.serving._encoder_main", str(to_read),
+                                         str(to_write)], pass_fds=(to_read, to_write), stdin=subprocess.DEVNULL,
+                                        close_fds=True)
+        os.close(to_read)
+        os.close(to_write)
+        self.to_encoder = Connection(to_encoder, readable=False)
+        self.from_encoder = Connection(from_encoder, writable=False)
+        self.to_encoder.send(self.setup)
+
+    def write(self, calls: list) -> int:
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+        try:
+            self.to_encoder.send(calls)
+            if not self.from_encoder.poll(self.TIMEOUT_S):
+                raise TimeoutError(f"the encoder process answered no batch within {self.TIMEOUT_S:.0f} s")
+            kind, value = self.from_encoder.recv()
+        except (OSError, EOFError, TimeoutError) as exc:
+            self.close()  # started again on the next flush
+            raise RuntimeError(f"encoder process: {type(exc).__name__}: {exc}") from None
+        if kind != "ok":
+            raise RuntimeError(str(value))
+        return int(value)
+
+    def close(self) -> None:
+        for connection in (self.to_encoder, self.from_encoder):
+            if connection is not None:
+                try:
+                    connection.close()
+                except OSError:
+                    pass
+        self.to_encoder = self.from_encoder = None
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=30)  # its input closed: it ends
+            except Exception:
+                self.process.kill()
+            self.process = None
 
 
 def _writer_loop(ref) -> None:
