@@ -44,6 +44,11 @@ def _abs(path: str | None) -> str | None:
     return str(Path(path).expanduser().resolve())
 
 
+#: One flag for run, drift and monitor.
+_NO_HISTORY = click.option("--no-history", "no_history", is_flag=True,
+                           help="Do not record this run in the release history.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="readiness")
 def cli() -> None:
@@ -144,7 +149,7 @@ def _write_ci(ci: str, force: bool) -> None:
 @click.option("--timeout", type=click.FloatRange(min=1), default=None, help="Wall-clock limit per report, seconds.")
 @click.option("--warn-exit-code", type=click.IntRange(0, 255), default=None,
               help="Exit with this code when the verdict is WARN (default 0), e.g. for GitLab allow_failure: exit_codes.")
-@click.option("--no-history", "no_history", is_flag=True, help="Do not record this run in the release history.")
+@_NO_HISTORY
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def run(config_path, out, only, model, baseline, golden, target, task, trust_artifact, timeout, warn_exit_code,
         no_history, debug) -> None:
@@ -300,8 +305,6 @@ def demo(out: str, timeout: float | None) -> None:
 _ENGINE = click.option("--engine", type=click.Choice(["pandas", "spark"]), default=None,
                        help="pandas (default): read files here; spark: profile files, folders, globs or s3a:// URLs "
                             "where they live (pip install 'ml-readiness[spark]').")
-_NO_HISTORY = click.option("--no-history", "no_history", is_flag=True,
-                           help="Do not record this run in the release history.")
 _SPARK_MASTER = click.option("--spark-master", default=None, metavar="URL",
                              help="Spark master for --engine spark (default: Spark's own configuration, else local[*]).")
 
